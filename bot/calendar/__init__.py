@@ -1,0 +1,1 @@
+"""Calendar providers behind one Protocol (``base.py``)."""

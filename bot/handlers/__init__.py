@@ -1,0 +1,1 @@
+"""Channel edges: one thin module per chat channel or web surface."""

@@ -1,0 +1,310 @@
+"""Slotbot's settings: one frozen, typed object built from the environment and passed explicitly.
+
+Nothing reads the environment at import time. :func:`Settings.from_env` takes a mapping (normally
+``os.environ`` merged with an optional ``.env`` file) and raises :class:`SettingsError` naming the
+variable and what it expects when something is missing or malformed. Every external endpoint is a
+setting so tests and sovereign clouds can point elsewhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+T = TypeVar("T")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed. ``str()`` is one line naming the variable."""
+
+    def __init__(self, variable: str, expected: str, got: str | None = None) -> None:
+        self.variable = variable
+        self.expected = expected
+        detail = "is not set" if got is None else "is malformed"
+        super().__init__(f"{variable} {detail}: expected {expected}")
+
+
+def decode_key(text: str) -> bytes:
+    """Decode a 32-byte AES key written in URL-safe or standard base64 (padding optional)."""
+    cleaned = text.strip()
+    padded = cleaned + "=" * (-len(cleaned) % 4)
+    for decoder in (base64.urlsafe_b64decode, base64.b64decode):
+        try:
+            raw = decoder(padded)
+        except (binascii.Error, ValueError):
+            continue
+        if len(raw) == 32:
+            return raw
+    raise ValueError("not a base64-encoded 32-byte key")
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """Where e-mail goes. ``host`` empty means mail is written to the log (the demo)."""
+
+    host: str = ""
+    port: int = 587
+    tls: str = "starttls"  # "starttls", "tls" (implicit) or "none"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    sender: str = "Slotbot <slotbot@localhost>"
+    timeout: float = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class GoogleSettings:
+    """Google OAuth 2.0 and Calendar v3 endpoints and client."""
+
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    auth_uri: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    token_uri: str = "https://oauth2.googleapis.com/token"  # noqa: S105 (an endpoint)
+    revoke_uri: str = "https://oauth2.googleapis.com/revoke"
+    api_base: str = "https://www.googleapis.com/calendar/v3/"
+
+    @property
+    def enabled(self) -> bool:
+        """Whether a client is configured, so hosts can connect Google calendars."""
+        return bool(self.client_id and self.client_secret)
+
+
+@dataclass(frozen=True, slots=True)
+class MicrosoftSettings:
+    """Microsoft identity platform and Graph endpoints and client."""
+
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    authority: str = "https://login.microsoftonline.com/common"
+    graph_base: str = "https://graph.microsoft.com/v1.0"
+    ca_bundle: str = ""  # extra trust for a private authority (tests, sovereign proxies)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether a client is configured, so hosts can connect Microsoft 365 calendars."""
+        return bool(self.client_id and self.client_secret)
+
+
+@dataclass(frozen=True, slots=True)
+class SlackSettings:
+    """Slack app credentials and Web API endpoint."""
+
+    signing_secret: str = field(default="", repr=False)
+    bot_token: str = field(default="", repr=False)
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    api_base: str = "https://slack.com/api/"
+    authorize_url: str = "https://slack.com/oauth/v2/authorize"
+
+    @property
+    def enabled(self) -> bool:
+        """Whether Slack requests can be verified (a signing secret is set)."""
+        return bool(self.signing_secret)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything Slotbot is configured with. Build it with :meth:`from_env`."""
+
+    database_url: str
+    secret_keys: tuple[bytes, ...] = field(repr=False)
+    base_url: str = "http://127.0.0.1:8080"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    default_timezone: str = "UTC"
+    log_level: str = "INFO"
+    log_format: str = "json"
+    data_dir: Path = Path(".")
+    outbox_poll_seconds: float = 2.0
+    outbox_max_attempts: int = 8
+    calendar_timeout_seconds: float = 10.0
+    smtp: SmtpSettings = SmtpSettings()
+    google: GoogleSettings = GoogleSettings()
+    microsoft: MicrosoftSettings = MicrosoftSettings()
+    slack: SlackSettings = SlackSettings()
+    demo: bool = False
+
+    @property
+    def secret_key(self) -> bytes:
+        """The key new secrets are encrypted with (the first of :attr:`secret_keys`)."""
+        return self.secret_keys[0]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], *, require_secret: bool = True) -> Settings:
+        """Build settings from ``env``; raise :class:`SettingsError` on the first bad value."""
+        reader = _Reader(env)
+        database_url = reader.text("DATABASE_URL", "sqlite+aiosqlite:///slotbot.db")
+        if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise SettingsError(
+                "DATABASE_URL",
+                "a sqlite+aiosqlite:/// or postgresql+asyncpg:// URL",
+                database_url,
+            )
+        keys: list[bytes] = []
+        current = env.get("SLOTBOT_SECRET_KEY", "").strip()
+        if current:
+            keys.append(reader.parse("SLOTBOT_SECRET_KEY", "a base64-encoded 32-byte key", decode_key))
+        elif require_secret:
+            raise SettingsError(
+                "SLOTBOT_SECRET_KEY",
+                "a base64-encoded 32-byte key (python -m bot.cli genkey prints one)",
+            )
+        for old in env.get("SLOTBOT_OLD_SECRET_KEYS", "").split(","):
+            if old.strip():
+                keys.append(
+                    reader.parse(
+                        "SLOTBOT_OLD_SECRET_KEYS",
+                        "a comma-separated list of base64-encoded 32-byte keys",
+                        decode_key,
+                        value=old,
+                    )
+                )
+        base_url = reader.url("SLOTBOT_BASE_URL", "http://127.0.0.1:8080").rstrip("/")
+        zone = reader.text("SLOTBOT_DEFAULT_TIMEZONE", "UTC")
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError("SLOTBOT_DEFAULT_TIMEZONE", "an IANA time zone name", zone) from None
+        log_format = reader.choice("SLOTBOT_LOG_FORMAT", ("json", "text"), "json")
+        return cls(
+            database_url=database_url,
+            secret_keys=tuple(keys),
+            base_url=base_url,
+            host=reader.text("SLOTBOT_HOST", "127.0.0.1"),
+            port=reader.integer("SLOTBOT_PORT", 8080, low=0, high=65535),
+            default_timezone=zone,
+            log_level=reader.choice(
+                "SLOTBOT_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True
+            ),
+            log_format=log_format,
+            data_dir=Path(reader.text("SLOTBOT_DATA_DIR", ".")),
+            outbox_poll_seconds=reader.number("SLOTBOT_OUTBOX_POLL_SECONDS", 2.0, low=0.01),
+            outbox_max_attempts=reader.integer("SLOTBOT_OUTBOX_MAX_ATTEMPTS", 8, low=1, high=100),
+            calendar_timeout_seconds=reader.number(
+                "SLOTBOT_CALENDAR_TIMEOUT_SECONDS", 10.0, low=0.1
+            ),
+            smtp=SmtpSettings(
+                host=reader.text("SMTP_HOST", ""),
+                port=reader.integer("SMTP_PORT", 587, low=1, high=65535),
+                tls=reader.choice("SMTP_TLS", ("starttls", "tls", "none"), "starttls"),
+                username=reader.text("SMTP_USERNAME", ""),
+                password=reader.text("SMTP_PASSWORD", ""),
+                sender=reader.text("SMTP_FROM", "Slotbot <slotbot@localhost>"),
+                timeout=reader.number("SMTP_TIMEOUT_SECONDS", 20.0, low=0.1),
+            ),
+            google=GoogleSettings(
+                client_id=reader.text("GOOGLE_CLIENT_ID", ""),
+                client_secret=reader.text("GOOGLE_CLIENT_SECRET", ""),
+                auth_uri=reader.url("GOOGLE_AUTH_URI", GoogleSettings.auth_uri),
+                token_uri=reader.url("GOOGLE_TOKEN_URI", GoogleSettings.token_uri),
+                revoke_uri=reader.url("GOOGLE_REVOKE_URI", GoogleSettings.revoke_uri),
+                api_base=_with_slash(reader.url("GOOGLE_CALENDAR_API_BASE", GoogleSettings.api_base)),
+            ),
+            microsoft=MicrosoftSettings(
+                client_id=reader.text("MICROSOFT_CLIENT_ID", ""),
+                client_secret=reader.text("MICROSOFT_CLIENT_SECRET", ""),
+                authority=reader.url("MICROSOFT_AUTHORITY", MicrosoftSettings.authority).rstrip("/"),
+                graph_base=reader.url("MICROSOFT_GRAPH_BASE", MicrosoftSettings.graph_base).rstrip("/"),
+                ca_bundle=reader.text("MICROSOFT_CA_BUNDLE", ""),
+            ),
+            slack=SlackSettings(
+                signing_secret=reader.text("SLACK_SIGNING_SECRET", ""),
+                bot_token=reader.text("SLACK_BOT_TOKEN", ""),
+                client_id=reader.text("SLACK_CLIENT_ID", ""),
+                client_secret=reader.text("SLACK_CLIENT_SECRET", ""),
+                api_base=_with_slash(reader.url("SLACK_API_BASE", SlackSettings.api_base)),
+                authorize_url=reader.url("SLACK_AUTHORIZE_URL", SlackSettings.authorize_url),
+            ),
+            demo=reader.flag("SLOTBOT_DEMO", False),
+        )
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+class _Reader:
+    """Typed access to an environment mapping, raising :class:`SettingsError` on bad values."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, name: str, default: str) -> str:
+        value = self._env.get(name)
+        return default if value is None or value.strip() == "" else value.strip()
+
+    def parse(
+        self, name: str, expected: str, parse: Callable[[str], T], value: str | None = None
+    ) -> T:
+        raw = self._env.get(name, "") if value is None else value
+        try:
+            return parse(raw)
+        except (ValueError, TypeError):
+            raise SettingsError(name, expected, raw) from None
+
+    def integer(self, name: str, default: int, *, low: int, high: int) -> int:
+        raw = self._env.get(name, "").strip()
+        if not raw:
+            return default
+        expected = f"an integer from {low} to {high}"
+        value = self.parse(name, expected, int, raw)
+        if not low <= value <= high:
+            raise SettingsError(name, expected, raw)
+        return value
+
+    def number(self, name: str, default: float, *, low: float) -> float:
+        raw = self._env.get(name, "").strip()
+        if not raw:
+            return default
+        expected = f"a number of at least {low}"
+        value = self.parse(name, expected, float, raw)
+        if not value >= low:
+            raise SettingsError(name, expected, raw)
+        return value
+
+    def choice(
+        self, name: str, options: tuple[str, ...], default: str, *, upper: bool = False
+    ) -> str:
+        raw = self._env.get(name, "").strip()
+        if not raw:
+            return default
+        value = raw.upper() if upper else raw.lower()
+        if value not in options:
+            raise SettingsError(name, "one of " + ", ".join(options), raw)
+        return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self._env.get(name, "").strip().lower()
+        if not raw:
+            return default
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        if raw in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(name, "true or false", raw)
+
+    def url(self, name: str, default: str) -> str:
+        value = self.text(name, default)
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingsError(name, "an http:// or https:// URL", value)
+        return value
+
+
+def load_environment(dotenv_path: Path | None = None) -> dict[str, str]:
+    """The process environment, over the values of an optional ``.env`` file."""
+    import os
+
+    from dotenv import dotenv_values
+
+    merged: dict[str, str] = {}
+    path = dotenv_path if dotenv_path is not None else Path(".env")
+    if path.is_file():
+        merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    merged.update(os.environ)
+    return merged
