@@ -44,7 +44,7 @@ def decode_key(text: str) -> bytes:
     raise ValueError("not a base64-encoded 32-byte key")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SmtpSettings:
     """Where e-mail goes. ``host`` empty means mail is written to the log (the demo)."""
 
@@ -57,7 +57,7 @@ class SmtpSettings:
     timeout: float = 20.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class GoogleSettings:
     """Google OAuth 2.0 and Calendar v3 endpoints and client."""
 
@@ -74,7 +74,7 @@ class GoogleSettings:
         return bool(self.client_id and self.client_secret)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class MicrosoftSettings:
     """Microsoft identity platform and Graph endpoints and client."""
 
@@ -90,7 +90,7 @@ class MicrosoftSettings:
         return bool(self.client_id and self.client_secret)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SlackSettings:
     """Slack app credentials and Web API endpoint."""
 
@@ -107,7 +107,7 @@ class SlackSettings:
         return bool(self.signing_secret)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Settings:
     """Everything Slotbot is configured with. Build it with :meth:`from_env`."""
 
@@ -152,7 +152,7 @@ class Settings:
         elif require_secret:
             raise SettingsError(
                 "SLOTBOT_SECRET_KEY",
-                "a base64-encoded 32-byte key (python -m bot.cli genkey prints one)",
+                "a base64-encoded 32-byte key (`slotbot genkey` prints one)",
             )
         for old in env.get("SLOTBOT_OLD_SECRET_KEYS", "").split(","):
             if old.strip():
