@@ -134,6 +134,21 @@ class Settings:
         """The key new secrets are encrypted with (the first of :attr:`secret_keys`)."""
         return self.secret_keys[0]
 
+    def secret_values(self) -> list[str]:
+        """Every configured secret as text, so logs can redact them."""
+        values = [
+            self.smtp.password,
+            self.google.client_secret,
+            self.microsoft.client_secret,
+            self.slack.signing_secret,
+            self.slack.bot_token,
+            self.slack.client_secret,
+        ]
+        for key in self.secret_keys:
+            values.append(base64.urlsafe_b64encode(key).decode().rstrip("="))
+            values.append(base64.b64encode(key).decode().rstrip("="))
+        return [v for v in values if v]
+
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, require_secret: bool = True) -> Settings:
         """Build settings from ``env``; raise :class:`SettingsError` on the first bad value."""

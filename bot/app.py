@@ -1,0 +1,129 @@
+"""The aiohttp application: ``create_app(settings)`` wires everything from :class:`Settings`.
+
+Shared state lives under typed ``web.AppKey`` s (below). ``cleanup_ctx`` opens and closes, in
+order, the database engine, one shared HTTP ``ClientSession`` and the outbox worker. Routes are
+added by the handler modules in ``bot/handlers/``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.calendar.base import ProviderRegistry
+from bot.handlers import site
+from bot.keys import (
+    ENGINE,
+    HTTP,
+    OUTBOX,
+    OUTBOX_REGISTRARS,
+    PROVIDERS,
+    SECRETS,
+    SESSIONS,
+    SETTINGS,
+    TEMPLATES,
+    OutboxRegistrar,
+)
+from bot.outbox import OutboxWorker
+from bot.settings import Settings
+from bot.templating import Templates
+from storage.crypto import SecretBox
+from storage.db import create_engine, session_factory
+
+log = logging.getLogger(__name__)
+
+AppHook = Callable[[web.Application], Awaitable[None]]
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'"
+    ),
+}
+
+
+def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.Application:
+    """Build the web application for ``settings`` (an ``engine`` may be passed in by tests)."""
+    app = web.Application(middlewares=[_errors, _security_headers], client_max_size=256 * 1024)
+    app[SETTINGS] = settings
+    app[SECRETS] = SecretBox(settings.secret_keys)
+    app[TEMPLATES] = Templates()
+    app[PROVIDERS] = ProviderRegistry()
+    app.cleanup_ctx.append(_database(engine))
+    app.cleanup_ctx.append(_http_session)
+    app.cleanup_ctx.append(_outbox_worker)
+    site.setup(app)
+    return app
+
+
+def _database(given: AsyncEngine | None) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        engine = given or create_engine(app[SETTINGS].database_url)
+        app[ENGINE] = engine
+        app[SESSIONS] = session_factory(engine)
+        yield
+        if given is None:
+            await engine.dispose()
+
+    return context
+
+
+async def _http_session(app: web.Application) -> AsyncIterator[None]:
+    timeout = aiohttp.ClientTimeout(total=app[SETTINGS].calendar_timeout_seconds * 3)
+    async with aiohttp.ClientSession(timeout=timeout, trust_env=False) as session:
+        app[HTTP] = session
+        yield
+
+
+async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    worker = OutboxWorker(app[SESSIONS], {}, poll_seconds=settings.outbox_poll_seconds)
+    app[OUTBOX] = worker
+    for register in app.get(OUTBOX_REGISTRARS, []):
+        register(app, worker)
+    worker.start()
+    yield
+    await worker.stop()
+
+
+def add_outbox_handlers(app: web.Application, registrar: OutboxRegistrar) -> None:
+    """Have ``registrar`` register its outbox handlers when the worker starts."""
+    app.setdefault(OUTBOX_REGISTRARS, []).append(registrar)
+
+
+@web.middleware
+async def _security_headers(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    response = await handler(request)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+@web.middleware
+async def _errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type != "text/plain" or exc.empty_body:
+            raise
+        return _error_page(request, exc.status, exc.reason)
+    except Exception:
+        log.exception("unhandled error", extra={"path": request.path})
+        return _error_page(request, 500, "Something went wrong on our side")
+
+
+def _error_page(request: web.Request, status: int, reason: str) -> web.Response:
+    templates = request.app[TEMPLATES]
+    if request.path.startswith("/api/") or "json" in request.headers.get("Accept", ""):
+        return web.json_response({"error": reason}, status=status)
+    return templates.response("error.html", {"status": status, "reason": reason}, status=status)

@@ -1,0 +1,28 @@
+"""Typed keys of the application's shared state (``app[SETTINGS]``, ``app[SESSIONS]``...)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.calendar.base import ProviderRegistry
+from bot.outbox import OutboxWorker
+from bot.settings import Settings
+from bot.templating import Templates
+from storage.crypto import SecretBox
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+SECRETS = web.AppKey("secrets", SecretBox)
+OUTBOX = web.AppKey("outbox", OutboxWorker)
+PROVIDERS = web.AppKey("providers", ProviderRegistry)
+TEMPLATES = web.AppKey("templates", Templates)
+
+OutboxRegistrar = Callable[[web.Application, OutboxWorker], None]
+OUTBOX_REGISTRARS = web.AppKey("outbox_registrars", list[OutboxRegistrar])
+START_LINKS = web.AppKey("start_links", list[tuple[str, str, str]])

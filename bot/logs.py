@@ -1,0 +1,99 @@
+"""Structured logs, free of secrets.
+
+:func:`configure_logging` installs a formatter (JSON lines or plain text) and a filter that
+replaces every configured secret value, and anything shaped like a bearer token, Slack token or
+password field, with ``[redacted]`` — in the message, its arguments, extra fields and tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+_PATTERNS = (
+    re.compile(r"xox[abpre]-[A-Za-z0-9-]+"),  # Slack tokens
+    re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"(?i)(\"?(?:access_token|refresh_token|id_token|client_secret|password|code_verifier)"
+               r"\"?\s*[:=]\s*\"?)[^\"&\s,}]+"),
+    re.compile(r"v1\.[0-9a-f]{8}\.[A-Za-z0-9_-]{16,}"),  # sealed secrets (storage.crypto)
+)
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+REDACTED = "[redacted]"
+
+
+class Redactor:
+    """Replaces known secret values and token-shaped strings in text."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        """Return ``text`` with secrets replaced."""
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        for pattern in _PATTERNS:
+            text = pattern.sub(
+                lambda m: (m.group(1) + REDACTED) if m.re.groups else REDACTED, text
+            )
+        return text
+
+
+class RedactingFilter(logging.Filter):
+    """Scrubs a record's message, arguments, extras and exception text in place."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self._redact = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact ``record``; never drops it."""
+        record.msg = self._redact(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            record.exc_text = self._redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        for key, value in list(vars(record).items()):
+            if key not in _RESERVED and isinstance(value, str):
+                setattr(record, key, self._redact(value))
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, extras, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format ``record`` as JSON."""
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value if isinstance(value, int | float | bool | None) else str(value)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        elif record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> None:
+    """Install Slotbot's handler on the root logger (replacing earlier ones)."""
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactingFilter(Redactor(secrets)))
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("aiohttp.access").setLevel(max(logging.getLevelName(level), logging.INFO))

@@ -1,0 +1,223 @@
+"""The durable outbox: side effects (calendar writes, e-mails, chat messages) leave through here.
+
+A service writes its business rows and :func:`enqueue` s its side effects in one transaction, so
+a crash loses nothing. The in-process :class:`OutboxWorker` claims due messages, runs the handler
+registered for their ``kind`` and records the outcome:
+
+* success -> ``done`` (never run again, also across restarts);
+* failure -> retried later with exponential backoff and jitter, up to ``max_attempts``, then ``dead``;
+* :class:`PermanentFailure` -> ``dead`` at once (retrying cannot help);
+* a worker that died mid-message leaves a ``running`` row whose lease expires; it is then retried.
+
+Claiming is an optimistic conditional ``UPDATE``, so several workers (processes) can share one
+database. Delivery is at-least-once: handlers make their effect idempotent (e.g. by event uid).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+Clock = Callable[[], datetime]
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler when retrying can never succeed (bad payload, gone for good)."""
+
+
+def enqueue(
+    session: AsyncSession,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    dedupe_key: str | None = None,
+    delay: timedelta = timedelta(0),
+    max_attempts: int = 8,
+    now: datetime | None = None,
+) -> OutboxMessage:
+    """Add a side effect to ``session``; it is sent only if the surrounding transaction commits."""
+    message = OutboxMessage(
+        kind=kind,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        max_attempts=max_attempts,
+        next_attempt_at=(now or utcnow()) + delay,
+    )
+    session.add(message)
+    return message
+
+
+class OutboxWorker:
+    """Works the outbox in the background of one process."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        handlers: Mapping[str, Handler],
+        *,
+        poll_seconds: float = 2.0,
+        lease: timedelta = timedelta(minutes=5),
+        base_delay: float = 5.0,
+        max_delay: float = 3600.0,
+        batch_size: int = 20,
+        clock: Clock = utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._handlers = dict(handlers)
+        self._poll = poll_seconds
+        self._lease = lease
+        self._base_delay = base_delay
+        self._max_delay = max_delay
+        self._batch = batch_size
+        self._clock = clock
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not security)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def register(self, kind: str, handler: Handler) -> None:
+        """Register the handler for ``kind`` (one per kind)."""
+        if kind in self._handlers:
+            raise ValueError(f"outbox handler for {kind!r} already registered")
+        self._handlers[kind] = handler
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Delay before the next try after ``attempts`` failed tries (exponential, jittered)."""
+        ceiling = min(self._max_delay, self._base_delay * (2 ** max(0, attempts - 1)))
+        return timedelta(seconds=ceiling * (0.5 + self._rng.random() / 2))
+
+    def wake(self) -> None:
+        """Ask the worker to look for due messages now (after an enqueue commits)."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Claim and run every message due now; return how many were run."""
+        ran = 0
+        while True:
+            claimed = await self._claim()
+            if not claimed:
+                return ran
+            for message_id, kind, payload in claimed:
+                await self._run(message_id, kind, payload)
+                ran += 1
+
+    async def _claim(self) -> list[tuple[int, str, dict[str, Any]]]:
+        now = self._clock()
+        due = or_(
+            and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+            and_(OutboxMessage.status == "running", OutboxMessage.locked_until < now),
+        )
+        claimed: list[tuple[int, str, dict[str, Any]]] = []
+        async with self._sessions() as session, session.begin():
+            rows = (
+                await session.execute(
+                    select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.payload)
+                    .where(due)
+                    .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                    .limit(self._batch)
+                )
+            ).all()
+            for message_id, kind, payload in rows:
+                result = await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == message_id, due)
+                    .values(
+                        status="running",
+                        locked_until=now + self._lease,
+                        attempts=OutboxMessage.attempts + 1,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    claimed.append((message_id, kind, payload))
+        return claimed
+
+    async def _run(self, message_id: int, kind: str, payload: dict[str, Any]) -> None:
+        handler = self._handlers.get(kind)
+        error: str | None = None
+        permanent = False
+        if handler is None:
+            error, permanent = f"no handler for outbox kind {kind!r}", True
+        else:
+            try:
+                await handler(payload)
+            except PermanentFailure as exc:
+                error, permanent = _describe(exc), True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a side effect failed: retry later
+                error = _describe(exc)
+        await self._record(message_id, kind, error, permanent)
+
+    async def _record(self, message_id: int, kind: str, error: str | None, permanent: bool) -> None:
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            message = await session.get(OutboxMessage, message_id)
+            if message is None or message.status != "running":
+                return
+            message.locked_until = None
+            if error is None:
+                message.status, message.done_at, message.last_error = "done", now, None
+                log.info("outbox message done", extra={"outbox_id": message_id, "kind": kind})
+                return
+            message.last_error = error[:2000]
+            if permanent or message.attempts >= message.max_attempts:
+                message.status = "dead"
+                log.error(
+                    "outbox message failed for good",
+                    extra={"outbox_id": message_id, "kind": kind, "error": error},
+                )
+            else:
+                message.status = "pending"
+                message.next_attempt_at = now + self.backoff(message.attempts)
+                log.warning(
+                    "outbox message failed, will retry",
+                    extra={"outbox_id": message_id, "kind": kind, "error": error},
+                )
+
+    async def run_forever(self) -> None:
+        """Work the outbox until cancelled, waking on :meth:`wake` or every poll interval."""
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox worker pass failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    def start(self) -> None:
+        """Start working in the background of the running event loop."""
+        if self._task is None:
+            self._task = asyncio.create_task(self.run_forever(), name="outbox-worker")
+
+    async def stop(self) -> None:
+        """Stop the background task (a message being run is retried after its lease)."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,124 @@
+"""Engine, sessions and migrations: SQLite (aiosqlite) by default, PostgreSQL (asyncpg) by URL.
+
+SQLite is configured for a server: WAL, foreign keys on, a busy timeout, and every transaction
+begun with ``BEGIN IMMEDIATE`` so writes are serialized and a check-then-insert (like the booking
+overlap check) cannot interleave with another writer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+class DatabaseNotMigrated(Exception):
+    """The database schema is older than this version of Slotbot (or empty)."""
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether ``url`` points at SQLite."""
+    return url.startswith("sqlite")
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """An async engine for ``url`` with Slotbot's connection settings."""
+    if is_sqlite(url):
+        engine = create_async_engine(
+            url, echo=echo, connect_args={"timeout": 30}, pool_pre_ping=False
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event (below) issue BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """The session factory used everywhere (objects stay usable after commit)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic configuration pointing at Slotbot's migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration revision this code knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError("no migrations found")
+    return head
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Migrate the database behind ``engine`` to ``revision``."""
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade, revision)
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at (None when it was never migrated)."""
+    async with engine.connect() as conn:
+        return await conn.run_sync(_current)
+
+
+async def require_migrated(engine: AsyncEngine) -> None:
+    """Raise :class:`DatabaseNotMigrated` unless the database is at the head revision."""
+    current = await current_revision(engine)
+    head = head_revision()
+    if current != head:
+        state = "empty" if current is None else f"at revision {current}"
+        raise DatabaseNotMigrated(
+            f"the database is {state}, this version needs {head}: run `slotbot db upgrade` first"
+        )
+
+
+async def ping(engine: AsyncEngine) -> bool:
+    """Whether the database answers a trivial query."""
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError):
+        return False
+    return True

@@ -1,0 +1,338 @@
+"""SQLAlchemy 2 typed models: the whole schema in one place.
+
+Invariants the database itself guards (see also the migrations, which add what SQLAlchemy's
+metadata cannot express portably):
+
+* one user per chat identity: ``uq_chat_identity``;
+* at most one default calendar per user: partial unique index ``uq_calendars_one_default``, and a
+  calendar's ``user_id`` must match its connection's (composite foreign key);
+* slugs unique across every domain: ``users.slug`` is globally unique, page slugs unique per owner;
+* no two active bookings of one host overlap: a PostgreSQL exclusion constraint
+  (``bookings_no_overlap``, gist over ``tstzrange``) or SQLite triggers that abort the write.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime
+
+CONNECTION_STATUSES = ("active", "needs_reauth", "inactive")
+CALENDAR_STATUSES = ("active", "inactive")
+BOOKING_STATUSES = ("confirmed", "requested", "cancelled")
+OUTBOX_STATUSES = ("pending", "running", "done", "dead")
+CHANNELS = ("slack", "teams", "web")
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention so constraints have stable names."""
+
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+Base.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class CustomDomain(Base):
+    """A host name (besides the main one) that serves scheduling pages."""
+
+    __tablename__ = "custom_domains"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(253), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    """A Slotbot user: a host with calendars, pages and chat identities."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    # Globally unique: /meetings/<slug> is the same page on every domain.
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    domain_id: Mapped[int | None] = mapped_column(
+        ForeignKey("custom_domains.id", ondelete="SET NULL")
+    )
+    pages_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    identities: Mapped[list[ChatIdentity]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+    connections: Mapped[list[CalendarConnection]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+
+class ChatIdentity(Base):
+    """Who a user is in one channel: Slack team+user, Teams tenant+user, or a web session."""
+
+    __tablename__ = "chat_identities"
+    __table_args__ = (
+        UniqueConstraint("channel", "tenant", "external_id", name="uq_chat_identity"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    tenant: Mapped[str] = mapped_column(String(128), default="")
+    external_id: Mapped[str] = mapped_column(String(128))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    # Channel data needed to message the user later (e.g. a Teams conversation reference).
+    reference: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="identities")
+
+
+class CalendarConnection(Base):
+    """One connected calendar account (Google, Microsoft 365, Exchange, local...)."""
+
+    __tablename__ = "calendar_connections"
+    __table_args__ = (
+        UniqueConstraint("user_id", "provider", "account_email", name="uq_connection_account"),
+        UniqueConstraint("id", "user_id", name="uq_connection_id_user"),
+        CheckConstraint(_in("status", CONNECTION_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    account_email: Mapped[str] = mapped_column(String(320))
+    # Sealed with storage.crypto.SecretBox (purpose "connection.credentials"); never plaintext.
+    credentials: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_checked_at: Mapped[datetime | None] = mapped_column()
+    # When the host was last told about the current incident (None: not yet / no incident).
+    incident_notified_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="connections")
+    calendars: Mapped[list[Calendar]] = relationship(
+        back_populates="connection", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Calendar(Base):
+    """A calendar of a connection: checked for conflicts and/or the default for bookings."""
+
+    __tablename__ = "calendars"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "external_id", name="uq_calendar_external"),
+        ForeignKeyConstraint(
+            ["connection_id", "user_id"],
+            ["calendar_connections.id", "calendar_connections.user_id"],
+            ondelete="CASCADE",
+            name="fk_calendars_connection_user",
+        ),
+        Index(
+            "uq_calendars_one_default",
+            "user_id",
+            unique=True,
+            sqlite_where=text("is_default"),
+            postgresql_where=text("is_default"),
+        ),
+        CheckConstraint(_in("status", CALENDAR_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(Integer, index=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    external_id: Mapped[str] = mapped_column(String(1024))
+    name: Mapped[str] = mapped_column(String(255))
+    access_role: Mapped[str] = mapped_column(String(32))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    checks_conflicts: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    connection: Mapped[CalendarConnection] = relationship(back_populates="calendars")
+
+
+class LocalEvent(Base):
+    """An event of a local calendar (provider ``local``), kept as iCalendar text.
+
+    The demo host's calendar lives here: seeded from a bundled .ics, and bookings land here.
+    """
+
+    __tablename__ = "local_events"
+    __table_args__ = (UniqueConstraint("calendar_id", "uid", name="uq_local_event_uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    calendar_id: Mapped[int] = mapped_column(
+        ForeignKey("calendars.id", ondelete="CASCADE"), index=True
+    )
+    uid: Mapped[str] = mapped_column(String(255))
+    ical: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SchedulingPage(Base):
+    """A bookable page: ``/meetings/<user slug>/<page slug>``."""
+
+    __tablename__ = "scheduling_pages"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "slug", name="uq_page_owner_slug"),
+        # The page used when the host shares "my link": at most one per host.
+        Index(
+            "uq_pages_one_default",
+            "owner_id",
+            unique=True,
+            sqlite_where=text("is_default"),
+            postgresql_where=text("is_default"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    durations: Mapped[list[Any]] = mapped_column(JSON, default=lambda: [30])
+    # Weekly hours, overrides, buffers, notice, horizon, max per day (bot.availability rules).
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    questions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    language: Mapped[str | None] = mapped_column(String(16))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    in_widget: Mapped[bool] = mapped_column(Boolean, default=False)
+    domain_id: Mapped[int | None] = mapped_column(
+        ForeignKey("custom_domains.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Booking(Base):
+    """A visitor's booking (or, in offline mode, request) of a host's time."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint("end_at > start_at", name="positive_length"),
+        CheckConstraint(_in("status", BOOKING_STATUSES), name="status"),
+        Index("ix_bookings_host_start", "host_id", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scheduling_pages.id", ondelete="SET NULL")
+    )
+    host_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    start_at: Mapped[datetime] = mapped_column()
+    end_at: Mapped[datetime] = mapped_column()
+    timezone: Mapped[str] = mapped_column(String(64))
+    visitor_name: Mapped[str] = mapped_column(String(200))
+    visitor_email: Mapped[str] = mapped_column(String(320))
+    note: Mapped[str] = mapped_column(Text, default="")
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="confirmed")
+    # SHA-256 of the manage token; the token itself is only ever in the visitor's link.
+    manage_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    calendar_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calendars.id", ondelete="SET NULL")
+    )
+    external_event_id: Mapped[str | None] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column()
+
+
+class Contact(Base):
+    """A person a host met, keyed by e-mail per host."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("owner_id", "email", name="uq_contact_email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MeetingEngagement(Base):
+    """A meeting recorded on a contact: from a booking or synced from the host's calendar."""
+
+    __tablename__ = "meeting_engagements"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "source_key", name="uq_engagement_source"),
+        CheckConstraint(_in("source", ("booking", "calendar_sync", "contact_record")), name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(16))
+    # "booking:<id>" or "event:<connection id>:<external id>": one engagement per meeting.
+    source_key: Mapped[str] = mapped_column(String(1100))
+    title: Mapped[str] = mapped_column(String(255))
+    start_at: Mapped[datetime] = mapped_column()
+    end_at: Mapped[datetime] = mapped_column()
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxMessage(Base):
+    """A side effect waiting to happen (calendar write, e-mail, chat message)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(_in("status", OUTBOX_STATUSES), name="status"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=8)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column()
