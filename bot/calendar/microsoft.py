@@ -33,7 +33,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, cast
+from typing import Any, Literal, cast
 from urllib.parse import quote, urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -323,6 +323,7 @@ async def start_flow(
     redirect_uri: str,
     state: str,
     login_hint: str | None = None,
+    response_mode: Literal["query", "form_post"] = "query",
     validate_authority: bool | None = None,
     http_timeout: float = 20.0,
 ) -> tuple[str, dict[str, Any]]:
@@ -331,15 +332,23 @@ async def start_flow(
     Send the host to ``auth_uri``. Keep ``flow`` server-side (it is JSON-serializable and holds the
     PKCE code verifier and the nonce: a secret) bound to ``state``, single use and short-lived, and
     pass it back to :func:`complete_flow` on the callback. ``redirect_uri`` must be exactly the one
-    registered for the application. ``validate_authority`` None means: validate Microsoft's
-    well-known authority hosts, skip validation and instance discovery for private authorities.
+    registered for the application. ``response_mode="form_post"`` makes Microsoft POST the answer
+    to ``redirect_uri`` as a form (the code then never appears in a URL; msal recommends it and
+    warns otherwise); the callback must then accept a cross-site POST, so it must find the flow
+    by ``state`` server-side, not through a SameSite cookie. ``validate_authority`` None means:
+    validate Microsoft's well-known authority hosts, skip validation and instance discovery for
+    private authorities.
     Raises :class:`MicrosoftOAuthError` (``unavailable``) when the authority cannot be reached.
     """
 
     def run() -> dict[str, Any]:
         app = _build_app(settings, cache=None, validate_authority=validate_authority, timeout=http_timeout)
         flow = app.initiate_auth_code_flow(
-            graph_scopes(settings), redirect_uri=redirect_uri, state=state, login_hint=login_hint
+            graph_scopes(settings),
+            redirect_uri=redirect_uri,
+            state=state,
+            login_hint=login_hint,
+            response_mode=response_mode,
         )
         return cast(dict[str, Any], flow)
 
@@ -362,7 +371,9 @@ async def complete_flow(
     validate_authority: bool | None = None,
     http_timeout: float = 20.0,
 ) -> MicrosoftGrant:
-    """Finish the flow begun by :func:`start_flow` with the callback's query parameters.
+    """Finish the flow begun by :func:`start_flow` with the callback's parameters.
+
+    ``query_params`` are the callback's query parameters (or form fields with ``form_post``).
 
     msal checks the state, sends the PKCE verifier with the code and checks the ID token's nonce.
     The account's e-mail comes from Graph ``/me`` (``mail``, else ``userPrincipalName``), through
