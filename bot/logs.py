@@ -97,3 +97,7 @@ def configure_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> None
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(max(logging.getLevelName(level), logging.INFO))
+    # Migration chatter ("Context impl SQLiteImpl") is noise outside debugging.
+    logging.getLogger("alembic").setLevel(
+        logging.DEBUG if level == "DEBUG" else logging.WARNING
+    )

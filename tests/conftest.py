@@ -1,0 +1,108 @@
+"""Shared fixtures: settings, a migrated database on SQLite and on PostgreSQL, the app.
+
+Every test that asks for ``database_url`` (directly or through ``engine``/``sessions``/``client``)
+runs twice: on SQLite and on a real PostgreSQL server. PostgreSQL comes from
+``SLOTBOT_TEST_POSTGRES_URL`` (an admin URL; each test gets a fresh database) or, when that is not
+set, from a throw-away server started from the installed binaries. Without either, the PostgreSQL
+variants are skipped — unless ``SLOTBOT_REQUIRE_POSTGRES=1`` (CI), which makes that a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from storage.crypto import SecretBox
+from storage.db import create_engine, session_factory, upgrade
+from tests import postgres
+
+TEST_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode().rstrip("=")
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str | None]:
+    url = os.environ.get("SLOTBOT_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    if postgres.find_bin() is None:
+        yield None
+        return
+    server = postgres.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def _require_postgres() -> bool:
+    return os.environ.get("SLOTBOT_REQUIRE_POSTGRES", "") in ("1", "true", "yes")
+
+
+async def _create_database(admin_url: str) -> str:
+    import asyncpg
+
+    name = "slotbot_test_" + uuid.uuid4().hex[:12]
+    dsn = admin_url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base, _, _ = admin_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/slotbot.db"
+    admin = request.getfixturevalue("postgres_admin_url")
+    if admin is None:
+        if _require_postgres():
+            pytest.fail("PostgreSQL is required (SLOTBOT_REQUIRE_POSTGRES=1) but not available")
+        pytest.skip("no PostgreSQL available (set SLOTBOT_TEST_POSTGRES_URL or install postgresql)")
+    return asyncio.run(_create_database(admin))
+
+
+@pytest.fixture
+def make_settings(database_url: str):  # type: ignore[no-untyped-def]
+    def make(**env: str) -> Settings:
+        base = {"DATABASE_URL": database_url, "SLOTBOT_SECRET_KEY": TEST_KEY,
+                "SLOTBOT_LOG_FORMAT": "text", "SLOTBOT_OUTBOX_POLL_SECONDS": "0.05"}
+        base.update(env)
+        return Settings.from_env(base)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings) -> Settings:  # type: ignore[no-untyped-def]
+    return make_settings()
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+def secrets() -> SecretBox:
+    return SecretBox([base64.urlsafe_b64decode(TEST_KEY + "=")])

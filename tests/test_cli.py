@@ -1,0 +1,123 @@
+"""The command line: help everywhere, one-line errors with exit 2, migrations, the demo."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_KEY
+
+SLOTBOT = [sys.executable, "-m", "bot.cli"]
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+        timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items()
+                if not k.startswith(("SLOTBOT_", "DATABASE_URL", "GOOGLE_", "MICROSOFT_", "SLACK_"))}
+    full_env.update(env or {})
+    return subprocess.run([*SLOTBOT, *args], env=full_env, cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["demo"], ["db"], ["db", "upgrade"], ["genkey"]])
+def test_help_on_every_subcommand(command: list[str]) -> None:
+    result = run(*command, "--help")
+    assert result.returncode == 0
+    assert "usage: slotbot" in result.stdout
+
+
+def test_settings_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = run("serve", env={"SLOTBOT_SECRET_KEY": TEST_KEY, "SLOTBOT_PORT": "eighty"},
+                 cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "SLOTBOT_PORT" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_secret_key_is_one_line(tmp_path: Path) -> None:
+    result = run("serve", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("slotbot: SLOTBOT_SECRET_KEY is not set")
+
+
+def test_serve_refuses_unmigrated_database_then_db_upgrade_migrates(tmp_path: Path) -> None:
+    env = {"SLOTBOT_SECRET_KEY": TEST_KEY, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/s.db"}
+    refused = run("serve", "--port", "0", env=env, cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "slotbot db upgrade" in refused.stderr and refused.stderr.count("\n") == 1
+    upgraded = run("db", "upgrade", env=env, cwd=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "revision" in upgraded.stdout
+    current = run("db", "current", env=env, cwd=tmp_path)
+    newest = re.search(r"newest: (\S+)", current.stdout)
+    assert newest and f"current: {newest.group(1)}" in current.stdout
+
+
+def test_genkey_prints_a_usable_key(tmp_path: Path) -> None:
+    from bot.settings import decode_key
+
+    key = run("genkey").stdout.strip()
+    assert len(decode_key(key)) == 32
+
+
+def test_dotenv_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("SLOTBOT_SECRET_KEY=" + TEST_KEY + "\nSLOTBOT_LOG_LEVEL=LOUD\n")
+    result = run("serve", cwd=tmp_path)
+    assert result.returncode == 2 and "SLOTBOT_LOG_LEVEL" in result.stderr
+
+
+def _start_demo(data_dir: Path, cwd: Path) -> tuple[subprocess.Popen[str], str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLOTBOT_")}
+    process = subprocess.Popen([*SLOTBOT, "demo", "--data-dir", str(data_dir), "--port", "0"],
+                               cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.monotonic() + 60
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        found = re.search(r"Start page:\s+(http://\S+?)/\s*$", line)
+        if found:
+            return process, found.group(1)
+    process.kill()
+    raise AssertionError("demo did not print its start page: " + (process.stderr.read() if process.stderr else ""))
+
+
+def test_demo_starts_with_no_configuration_and_answers_healthz(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    process, base = _start_demo(data_dir, tmp_path)
+    try:
+        with urllib.request.urlopen(base + "/healthz", timeout=10) as response:  # noqa: S310
+            assert response.status == 200
+            assert b'"database": "ok"' in response.read()
+        with urllib.request.urlopen(base + "/", timeout=10) as response:  # noqa: S310
+            assert b"Slotbot" in response.read()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    key = data_dir / "secret.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert (data_dir / "slotbot.db").exists()
+    # A second start reuses the key and the seeded data.
+    first_key = key.read_text()
+    process, base = _start_demo(data_dir, tmp_path)
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=20)
+    assert key.read_text() == first_key
+
+
+def test_demo_with_unusable_data_dir_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = run("demo", "--data-dir", str(blocker / "sub"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("slotbot: cannot create the data folder")
