@@ -19,7 +19,8 @@ It speaks Google's wire protocol closely enough that the real client libraries
 Fault knobs (see :class:`FakeGoogle`): :meth:`FakeGoogle.fail_next` (429 with ``Retry-After``,
 403 ``rateLimitExceeded``, 5xx... for the next N API calls), :meth:`FakeGoogle.lose_access`
 (a calendar answering 403/404), :attr:`FakeGoogle.latency`, :meth:`FakeGoogle.expire_access_tokens`,
-:meth:`FakeGoogle.revoke_all`. Every request is recorded in :attr:`FakeGoogle.calls`.
+:meth:`FakeGoogle.revoke_all`. Every request is recorded in :attr:`FakeGoogle.calls`;
+:attr:`FakeGoogle.max_in_flight` tells how many API requests were served at once.
 
 It is a threaded ``http.server``, so it serves sync and async tests alike (the provider calls it
 from worker threads). Use the ``google_fake`` fixture, or ``with FakeGoogle() as fake:``.
@@ -226,6 +227,8 @@ class FakeGoogle:
         self.deny_consent = False
         self.redirect_uris: set[str] | None = None
         self.calls: list[Call] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # most Calendar API requests served at the same time
         self.calendars: dict[str, FakeCalendar] = {}
         self.send_updates: dict[str, str | None] = {}  # event id -> sendUpdates seen on insert
         self.authorize_requests: list[dict[str, str]] = []
@@ -250,7 +253,9 @@ class FakeGoogle:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-google", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), name="fake-google", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -833,9 +838,18 @@ class _Handler(BaseHTTPRequestHandler):
             form = body if isinstance(body, dict) else {}
             status, answer = fake.revoke(form.get("token") or query.get("token", ""))
         elif path.startswith("/calendar/v3/"):
-            if fake.latency:
-                time.sleep(fake.latency)
-            status, extra, answer = fake.api(self.command, path[len("/calendar/v3/") :], query, headers, body)
+            with fake._lock:
+                fake.in_flight += 1
+                fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+            try:
+                if fake.latency:
+                    time.sleep(fake.latency)
+                status, extra, answer = fake.api(
+                    self.command, path[len("/calendar/v3/") :], query, headers, body
+                )
+            finally:
+                with fake._lock:
+                    fake.in_flight -= 1
         else:
             status, answer = 404, google_error(404, "notFound", "Not Found")
         call.status = status
