@@ -108,19 +108,24 @@ _CALENDAR_VIEW_FIELDS = "showAs,isCancelled,isAllDay,start,end,responseStatus"
 _CALENDAR_FIELDS = "id,name,isDefaultCalendar,canEdit,owner"
 
 
-class MicrosoftOAuthError(Exception):
-    """Connecting failed. ``error`` is a short code; ``str()`` is safe to log and show.
+class MicrosoftOAuthError(CalendarError):
+    """Connecting failed. ``code`` says why; ``str()`` is safe to log and show.
 
     Codes: ``access_denied`` (the host or an administrator refused consent), ``state_mismatch``
     (the callback does not belong to this flow), ``invalid_response`` (the identity platform
-    answered something msal could not validate), ``insufficient_scope`` (a permission was not
-    granted), ``no_email`` (the account has no e-mail address), ``unavailable`` (the identity
-    platform or Graph could not be reached), or the OAuth error code Microsoft returned.
+    answered something msal could not validate), ``scopes_missing`` (a permission was not
+    granted; ``missing_scopes`` names them), ``no_email`` (the account has no e-mail address),
+    ``unavailable`` (the identity platform or Graph could not be reached), or the OAuth error code
+    Microsoft returned (``invalid_grant`` for an expired or reused code, ``invalid_client``...).
+    Shaped like ``GoogleOAuthError`` so one callback handler can treat both alike.
     """
 
-    def __init__(self, error: str, message: str) -> None:
+    reason = "oauth_failed"
+
+    def __init__(self, message: str, *, code: str, missing_scopes: frozenset[str] = frozenset()) -> None:
         super().__init__(message)
-        self.error = error
+        self.code = code
+        self.missing_scopes = missing_scopes
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,7 +362,7 @@ async def start_flow(
     except (requests.RequestException, ValueError) as exc:
         log.warning("microsoft sign-in could not start: %s", type(exc).__name__)
         raise MicrosoftOAuthError(
-            "unavailable", "The Microsoft sign-in service could not be reached."
+            "The Microsoft sign-in service could not be reached.", code="unavailable"
         ) from None
     return str(flow["auth_uri"]), flow
 
@@ -397,34 +402,39 @@ async def complete_flow(
     except ValueError:
         # msal: the state does not match (CSRF or a stale flow) or the authority is unusable.
         raise MicrosoftOAuthError(
-            "state_mismatch", "This sign-in answer does not belong to the connection being made."
+            "This sign-in answer does not belong to the connection being made.", code="state_mismatch"
         ) from None
     except RuntimeError:
         raise MicrosoftOAuthError(
-            "invalid_response", "Microsoft's sign-in answer could not be verified."
+            "Microsoft's sign-in answer could not be verified.", code="invalid_response"
         ) from None
     except requests.RequestException as exc:
         log.warning("microsoft token endpoint unreachable: %s", type(exc).__name__)
         raise MicrosoftOAuthError(
-            "unavailable", "The Microsoft sign-in service could not be reached."
+            "The Microsoft sign-in service could not be reached.", code="unavailable"
         ) from None
 
     if "error" in result:
         error = str(result.get("error"))
         log.info("microsoft sign-in refused: %s", error)
         if error == "access_denied":
-            raise MicrosoftOAuthError("access_denied", "Access to the Microsoft account was not granted.")
-        raise MicrosoftOAuthError(error, f"Microsoft refused the sign-in ({error}).")
+            raise MicrosoftOAuthError(
+                "Access to the Microsoft account was not granted.", code="access_denied"
+            )
+        raise MicrosoftOAuthError(f"Microsoft refused the sign-in ({error}).", code=error)
     if not home_account_id or "access_token" not in result:
-        raise MicrosoftOAuthError("invalid_response", "Microsoft's sign-in answer had no usable account.")
+        raise MicrosoftOAuthError(
+            "Microsoft's sign-in answer had no usable account.", code="invalid_response"
+        )
 
     granted = str(result.get("scope", "")).split()
     missing = _permission_names(graph_scopes(settings)) - _permission_names(granted)
     if granted and missing:
         log.info("microsoft sign-in lacks permissions: %s", ",".join(sorted(missing)))
         raise MicrosoftOAuthError(
-            "insufficient_scope",
             "Not every permission Slotbot needs was granted; connect again and accept all of them.",
+            code="scopes_missing",
+            missing_scopes=frozenset(p for p in GRAPH_PERMISSIONS if p.lower() in missing),
         )
 
     claims = result.get("id_token_claims") or {}
@@ -432,12 +442,12 @@ async def complete_flow(
     try:
         me = await _fetch_me(settings, token, session, http_timeout)
     except CalendarError as exc:
-        raise MicrosoftOAuthError("unavailable", "Microsoft Graph could not be reached.") from exc
+        raise MicrosoftOAuthError("Microsoft Graph could not be reached.", code="unavailable") from exc
     account_email = str(
         me.get("mail") or me.get("userPrincipalName") or claims.get("preferred_username") or ""
     )
     if "@" not in account_email:
-        raise MicrosoftOAuthError("no_email", "The Microsoft account has no e-mail address.")
+        raise MicrosoftOAuthError("The Microsoft account has no e-mail address.", code="no_email")
     return MicrosoftGrant(
         account_email=account_email,
         account_id=home_account_id,
@@ -854,6 +864,8 @@ class MicrosoftCalendarProvider:
         if end < start:
             raise ValueError("end must not be before start")
         ids = list(dict.fromkeys(calendar_ids))
+        if end == start:
+            return {calendar_id: CalendarBusy() for calendar_id in ids}
         outcomes = await asyncio.gather(
             *(self._calendar_busy(calendar_id, start, end) for calendar_id in ids), return_exceptions=True
         )
