@@ -15,10 +15,10 @@ production code's ``ca_bundle`` trust is exercised for identity and Graph alike:
 
 Knobs (all plain attributes or methods of :class:`FakeMicrosoft`): ``page_size``, ``latency``,
 ``access_token_lifetime``, ``throttle(n, retry_after=..., status=429)``, ``fail(n, status=500)``,
-``FakeCalendar.fault = 403 | 404``, ``revoke_refresh_tokens(email)``,
+``FakeCalendar.fault = 403 | 404``, ``revoke_refresh_tokens(email)``, ``revoke_refresh_token(token)``,
 ``invalidate_access_tokens(email)``, ``deny_consent``, ``withheld_permissions``. Observations:
 ``calls`` (Graph call log), ``token_requests``, ``max_in_flight`` (per mailbox),
-``openid_configuration_requests``, ``invitations``, ``cancellations``.
+``openid_configuration_requests``, ``invitations``, ``cancellations``, ``refresh_tokens(email)``.
 
 Register the fixtures with ``pytest_plugins = ["tests.fakes.microsoft"]``: ``microsoft_tls``
 (session), ``microsoft_fake``, ``microsoft_settings``.
@@ -469,6 +469,14 @@ class FakeMicrosoft:
         for grant in self._refresh.values():
             if grant.user.email == email:
                 grant.revoked = True
+
+    def refresh_tokens(self, email: str = DEFAULT_EMAIL) -> list[str]:
+        """The refresh tokens issued to ``email``, oldest first."""
+        return [token for token, grant in self._refresh.items() if grant.user.email == email]
+
+    def revoke_refresh_token(self, token: str) -> None:
+        """Revoke one refresh token."""
+        self._refresh[token].revoked = True
 
     def invalidate_access_tokens(self, email: str = DEFAULT_EMAIL) -> None:
         """Make Graph refuse ``email``'s current access tokens with 401."""
