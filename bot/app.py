@@ -15,13 +15,15 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.calendar.base import ProviderRegistry
-from bot.handlers import site
+from bot.calendar.local import local_factory
+from bot.handlers import free_time, site
 from bot.keys import (
     ENGINE,
     HTTP,
     OUTBOX,
     OUTBOX_REGISTRARS,
     PROVIDERS,
+    SCHEDULER,
     SECRETS,
     SESSIONS,
     SETTINGS,
@@ -29,6 +31,7 @@ from bot.keys import (
     OutboxRegistrar,
 )
 from bot.outbox import OutboxWorker
+from bot.scheduling import Scheduler
 from bot.settings import Settings
 from bot.templating import Templates
 from storage.crypto import SecretBox
@@ -54,12 +57,20 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     app[SETTINGS] = settings
     app[SECRETS] = SecretBox(settings.secret_keys)
     app[TEMPLATES] = Templates()
-    app[PROVIDERS] = ProviderRegistry()
+    app[PROVIDERS] = _providers(app, settings)
     app.cleanup_ctx.append(_database(engine))
     app.cleanup_ctx.append(_http_session)
     app.cleanup_ctx.append(_outbox_worker)
     site.setup(app)
+    if settings.demo:
+        free_time.setup(app)
     return app
+
+
+def _providers(app: web.Application, settings: Settings) -> ProviderRegistry:
+    registry = ProviderRegistry()
+    registry.register("local", local_factory(lambda: app[SESSIONS]))
+    return registry
 
 
 def _database(given: AsyncEngine | None) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -67,6 +78,12 @@ def _database(given: AsyncEngine | None) -> Callable[[web.Application], AsyncIte
         engine = given or create_engine(app[SETTINGS].database_url)
         app[ENGINE] = engine
         app[SESSIONS] = session_factory(engine)
+        app[SCHEDULER] = Scheduler(
+            app[SESSIONS],
+            app[PROVIDERS],
+            app[SECRETS],
+            timeout=app[SETTINGS].calendar_timeout_seconds,
+        )
         yield
         if given is None:
             await engine.dispose()

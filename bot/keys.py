@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.calendar.base import ProviderRegistry
 from bot.outbox import OutboxWorker
+from bot.scheduling import Scheduler
 from bot.settings import Settings
 from bot.templating import Templates
 from storage.crypto import SecretBox
@@ -22,6 +23,7 @@ SECRETS = web.AppKey("secrets", SecretBox)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
 PROVIDERS = web.AppKey("providers", ProviderRegistry)
 TEMPLATES = web.AppKey("templates", Templates)
+SCHEDULER = web.AppKey("scheduler", Scheduler)
 
 OutboxRegistrar = Callable[[web.Application, OutboxWorker], None]
 OUTBOX_REGISTRARS = web.AppKey("outbox_registrars", list[OutboxRegistrar])

@@ -1,0 +1,211 @@
+"""A calendar kept in Slotbot's own database (provider ``local``): the demo host's calendar.
+
+Each row of ``local_events`` holds iCalendar text (a whole imported .ics, or one event Slotbot
+wrote); busy time is read through :mod:`bot.calendar.ics`, so recurrence rules, overrides and
+free/busy semantics are exactly those of an exported calendar. Parsed rows are cached by content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import icalendar
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.calendar.base import (
+    AccessLost,
+    AccessRole,
+    CalendarBusy,
+    CalendarInfo,
+    ConnectionContext,
+    CreatedEvent,
+    NewEvent,
+    ProviderFactory,
+    require_aware,
+)
+from bot.calendar.ics import IcsCalendar, IcsError, parse_ics
+from storage.models import Calendar, LocalEvent
+
+
+class ParseCache:
+    """Parsed iCalendar texts by content hash, so a window is expanded without re-parsing."""
+
+    def __init__(self, limit: int = 512) -> None:
+        self._limit = limit
+        self._parsed: dict[str, IcsCalendar] = {}
+
+    def get(self, text: str) -> IcsCalendar:
+        """The parsed calendar of ``text`` (raises :class:`IcsError` when unreadable)."""
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        found = self._parsed.get(digest)
+        if found is None:
+            found = parse_ics(text)
+            if len(self._parsed) >= self._limit:
+                self._parsed.clear()
+            self._parsed[digest] = found
+        return found
+
+
+def event_to_ics(event: NewEvent) -> str:
+    """One event as a VCALENDAR text (UTC times, organizer and attendees)."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Slotbot//Local calendar//EN")
+    calendar.add("version", "2.0")
+    vevent = icalendar.Event()
+    vevent.add("uid", event.uid)
+    vevent.add("dtstamp", datetime.now(UTC))
+    vevent.add("dtstart", event.start.astimezone(UTC))
+    vevent.add("dtend", event.end.astimezone(UTC))
+    vevent.add("summary", event.title)
+    if event.description:
+        vevent.add("description", event.description)
+    if event.location:
+        vevent.add("location", event.location)
+    if event.organizer is not None:
+        organizer = icalendar.vCalAddress(f"mailto:{event.organizer.email}")
+        if event.organizer.name:
+            organizer.params["cn"] = event.organizer.name
+        vevent.add("organizer", organizer)
+    for attendee in event.attendees:
+        address = icalendar.vCalAddress(f"mailto:{attendee.email}")
+        if attendee.name:
+            address.params["cn"] = attendee.name
+        address.params["role"] = "REQ-PARTICIPANT"
+        vevent.add("attendee", address)
+    calendar.add_component(vevent)
+    data: bytes = calendar.to_ical()
+    return data.decode("utf-8")
+
+
+class LocalCalendarProvider:
+    """The :class:`~bot.calendar.base.CalendarProvider` of one local connection."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        connection_id: int,
+        *,
+        zone: str = "UTC",
+        cache: ParseCache | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._cache = cache or ParseCache()
+        self._connection_id = connection_id
+        self._zone = ZoneInfo(zone)
+
+    async def list_calendars(self) -> list[CalendarInfo]:
+        """The calendars of this connection (a local account owns all of them)."""
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Calendar).where(Calendar.connection_id == self._connection_id)
+                )
+            ).scalars()
+            return [
+                CalendarInfo(
+                    external_id=row.external_id,
+                    name=row.name,
+                    access_role=AccessRole.OWNER,
+                    is_primary=row.is_default,
+                    time_zone=row.time_zone,
+                )
+                for row in rows
+            ]
+
+    async def busy(
+        self, *, start: datetime, end: datetime, calendar_ids: Sequence[str]
+    ) -> Mapping[str, CalendarBusy]:
+        """Busy blocks of each calendar from its stored iCalendar text."""
+        require_aware(start, "start")
+        require_aware(end, "end")
+        async with self._sessions() as session:
+            calendars = {
+                row.external_id: row.id
+                for row in (
+                    await session.execute(
+                        select(Calendar).where(
+                            Calendar.connection_id == self._connection_id,
+                            Calendar.external_id.in_(list(calendar_ids)),
+                        )
+                    )
+                ).scalars()
+            }
+            texts: dict[int, list[str]] = {}
+            for calendar_id, ical in await session.execute(
+                select(LocalEvent.calendar_id, LocalEvent.ical).where(
+                    LocalEvent.calendar_id.in_(list(calendars.values()))
+                )
+            ):
+                texts.setdefault(calendar_id, []).append(ical)
+        result: dict[str, CalendarBusy] = {}
+        for external_id in calendar_ids:
+            if external_id not in calendars:
+                result[external_id] = CalendarBusy(error=AccessLost("calendar no longer exists"))
+                continue
+            blocks = []
+            try:
+                for text in texts.get(calendars[external_id], []):
+                    blocks.extend(self._cache.get(text).busy_blocks(start, end, self._zone))
+            except IcsError as exc:
+                result[external_id] = CalendarBusy(error=AccessLost(f"unreadable event: {exc}"))
+                continue
+            result[external_id] = CalendarBusy(blocks=tuple(blocks))
+        return result
+
+    async def create_event(self, event: NewEvent, *, calendar_id: str) -> CreatedEvent:
+        """Store ``event`` in the calendar (idempotent by uid)."""
+        async with self._sessions() as session, session.begin():
+            row_id = (
+                await session.execute(
+                    select(Calendar.id).where(
+                        Calendar.connection_id == self._connection_id,
+                        Calendar.external_id == calendar_id,
+                    )
+                )
+            ).scalar_one_or_none()
+            if row_id is None:
+                raise AccessLost("calendar no longer exists")
+            existing = (
+                await session.execute(
+                    select(LocalEvent).where(
+                        LocalEvent.calendar_id == row_id, LocalEvent.uid == event.uid
+                    )
+                )
+            ).scalar_one_or_none()
+            if existing is None:
+                session.add(LocalEvent(calendar_id=row_id, uid=event.uid, ical=event_to_ics(event)))
+            else:
+                existing.ical = event_to_ics(event)
+        return CreatedEvent(external_id=event.uid, calendar_id=calendar_id)
+
+    async def delete_event(self, uid: str, *, calendar_id: str) -> None:
+        """Remove the event (nothing happens when it is already gone)."""
+        async with self._sessions() as session, session.begin():
+            row_id = (
+                await session.execute(
+                    select(Calendar.id).where(
+                        Calendar.connection_id == self._connection_id,
+                        Calendar.external_id == calendar_id,
+                    )
+                )
+            ).scalar_one_or_none()
+            if row_id is not None:
+                await session.execute(
+                    delete(LocalEvent).where(LocalEvent.calendar_id == row_id, LocalEvent.uid == uid)
+                )
+
+
+def local_factory(sessions: Callable[[], async_sessionmaker[AsyncSession]]) -> ProviderFactory:
+    """A registry factory; ``sessions`` is read when a provider is made (after app start-up)."""
+
+    cache = ParseCache()
+
+    def make(context: ConnectionContext) -> LocalCalendarProvider:
+        zone = context.options.get("timezone", "UTC")
+        return LocalCalendarProvider(sessions(), context.connection_id, zone=str(zone), cache=cache)
+
+    return make

@@ -1,0 +1,281 @@
+"""Scheduling services: a user's availability across every connected calendar.
+
+Start with :meth:`Scheduler.availability`. It asks every checked calendar of every connection
+concurrently (each provider with a timeout), merges the answers through the pure engine
+(:mod:`bot.availability`) and returns the slots together with the calendars that could not be
+read. A calendar that could not be read is *unknown*, never free: then no slot is offered.
+
+Busy answers are cached for a short time so repeated questions do not hit the providers again;
+``live=True`` (used when booking) always asks the providers. Nothing here knows about Slack,
+Teams or the web: channels call in and render the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time as monotonic
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.availability import AvailabilityResult, AvailabilityRules, find_slots
+from bot.calendar.base import (
+    AccessLost,
+    CalendarBusy,
+    CalendarError,
+    ConnectionContext,
+    ProviderRegistry,
+    ProviderUnavailable,
+    ReauthRequired,
+    SaveCredentials,
+    TimedSpan,
+)
+from bot.rules import rules_from_json
+from storage.crypto import SecretBox
+from storage.models import Booking, Calendar, CalendarConnection, User, utcnow
+
+log = logging.getLogger(__name__)
+CREDENTIALS_PURPOSE = "connection.credentials"
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarProblem:
+    """A checked calendar whose busy time is unknown, and why."""
+
+    calendar_id: int
+    name: str
+    reason: str  # "access_lost", "needs_reauth", "inactive", "unavailable", "rate_limited"
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserAvailability:
+    """Free slots of a user, the calendars consulted and those that could not be read."""
+
+    user_id: int
+    timezone: str
+    result: AvailabilityResult
+    calendars: tuple[str, ...]
+    problems: tuple[CalendarProblem, ...]
+    has_calendars: bool
+
+    @property
+    def complete(self) -> bool:
+        """Whether every checked calendar was read."""
+        return not self.problems
+
+
+class UnknownUser(LookupError):
+    """No user with that id."""
+
+
+@dataclass(slots=True)
+class _Checked:
+    calendar: Calendar
+    connection: CalendarConnection
+
+
+class Scheduler:
+    """Availability (and, later, booking) for users, built once per app from its state."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        providers: ProviderRegistry,
+        secrets: SecretBox,
+        *,
+        timeout: float = 10.0,
+        cache_seconds: float = 60.0,
+        clock: Callable[[], float] = monotonic.monotonic,
+    ) -> None:
+        self._sessions = sessions
+        self._providers = providers
+        self._secrets = secrets
+        self._timeout = timeout
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._cache: dict[tuple[int, datetime, datetime], tuple[float, dict[int, CalendarBusy]]] = {}
+
+    def forget(self, user_id: int) -> None:
+        """Drop cached busy time of ``user_id`` (after a calendar or booking change)."""
+        for key in [k for k in self._cache if k[0] == user_id]:
+            del self._cache[key]
+
+    async def availability(
+        self,
+        user_id: int,
+        *,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        rules: AvailabilityRules | None = None,
+        duration_minutes: int | None = None,
+        live: bool = False,
+    ) -> UserAvailability:
+        """Free slots of ``user_id`` in ``[start, end)`` under ``rules`` (default: 9-17 Mon-Fri)."""
+        async with self._sessions() as session:
+            user = await session.get(User, user_id)
+            if user is None:
+                raise UnknownUser(user_id)
+            rows = (
+                await session.execute(
+                    select(Calendar, CalendarConnection)
+                    .join(CalendarConnection, Calendar.connection_id == CalendarConnection.id)
+                    .where(Calendar.user_id == user_id, Calendar.checks_conflicts)
+                    .order_by(Calendar.id)
+                )
+            ).all()
+            checked = [_Checked(calendar, connection) for calendar, connection in rows]
+            bookings = [
+                TimedSpan(b.start_at, b.end_at)
+                for b in (
+                    await session.execute(
+                        select(Booking).where(
+                            Booking.host_id == user_id,
+                            Booking.status != "cancelled",
+                            Booking.end_at > start,
+                            Booking.start_at < end,
+                        )
+                    )
+                ).scalars()
+            ]
+        rules = rules or rules_from_json({}, timezone=user.timezone)
+        busy = await self._busy(user_id, checked, start, end, user.timezone, live=live)
+        problems = tuple(
+            CalendarProblem(c.calendar.id, c.calendar.name, answer.error.reason, str(answer.error))
+            for c in checked
+            if (answer := busy[c.calendar.id]).error is not None
+        )
+        result = find_slots(
+            rules,
+            window_start=start,
+            window_end=end,
+            now=now,
+            calendars={str(key): value for key, value in busy.items()},
+            duration_minutes=duration_minutes,
+            bookings=bookings,
+        )
+        return UserAvailability(
+            user_id=user_id,
+            timezone=user.timezone,
+            result=result,
+            calendars=tuple(c.calendar.name for c in checked),
+            problems=problems,
+            has_calendars=bool(checked),
+        )
+
+    async def _busy(
+        self,
+        user_id: int,
+        checked: list[_Checked],
+        start: datetime,
+        end: datetime,
+        zone: str,
+        *,
+        live: bool,
+    ) -> dict[int, CalendarBusy]:
+        key = (user_id, start, end)
+        cached = self._cache.get(key)
+        ids = {c.calendar.id for c in checked}
+        if not live and cached and self._clock() - cached[0] < self._cache_seconds:
+            if set(cached[1]) == ids:
+                return cached[1]
+        by_connection: dict[int, list[_Checked]] = {}
+        answers: dict[int, CalendarBusy] = {}
+        for item in checked:
+            if item.connection.status == "needs_reauth":
+                answers[item.calendar.id] = CalendarBusy(
+                    error=ReauthRequired(f"{item.connection.account_email} must be reconnected")
+                )
+            elif item.connection.status == "inactive" or item.calendar.status == "inactive":
+                answers[item.calendar.id] = CalendarBusy(
+                    error=AccessLost(f"{item.calendar.name} can no longer be read")
+                )
+            else:
+                by_connection.setdefault(item.connection.id, []).append(item)
+        results = await asyncio.gather(
+            *(self._ask(items, start, end, zone) for items in by_connection.values())
+        )
+        for result in results:
+            answers.update(result)
+        if all(a.error is None for a in answers.values()):
+            self._cache[key] = (self._clock(), answers)
+        return answers
+
+    async def _ask(
+        self, items: list[_Checked], start: datetime, end: datetime, zone: str
+    ) -> dict[int, CalendarBusy]:
+        connection = items[0].connection
+        by_external = {item.calendar.external_id: item.calendar for item in items}
+        try:
+            provider = self._providers.create(
+                connection.provider,
+                ConnectionContext(
+                    connection_id=connection.id,
+                    account_email=connection.account_email,
+                    credentials=self._secrets.open(connection.credentials, purpose=CREDENTIALS_PURPOSE),
+                    save_credentials=self._saver(connection.id),
+                    options={"timezone": zone},
+                ),
+            )
+            answer: Mapping[str, CalendarBusy] = await asyncio.wait_for(
+                provider.busy(start=start, end=end, calendar_ids=list(by_external)),
+                timeout=self._timeout,
+            )
+        except TimeoutError:
+            error: CalendarError = ProviderUnavailable(
+                f"{connection.account_email} did not answer in time"
+            )
+            return {c.id: CalendarBusy(error=error) for c in by_external.values()}
+        except ReauthRequired as exc:
+            await self._mark_connection(connection.id, "needs_reauth", str(exc))
+            return {c.id: CalendarBusy(error=exc) for c in by_external.values()}
+        except CalendarError as exc:
+            return {c.id: CalendarBusy(error=exc) for c in by_external.values()}
+        except KeyError as exc:  # no provider registered for this kind (e.g. setting removed)
+            error = ProviderUnavailable(str(exc).strip("'\""))
+            return {c.id: CalendarBusy(error=error) for c in by_external.values()}
+        out: dict[int, CalendarBusy] = {}
+        for external_id, calendar in by_external.items():
+            busy = answer.get(external_id) or CalendarBusy(
+                error=ProviderUnavailable(f"no answer for {calendar.name}")
+            )
+            if isinstance(busy.error, AccessLost):
+                await self._mark_calendar(calendar.id, str(busy.error))
+            out[calendar.id] = busy
+        return out
+
+    def _saver(self, connection_id: int) -> SaveCredentials:
+        async def save(credentials: str) -> None:
+            sealed = self._secrets.seal(credentials, purpose=CREDENTIALS_PURPOSE)
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    update(CalendarConnection)
+                    .where(CalendarConnection.id == connection_id)
+                    .values(credentials=sealed)
+                )
+
+        return save
+
+    async def _mark_connection(self, connection_id: int, status: str, error: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(CalendarConnection)
+                .where(CalendarConnection.id == connection_id)
+                .values(status=status, last_error=error[:2000], last_checked_at=utcnow())
+            )
+        log.warning("calendar connection %s is %s", connection_id, status)
+
+    async def _mark_calendar(self, calendar_id: int, error: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(Calendar)
+                .where(Calendar.id == calendar_id)
+                .values(status="inactive", last_error=error[:2000])
+            )
+        log.warning("calendar %s lost access", calendar_id)
+
