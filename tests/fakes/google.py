@@ -393,8 +393,9 @@ class FakeGoogle:
             return grant is None or grant.revoked
 
     def api_calls(self, name: str | None = None) -> list[Call]:
-        """Recorded Calendar API calls; ``name`` filters: ``freeBusy``, ``calendarList``,
-        ``events.insert``, ``events.delete``, ``events.get``, ``events.list``."""
+        """Recorded Calendar API calls; ``name`` filters by the discovery method id:
+        ``freebusy.query``, ``calendarList.list``, ``calendarList.get``, ``events.list``,
+        ``events.get``, ``events.insert``, ``events.delete``."""
         out = []
         for call in list(self.calls):
             if not call.path.startswith("/calendar/v3/"):
@@ -805,7 +806,10 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (a timeout test)
 
     def _handle(self) -> None:
         fake = self.owner
