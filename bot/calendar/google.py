@@ -43,6 +43,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from http.client import HTTPException
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -427,7 +428,7 @@ async def _run_blocking(fn: Callable[[], T], seconds: float, what: str) -> T:
         raise
     except TimeoutError:
         raise ProviderUnavailable(f"Google did not answer in time ({what}).") from None
-    except (OSError, TransportError) as exc:
+    except (OSError, HTTPException, TransportError) as exc:
         raise ProviderUnavailable(f"Google could not be reached ({what}: {type(exc).__name__}).") from None
     except Exception as exc:
         if _is_httplib2_error(exc) or _is_requests_error(exc):
@@ -636,12 +637,12 @@ class GoogleCalendarProvider:
                     reason = next(iter(sorted(r for r in reasons if isinstance(r, str))), "unknown")
                     out[cid] = ProviderUnavailable(f"Google could not read this calendar ({reason}).")
                 continue
-            blocks: list[BusyBlock] = []
-            for span in entry.get("busy", []):
-                b0, b1 = _instant(span["start"]), _instant(span["end"])
-                if b1 > b0:
-                    blocks.append(BusyBlock(TimedSpan(b0, b1)))
-            out[cid] = blocks
+            try:
+                spans = [(_instant(span["start"]), _instant(span["end"])) for span in entry.get("busy", [])]
+            except (KeyError, TypeError, ValueError):
+                out[cid] = ProviderUnavailable("Google sent unusable busy times for a calendar.")
+                continue
+            out[cid] = [BusyBlock(TimedSpan(b0, b1)) for b0, b1 in spans if b1 > b0]
         return out
 
     def _credentials(self) -> Any:
@@ -743,10 +744,16 @@ class GoogleCalendarProvider:
 
     def _classify(self, exc: Exception, *, calendar_id: str | None, missing_ok: bool) -> _Failure:
         from google.auth.exceptions import RefreshError
+        from googleapiclient.errors import Error as ClientError
         from googleapiclient.errors import HttpError
 
         if isinstance(exc, RefreshError):
             return _Failure(_refresh_error(exc), retryable=False)
+        if isinstance(exc, ClientError | ValueError) and not isinstance(exc, HttpError):
+            # An answer the client library could not use (not JSON, unexpected shape...).
+            return _Failure(
+                ProviderUnavailable(f"Google sent an unusable answer ({type(exc).__name__})."), False
+            )
         if not isinstance(exc, HttpError):
             raise exc
         status = int(exc.resp.status)
