@@ -11,9 +11,11 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import cast
 
 from aiohttp import web
 
+from bot.free_cli import OneLineArgumentParser, add_free_parser
 from bot.settings import Settings, SettingsError, load_environment
 
 USAGE_ERROR = 2
@@ -26,11 +28,13 @@ class CommandError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="slotbot",
         description="Slotbot: meeting scheduling that lives in chat (Slack, Teams, web).",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=OneLineArgumentParser
+    )
 
     serve = sub.add_parser(
         "serve",
@@ -57,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
 
     db = sub.add_parser("db", help="database maintenance", description="Database maintenance.")
-    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_sub = db.add_subparsers(
+        dest="db_command", metavar="ACTION", required=True, parser_class=OneLineArgumentParser
+    )
     upgrade = db_sub.add_parser(
         "upgrade",
         help="migrate the database (DATABASE_URL) to this version",
@@ -77,13 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     genkey.set_defaults(handler=_genkey)
 
-    for extension in _extensions():
-        extension(sub)
+    add_free_parser(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
     return parser
-
-
-def _extensions() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
-    return []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

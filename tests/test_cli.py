@@ -18,16 +18,23 @@ from tests.conftest import TEST_KEY
 SLOTBOT = [sys.executable, "-m", "bot.cli"]
 
 
-def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-        timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith(("SLOTBOT_", "DATABASE_URL", "GOOGLE_", "MICROSOFT_", "SLACK_"))}
+def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLOTBOT_", "DATABASE_URL", "GOOGLE_", "MICROSOFT_", "SLACK_"))
+    }
     full_env.update(env or {})
-    return subprocess.run([*SLOTBOT, *args], env=full_env, cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [*SLOTBOT, *args], env=full_env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["demo"], ["db"], ["db", "upgrade"], ["genkey"]])
+@pytest.mark.parametrize(
+    "command", [[], ["serve"], ["demo"], ["db"], ["db", "upgrade"], ["db", "current"], ["genkey"], ["free"]]
+)
 def test_help_on_every_subcommand(command: list[str]) -> None:
     result = run(*command, "--help")
     assert result.returncode == 0
@@ -35,8 +42,7 @@ def test_help_on_every_subcommand(command: list[str]) -> None:
 
 
 def test_settings_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    result = run("serve", env={"SLOTBOT_SECRET_KEY": TEST_KEY, "SLOTBOT_PORT": "eighty"},
-                 cwd=tmp_path)
+    result = run("serve", env={"SLOTBOT_SECRET_KEY": TEST_KEY, "SLOTBOT_PORT": "eighty"}, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "SLOTBOT_PORT" in result.stderr and "Traceback" not in result.stderr
@@ -76,9 +82,14 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
 
 def _start_demo(data_dir: Path, cwd: Path) -> tuple[subprocess.Popen[str], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLOTBOT_")}
-    process = subprocess.Popen([*SLOTBOT, "demo", "--data-dir", str(data_dir), "--port", "0"],
-                               cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        [*SLOTBOT, "demo", "--data-dir", str(data_dir), "--port", "0"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     assert process.stdout is not None
     while time.monotonic() < deadline:
@@ -89,7 +100,9 @@ def _start_demo(data_dir: Path, cwd: Path) -> tuple[subprocess.Popen[str], str]:
         if found:
             return process, found.group(1)
     process.kill()
-    raise AssertionError("demo did not print its start page: " + (process.stderr.read() if process.stderr else ""))
+    raise AssertionError(
+        "demo did not print its start page: " + (process.stderr.read() if process.stderr else "")
+    )
 
 
 def test_demo_starts_with_no_configuration_and_answers_healthz(tmp_path: Path) -> None:
@@ -121,3 +134,36 @@ def test_demo_with_unusable_data_dir_is_one_line(tmp_path: Path) -> None:
     result = run("demo", "--data-dir", str(blocker / "sub"), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("slotbot: cannot create the data folder")
+
+
+@pytest.mark.parametrize("args", [["--bogus"], ["nonsense"], ["serve", "--port", "x"]])
+def test_usage_errors_are_one_line(args: list[str]) -> None:
+    result = run(*args)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "usage:" not in result.stderr
+
+
+def test_free_is_a_slotbot_subcommand(tmp_path: Path) -> None:
+    from bot.demo import sample_ics
+
+    ics = tmp_path / "demo.ics"
+    ics.write_text(sample_ics())
+    result = run(
+        "free",
+        "--ics",
+        str(ics),
+        "--from",
+        "2026-11-23",
+        "--days",
+        "1",
+        "--tz",
+        "Europe/Copenhagen",
+        "--now",
+        "2026-11-01T00:00:00+00:00",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    import json
+
+    body = json.loads(result.stdout)
+    assert body["busy"][0] == {"start": "2026-11-23T09:30:00+01:00", "end": "2026-11-23T09:45:00+01:00"}
