@@ -183,6 +183,18 @@ async def test_unticked_permission_is_refused_and_the_partial_grant_revoked(
     assert revoked.query == {}  # the token travels in the body, not the URL
 
 
+async def test_a_grant_without_refresh_token_is_refused_and_revoked(
+    google_fake: FakeGoogle, google_settings: GoogleSettings, google_insecure_transport: None
+) -> None:
+    google_fake.omit_refresh_token = True
+    code, verifier = await _connect(google_fake, google_settings)
+    with pytest.raises(GoogleOAuthError) as caught:
+        await exchange_code(google_settings, redirect_uri=REDIRECT, code=code, code_verifier=verifier)
+    assert caught.value.code == "no_refresh_token"
+    (revoked,) = [c for c in google_fake.calls if c.path == "/revoke"]
+    assert revoked.status == 200 and revoked.body["token"].startswith("ya29.")
+
+
 async def test_earlier_grants_returned_by_include_granted_scopes_are_accepted(
     google_fake: FakeGoogle, google_settings: GoogleSettings, google_insecure_transport: None
 ) -> None:

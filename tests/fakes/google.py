@@ -206,7 +206,8 @@ class FakeGoogle:
     token, as Google does for some clients), ``consent_scopes`` (the scopes the user leaves ticked
     on the consent screen; ``None`` = all), ``previously_granted`` (scopes an earlier grant of the
     same client holds: returned too when ``include_granted_scopes=true``), ``deny_consent``,
-    ``redirect_uris`` (registered redirect URIs; ``None`` = any).
+    ``redirect_uris`` (registered redirect URIs; ``None`` = any), ``omit_refresh_token`` (the code
+    exchange returns no refresh token).
     """
 
     def __init__(
@@ -225,6 +226,7 @@ class FakeGoogle:
         self.consent_scopes: set[str] | None = None
         self.previously_granted: set[str] = set()
         self.deny_consent = False
+        self.omit_refresh_token = False  # as Google does when an earlier consent still stands
         self.redirect_uris: set[str] | None = None
         self.calls: list[Call] = []
         self.in_flight = 0
@@ -543,7 +545,7 @@ class FakeGoogle:
             if computed != code.challenge:
                 return 400, {"error": "invalid_grant", "error_description": "Invalid code verifier."}
         code.used = True
-        return 200, self._issue(code.scopes, offline=code.offline)
+        return 200, self._issue(code.scopes, offline=code.offline and not self.omit_refresh_token)
 
     def revoke(self, token: str) -> tuple[int, dict[str, Any]]:
         """The revocation endpoint: revoking either token revokes the whole grant."""
