@@ -156,6 +156,35 @@ async def test_revoked_refresh_token_means_reauth(
     assert microsoft_fake.calls == []
 
 
+async def test_token_endpoint_outage_is_not_reauth(
+    microsoft_fake: FakeMicrosoft, microsoft_settings: MicrosoftSettings, http: aiohttp.ClientSession
+) -> None:
+    microsoft_fake.access_token_lifetime = 120
+    grant = await connect(microsoft_fake, microsoft_settings)
+    saved = Saved()
+    ctx = ConnectionContext(1, grant.account_email, grant.credentials, saved)
+    microsoft_fake.fail_token_requests(1)
+    with pytest.raises(ProviderUnavailable):
+        await MicrosoftCalendarProvider(microsoft_settings, ctx, http).list_calendars()
+    # The outage is over: the same stored sign-in still works (msal itself holds back one
+    # application's refreshes for a few seconds after a 5xx, so this is a new provider).
+    assert len(await MicrosoftCalendarProvider(microsoft_settings, ctx, http).list_calendars()) == 1
+    assert len(saved.values) == 1
+
+
+async def test_reauth_is_remembered_without_hammering_the_token_endpoint(
+    microsoft_fake: FakeMicrosoft, make_provider: MakeProvider
+) -> None:
+    calendars = [microsoft_fake.add_calendar(EMAIL, name=f"Calendar {i}") for i in range(5)]
+    microsoft_fake.access_token_lifetime = 120
+    provider, _ = await make_provider()
+    microsoft_fake.revoke_refresh_tokens(EMAIL)
+    before = len(microsoft_fake.token_requests)
+    with pytest.raises(ReauthRequired):
+        await provider.busy(start=at(0), end=at(1), calendar_ids=[c.id for c in calendars])
+    assert len(microsoft_fake.token_requests) - before == 1
+
+
 async def test_graph_401_forces_one_refresh_then_succeeds(
     microsoft_fake: FakeMicrosoft, make_provider: MakeProvider
 ) -> None:

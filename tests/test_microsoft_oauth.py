@@ -186,6 +186,29 @@ async def test_trust_comes_from_ca_bundle_not_the_environment(
     assert auth_uri.startswith(microsoft_fake.authority)
 
 
+async def test_token_endpoint_outage(
+    microsoft_fake: FakeMicrosoft, microsoft_settings: MicrosoftSettings
+) -> None:
+    auth_uri, flow = await start_flow(microsoft_settings, redirect_uri=REDIRECT, state="s")
+    params = await microsoft_fake.approve(auth_uri)
+    microsoft_fake.fail_token_requests(1)
+    with pytest.raises(MicrosoftOAuthError) as caught:
+        await complete_flow(microsoft_settings, flow=flow, query_params=params)
+    assert caught.value.code == "unavailable"
+
+
+async def test_missing_state_is_refused_before_any_request(
+    microsoft_fake: FakeMicrosoft, microsoft_settings: MicrosoftSettings
+) -> None:
+    auth_uri, flow = await start_flow(microsoft_settings, redirect_uri=REDIRECT, state="s")
+    params = await microsoft_fake.approve(auth_uri)
+    del params["state"]
+    with pytest.raises(MicrosoftOAuthError) as caught:
+        await complete_flow(microsoft_settings, flow=flow, query_params=params)
+    assert caught.value.code == "state_mismatch"
+    assert microsoft_fake.token_requests == []
+
+
 async def test_unreachable_authority(microsoft_settings: MicrosoftSettings) -> None:
     dead = dataclasses.replace(microsoft_settings, authority="https://127.0.0.1:9/common")
     with pytest.raises(MicrosoftOAuthError) as caught:

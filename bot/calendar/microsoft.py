@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import aiohttp
 import msal
 import requests
+from msal.exceptions import MsalError
 from requests.adapters import HTTPAdapter
 from yarl import URL
 
@@ -359,7 +360,7 @@ async def start_flow(
 
     try:
         flow = await asyncio.to_thread(run)
-    except (requests.RequestException, ValueError) as exc:
+    except (requests.RequestException, ValueError, MsalError) as exc:
         log.warning("microsoft sign-in could not start: %s", type(exc).__name__)
         raise MicrosoftOAuthError(
             "The Microsoft sign-in service could not be reached.", code="unavailable"
@@ -385,10 +386,27 @@ async def complete_flow(
     ``session`` when given (else a short-lived one). Raises :class:`MicrosoftOAuthError`.
     """
 
+    unavailable = MicrosoftOAuthError(
+        "The Microsoft sign-in service could not be reached.", code="unavailable"
+    )
+    if not flow.get("state") or flow.get("state") != query_params.get("state"):
+        # Checked here as well as by msal, so that msal's other ValueErrors mean something else.
+        raise MicrosoftOAuthError(
+            "This sign-in answer does not belong to the connection being made.", code="state_mismatch"
+        )
+
     def run() -> tuple[dict[str, Any], str, str]:
         cache = msal.SerializableTokenCache()
-        app = _build_app(settings, cache=cache, validate_authority=validate_authority, timeout=http_timeout)
-        result = app.acquire_token_by_auth_code_flow(dict(flow), dict(query_params))
+        try:
+            app = _build_app(
+                settings, cache=cache, validate_authority=validate_authority, timeout=http_timeout
+            )
+        except (requests.RequestException, ValueError, MsalError):
+            raise unavailable from None
+        try:
+            result = app.acquire_token_by_auth_code_flow(dict(flow), dict(query_params))
+        except MsalError:  # the token endpoint answered 5xx
+            raise unavailable from None
         if "error" in result:
             return result, "", ""
         home_account_id = ""
@@ -399,20 +417,14 @@ async def complete_flow(
 
     try:
         result, home_account_id, serialized = await asyncio.to_thread(run)
-    except ValueError:
-        # msal: the state does not match (CSRF or a stale flow) or the authority is unusable.
-        raise MicrosoftOAuthError(
-            "This sign-in answer does not belong to the connection being made.", code="state_mismatch"
-        ) from None
-    except RuntimeError:
+    except (ValueError, RuntimeError):
+        # msal could not validate the answer (nonce, state) or read the token endpoint's reply.
         raise MicrosoftOAuthError(
             "Microsoft's sign-in answer could not be verified.", code="invalid_response"
         ) from None
     except requests.RequestException as exc:
         log.warning("microsoft token endpoint unreachable: %s", type(exc).__name__)
-        raise MicrosoftOAuthError(
-            "The Microsoft sign-in service could not be reached.", code="unavailable"
-        ) from None
+        raise unavailable from None
 
     if "error" in result:
         error = str(result.get("error"))
@@ -734,6 +746,7 @@ class MicrosoftCalendarProvider:
         self._page_size = page_size
         self._max_pages = max_pages
         self._token_lock = asyncio.Lock()
+        self._reauth: ReauthRequired | None = None
         self._token_value = ""
         self._token_deadline = 0.0
         self._app: msal.ConfidentialClientApplication | None = None
@@ -759,11 +772,17 @@ class MicrosoftCalendarProvider:
 
     async def _access_token(self, force_refresh: bool) -> str:
         async with self._token_lock:
+            if self._reauth is not None:  # one failed refresh is enough for this provider
+                raise self._reauth
             if force_refresh:
                 self._token_value = ""
             elif self._token_value and time.monotonic() < self._token_deadline:
                 return self._token_value
-            token, lifetime, new_credentials = await asyncio.to_thread(self._acquire_token, force_refresh)
+            try:
+                token, lifetime, new_credentials = await asyncio.to_thread(self._acquire_token, force_refresh)
+            except ReauthRequired as exc:
+                self._reauth = exc
+                raise
             if new_credentials is not None:
                 self._credentials = new_credentials
                 try:
@@ -801,7 +820,7 @@ class MicrosoftCalendarProvider:
             )
         except CalendarError:
             raise
-        except (requests.RequestException, ValueError) as exc:
+        except (requests.RequestException, ValueError, MsalError) as exc:
             log.info("microsoft identity platform unreachable: %s", type(exc).__name__)
             raise ProviderUnavailable("the Microsoft sign-in service could not be reached") from None
         if result is None:

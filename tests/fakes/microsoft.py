@@ -15,6 +15,7 @@ production code's ``ca_bundle`` trust is exercised for identity and Graph alike:
 
 Knobs (all plain attributes or methods of :class:`FakeMicrosoft`): ``page_size``, ``latency``,
 ``access_token_lifetime``, ``throttle(n, retry_after=..., status=429)``, ``fail(n, status=500)``,
+``fail_token_requests(n, status=503)``,
 ``FakeCalendar.fault = 403 | 404``, ``revoke_refresh_tokens(email)``, ``revoke_refresh_token(token)``,
 ``invalidate_access_tokens(email)``, ``deny_consent``, ``withheld_permissions``. Observations:
 ``calls`` (Graph call log), ``token_requests``, ``max_in_flight`` (per mailbox),
@@ -337,6 +338,8 @@ class FakeMicrosoft:
         self.deny_consent = False
         self.withheld_permissions: set[str] = set()
         self._faults: collections.deque[tuple[int, dict[str, str], str]] = collections.deque()
+        self._token_faults = 0
+        self._token_fault_status = 503
         # observations
         self.calls: list[GraphCall] = []
         self.token_requests: list[dict[str, str]] = []
@@ -469,6 +472,11 @@ class FakeMicrosoft:
         for grant in self._refresh.values():
             if grant.user.email == email:
                 grant.revoked = True
+
+    def fail_token_requests(self, count: int, *, status: int = 503) -> None:
+        """Answer the next ``count`` token requests with ``temporarily_unavailable`` (an outage)."""
+        self._token_faults += count
+        self._token_fault_status = status
 
     def refresh_tokens(self, email: str = DEFAULT_EMAIL) -> list[str]:
         """The refresh tokens issued to ``email``, oldest first."""
@@ -613,6 +621,14 @@ class FakeMicrosoft:
         self.token_requests.append(
             {k: v for k, v in data.items() if k in ("grant_type", "scope", "client_id")}
         )
+        if self._token_faults:
+            self._token_faults -= 1
+            return _oauth_error(
+                self._token_fault_status,
+                "temporarily_unavailable",
+                "The service is temporarily unavailable.",
+                90006,
+            )
         if data.get("client_id") != self.client_id:
             return _oauth_error(400, "unauthorized_client", "Application not found.", 700016)
         if data.get("client_secret") != self.client_secret:
