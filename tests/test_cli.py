@@ -109,10 +109,10 @@ def test_demo_starts_with_no_configuration_and_answers_healthz(tmp_path: Path) -
     data_dir = tmp_path / "data"
     process, base = _start_demo(data_dir, tmp_path)
     try:
-        with urllib.request.urlopen(base + "/healthz", timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(base + "/healthz", timeout=10) as response:
             assert response.status == 200
             assert b'"database": "ok"' in response.read()
-        with urllib.request.urlopen(base + "/", timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(base + "/", timeout=10) as response:
             assert b"Slotbot" in response.read()
     finally:
         process.send_signal(signal.SIGINT)

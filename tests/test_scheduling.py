@@ -17,7 +17,6 @@ from bot.calendar.base import (
     Attendee,
     CalendarBusy,
     CalendarInfo,
-    ConnectionContext,
     CreatedEvent,
     NewEvent,
     ProviderRegistry,
