@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, cast
@@ -98,27 +98,40 @@ def _wall_seconds(wall: datetime) -> int:
     return (wall - _EPOCH) // timedelta(seconds=1)
 
 
+def _parts(wall: datetime) -> tuple[int, int]:
+    """``(proleptic ordinal of the day, seconds since local midnight)`` of a naive wall time."""
+    return wall.toordinal(), wall.hour * 3600 + wall.minute * 60 + wall.second
+
+
+_EPOCH_ORDINAL = _EPOCH.toordinal()
+_UNSEEN = -1 << 40
+
+
 class _Zone:
-    """Converts naive wall times of one tzinfo to epoch seconds, RFC 5545 style (fold=0)."""
+    """Converts wall times of one tzinfo to epoch seconds, RFC 5545 style (fold=0).
+
+    Each day is looked at once: on a day without an offset change a wall time is plain
+    arithmetic; only the few days with a change go through the tzinfo itself.
+    """
 
     __slots__ = ("_days", "tz")
 
     def __init__(self, tz: tzinfo) -> None:
         self.tz = tz
-        self._days: dict[date, int | None] = {}  # non-ZoneInfo: the offset of a day without change
+        self._days: dict[int, int | None] = {}  # day ordinal -> its one offset, or None
+
+    def at(self, ordinal: int, seconds: int) -> int:
+        """Epoch seconds of the wall time ``seconds`` after local midnight of day ``ordinal``."""
+        offset = self._days.get(ordinal, _UNSEEN)
+        if offset == _UNSEEN:
+            offset = self._days[ordinal] = self._uniform_offset(ordinal)
+        if offset is not None:
+            return (ordinal - _EPOCH_ORDINAL) * 86400 + seconds - offset
+        return self._resolve(datetime.fromordinal(ordinal) + timedelta(seconds=seconds))
 
     def epoch(self, wall: datetime) -> int:
         """Epoch seconds of naive ``wall`` read in this zone."""
-        tz = self.tz
-        if isinstance(tz, ZoneInfo | timezone):
-            return int(wall.replace(tzinfo=tz, fold=0).timestamp())
-        day = wall.date()
-        if day not in self._days:
-            self._days[day] = self._uniform_offset(day)
-        offset = self._days[day]
-        if offset is not None:
-            return _wall_seconds(wall) - offset
-        return self._resolve(wall)
+        return self.at(*_parts(wall))
 
     def wall(self, epoch: int) -> datetime:
         """Naive wall time of ``epoch`` in this zone."""
@@ -130,13 +143,15 @@ class _Zone:
             raise IcsError(f"time zone {self.tz!r} gives no UTC offset")
         return int(offset.total_seconds())
 
-    def _uniform_offset(self, day: date) -> int | None:
-        midnight = datetime.combine(day, time())
+    def _uniform_offset(self, ordinal: int) -> int | None:
+        midnight = datetime.fromordinal(ordinal)
         offsets = {self._offset(midnight - timedelta(hours=3)), self._offset(midnight),
                    self._offset(midnight + _DAY)}
         return offsets.pop() if len(offsets) == 1 else None
 
     def _resolve(self, wall: datetime) -> int:
+        if isinstance(self.tz, ZoneInfo | timezone):
+            return int(wall.replace(tzinfo=self.tz, fold=0).timestamp())
         seconds = _wall_seconds(wall)
         offsets = {self._offset(wall.replace(fold=f)) for f in (0, 1)}
         offsets |= {self._offset(wall + timedelta(hours=h)) for h in (-6, 6)}
@@ -355,38 +370,44 @@ class _Rule:
         k = (lower - base) // unit // n * n
         return base + k * unit if k > 0 else start
 
-    def walls(self, start: datetime, lower: datetime, upper: datetime) -> Iterator[datetime]:
-        """Rule instances (naive wall times) from ``lower`` to ``upper``, maybe a few earlier."""
-        if self.simple_days is not None:
-            yield from self._simple(start, lower, upper)
-            return
-        for wall in self.dateutil(self.moved_start(start, lower)):
-            if wall > upper:
-                return
-            yield wall
+    def instances(self, start: datetime, lower: int, upper: int) -> list[tuple[int, int]]:
+        """Rule instances as ``(day ordinal, seconds after midnight)`` wall times, in order.
 
-    def _simple(self, start: datetime, lower: datetime, upper: datetime) -> Iterator[datetime]:
-        first, at, n = start.date(), start.time(), self.interval
-        last = upper.date()
+        Covers the days ``lower`` .. ``upper`` (ordinals), perhaps with a few earlier ones.
+        """
+        if self.simple_days is not None:
+            return self._simple(start, lower, upper)
+        out = []
+        for wall in self.dateutil(self.moved_start(start, datetime.fromordinal(lower))):
+            ordinal = wall.toordinal()
+            if ordinal > upper:
+                break
+            out.append((ordinal, wall.hour * 3600 + wall.minute * 60 + wall.second))
+        return out
+
+    def _simple(self, start: datetime, lower: int, upper: int) -> list[tuple[int, int]]:
+        first, at = _parts(start)
+        n = self.interval
+        out = []
         if self.freq == du.DAILY:
-            k = max(0, (lower.date() - first).days // n * n)
-            day = first + timedelta(days=k)
+            day = first + max(0, (lower - first) // n * n)
             days = set(self.simple_days or range(7))
-            while day <= last:
-                if day.weekday() in days:
-                    yield datetime.combine(day, at)
-                day += timedelta(days=n)
-            return
-        offsets = sorted((d - self.wkst) % 7 for d in self.simple_days or (start.weekday(),))
-        week = first - timedelta(days=(first.weekday() - self.wkst) % 7)
-        k = max(0, (lower.date() - week).days // 7 // n * n)
-        week += timedelta(weeks=k)
-        while week <= last:
+            while day <= upper:
+                if (day - 1) % 7 in days:  # ordinal 1 is a Monday
+                    out.append((day, at))
+                day += n
+            return out
+        offsets = sorted((d - self.wkst) % 7 for d in self.simple_days or ((first - 1) % 7,))
+        week = first - ((first - 1) % 7 - self.wkst) % 7
+        week += max(0, (lower - week) // 7 // n * n) * 7
+        step = 7 * n
+        while week <= upper:
             for offset in offsets:
-                day = week + timedelta(days=offset)
-                if day >= first:
-                    yield datetime.combine(day, at)
-            week += timedelta(weeks=n)
+                day = week + offset
+                if first <= day <= upper:
+                    out.append((day, at))
+            week += step
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -547,11 +568,29 @@ def parse_ics(data: bytes | str) -> IcsCalendar:
 _Occurrence = tuple[int, int, ShowAs, bool, "tuple[date, date] | None"]
 
 
+def _blocks(event: _Event) -> bool:
+    return not event.cancelled and event.show is not ShowAs.FREE
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A series prepared for quick expansion: everything that does not depend on the host."""
+
+    event: _Event
+    zone: _Zone | None  # the wall clock of its rules; None: floating or all-day (the host's)
+    start: tuple[int, int]  # DTSTART as (day ordinal, seconds after midnight)
+    exact: int | None  # elapsed length when DTSTART and DTEND are both fixed instants
+    skip: frozenset[int]  # EXDATE / RECURRENCE-ID instants written with a zone or in UTC
+    skip_floating: tuple[datetime, ...]  # ... written as floating times
+    skip_days: frozenset[int]  # ... written as dates (or any, for an all-day series)
+    lookback_days: int
+
+
 class IcsCalendar:
     """A parsed calendar: expand it for any window with :meth:`busy_blocks` or :meth:`busy_intervals`.
 
     One-off events with a fixed zone are kept as epoch spans sorted by start (a window is two
-    bisects); floating and all-day one-offs by wall-clock start; series keep their rules.
+    bisects); floating and all-day one-offs by wall-clock start; series as prepared plans.
     """
 
     def __init__(self, events: Sequence[_Event]) -> None:
@@ -560,22 +599,25 @@ class IcsCalendar:
         for event in events:
             if event.recurrence_id is not None:
                 overridden.setdefault(event.uid, []).append(event.recurrence_id)
-        self._overridden = {uid: tuple(ids) for uid, ids in overridden.items()}
         fixed: list[_Occurrence] = []
         local: list[tuple[int, _Event]] = []
-        self._series: list[_Event] = []
+        self._plans: list[_Plan] = []
+        utc = self._zones.get(UTC)
         for event in events:
             recurring = event.rules or event.rdates or event.exdates
-            if event.recurrence_id is None and (recurring or event.uid in self._overridden):
-                self._series.append(event)
+            if event.recurrence_id is None and (recurring or event.uid in overridden):
+                self._plans.append(self._plan(event, overridden.get(event.uid, [])))
             elif _is_fixed(event.start) and (event.length.end is None or _is_fixed(event.length.end)):
-                fixed.append(self._one_off(event, self._zones.get(UTC)))
+                fixed.append(self._one_off(event, utc))
             else:
                 local.append((_wall_seconds(_wall(event.start)), event))
         fixed.sort(key=lambda item: item[0])
         self._fixed = fixed
         self._fixed_starts = [item[0] for item in fixed]
         self._fixed_longest = max((item[1] - item[0] for item in fixed), default=0)
+        busy = [item for item in fixed if not item[3] and item[2] is not ShowAs.FREE and item[1] > item[0]]
+        self._busy_pairs = [(item[0], item[1]) for item in busy]
+        self._busy_starts = [item[0] for item in busy]
         local.sort(key=lambda item: item[0])
         self._local = local
         self._local_starts = [item[0] for item in local]
@@ -588,7 +630,12 @@ class IcsCalendar:
         Unsorted and unmerged (see :func:`bot.availability.merge`); all-day occurrences run from
         local midnight to local midnight in ``zone``, where floating times are read too.
         """
-        return [(o[0], o[1]) for o in self._expand(start, end, zone) if not o[3] and o[2] is not ShowAs.FREE]
+        lo, hi = _window(start, end)
+        first = bisect_left(self._busy_starts, lo - self._fixed_longest)
+        last = bisect_left(self._busy_starts, hi)
+        out = [pair for pair in self._busy_pairs[first:last] if pair[1] > lo]
+        out.extend((o[0], o[1]) for o in self._expand_dynamic(lo, hi, self._zones.get(zone), busy_only=True))
+        return out
 
     def busy_blocks(self, start: datetime, end: datetime, zone: ZoneInfo) -> list[BusyBlock]:
         """Every occurrence overlapping ``[start, end)`` as a :class:`BusyBlock`, sorted by start.
@@ -597,8 +644,13 @@ class IcsCalendar:
         its instance appears as itself). All-day occurrences are :class:`AllDaySpan` values;
         ``zone`` decides which of them overlap the window and where floating times lie.
         """
+        lo, hi = _window(start, end)
+        first = bisect_left(self._fixed_starts, lo - self._fixed_longest)
+        last = bisect_left(self._fixed_starts, hi)
+        found = [item for item in self._fixed[first:last] if item[1] > lo and item[1] > item[0]]
+        found += self._expand_dynamic(lo, hi, self._zones.get(zone), busy_only=False)
         out: list[BusyBlock] = []
-        for s, e, show, cancelled, days in sorted(self._expand(start, end, zone), key=lambda o: o[:2]):
+        for s, e, show, cancelled, days in sorted(found, key=lambda o: o[:2]):
             span: TimedSpan | AllDaySpan
             if days is not None:
                 span = AllDaySpan(days[0], days[1])
@@ -608,6 +660,38 @@ class IcsCalendar:
         return out
 
     # -- internals ------------------------------------------------------------------------
+
+    def _plan(self, event: _Event, overridden: Sequence[Moment]) -> _Plan:
+        zones = self._zones
+        start = event.start
+        all_day = not isinstance(start, datetime)
+        tz = start.tzinfo if isinstance(start, datetime) else None
+        skip: set[int] = set()
+        floating: list[datetime] = []
+        days: set[int] = set()
+        for moment in (*event.exdates, *overridden):
+            if isinstance(moment, datetime) and not all_day:
+                if moment.tzinfo is None:
+                    floating.append(moment)
+                else:
+                    skip.add(zones.instant(moment, zones.get(UTC)))
+            else:
+                days.add((moment.date() if isinstance(moment, datetime) else moment).toordinal())
+        exact = None
+        end = event.length.end
+        if isinstance(start, datetime) and _is_fixed(start) and end is not None and _is_fixed(end):
+            utc = zones.get(UTC)
+            exact = zones.instant(end, utc) - zones.instant(start, utc)
+        return _Plan(
+            event=event,
+            zone=zones.get(tz) if tz is not None else None,
+            start=_parts(_wall(start)),
+            exact=exact,
+            skip=frozenset(skip),
+            skip_floating=tuple(floating),
+            skip_days=frozenset(days),
+            lookback_days=event.length.longest.days + 2,
+        )
 
     def _one_off(self, event: _Event, host: _Zone) -> _Occurrence:
         """The occurrence of a non-recurring event."""
@@ -627,106 +711,109 @@ class IcsCalendar:
             end = zone.epoch(wall_end) + event.length.seconds
         return begin, end, event.show, event.cancelled, None
 
-    def _expand(self, start: datetime, end: datetime, zone: ZoneInfo) -> list[_Occurrence]:
-        if start.tzinfo is None or end.tzinfo is None:
-            raise ValueError("the window must be timezone-aware")
-        lo, hi = int(start.timestamp()), int(end.timestamp())
-        host = self._zones.get(zone)
-        fixed = self._fixed
-        first = bisect_left(self._fixed_starts, lo - self._fixed_longest)
-        last = bisect_left(self._fixed_starts, hi)
-        out = [item for item in fixed[first:last] if item[1] > lo and item[1] > item[0]]
+    def _expand_dynamic(self, lo: int, hi: int, host: _Zone, *, busy_only: bool) -> list[_Occurrence]:
+        """Occurrences of floating and all-day one-offs and of every series in ``[lo, hi)``."""
+        out: list[_Occurrence] = []
         if self._local:
             wall_lo, wall_hi = _wall_seconds(host.wall(lo)), _wall_seconds(host.wall(hi))
             first = bisect_left(self._local_starts, wall_lo - self._local_longest)
             last = bisect_left(self._local_starts, wall_hi + 86400)
             for _, event in self._local[first:last]:
+                if busy_only and not _blocks(event):
+                    continue
                 item = self._one_off(event, host)
                 if item[0] < hi and item[1] > lo and item[1] > item[0]:
                     out.append(item)
-        for event in self._series:
-            self._expand_series(event, lo, hi, host, out)
+        days: dict[int, tuple[int, int]] = {}  # per zone: the window's first and last wall day
+        for plan in self._plans:
+            if busy_only and not _blocks(plan.event):
+                continue
+            zone = plan.zone or host
+            if id(zone) not in days:
+                days[id(zone)] = (zone.wall(lo).toordinal(), zone.wall(hi).toordinal())
+            first_day, last_day = days[id(zone)]
+            self._expand_series(plan, lo, hi, first_day - plan.lookback_days, last_day + 1, host, out)
         return out
 
-    def _expand_series(self, event: _Event, lo: int, hi: int, host: _Zone, out: list[_Occurrence]) -> None:
-        """Append the occurrences of one series overlapping ``[lo, hi)`` to ``out``."""
+    def _expand_series(self, plan: _Plan, lo: int, hi: int, lower: int, upper: int, host: _Zone,
+                       out: list[_Occurrence]) -> None:
+        """Append the occurrences of one series overlapping ``[lo, hi)`` to ``out``.
+
+        ``lower`` and ``upper`` are the day ordinals, in the series' wall clock, to generate.
+        """
+        event = plan.event
         zones = self._zones
-        start, length, show, cancelled = event.start, event.length, event.show, event.cancelled
-        all_day = not isinstance(start, datetime)
-        tz = start.tzinfo if isinstance(start, datetime) else None
-        zone = zones.get(tz) if tz is not None else host
-        wall_start = _wall(start)
-        lower = zone.wall(lo) - length.longest - _DAY
-        upper = zone.wall(hi) + _DAY
-
-        # Instances to leave out: EXDATE and overridden RECURRENCE-ID, by instant (or by day).
-        skip: set[int] = set()
-        skip_days: set[date] = set()
-        for moment in (*event.exdates, *self._overridden.get(event.uid, ())):
-            if isinstance(moment, datetime) and not all_day:
-                skip.add(zones.instant(moment, host))
-            else:
-                skip_days.add(moment.date() if isinstance(moment, datetime) else moment)
-
-        exact = None
-        if length.end is not None and isinstance(start, datetime):
-            exact = zones.instant(length.end, host) - zones.instant(start, host)
+        length, show, cancelled = event.length, event.show, event.cancelled
+        all_day = not isinstance(event.start, datetime)
+        zone = plan.zone or host
+        skip = plan.skip
+        if plan.skip_floating:
+            skip = skip | {host.epoch(moment) for moment in plan.skip_floating}
+        skip_days = plan.skip_days
+        exact = plan.exact
+        if exact is None and length.end is not None and not all_day:
+            exact = zones.instant(length.end, host) - zones.instant(event.start, host)
+        nominal = length.days
         seen: set[int] = set()
 
-        def emit(begin: int, end: int, days: tuple[date, date] | None) -> None:
-            if begin in seen or begin in skip:
-                return
-            seen.add(begin)
-            if begin < hi and end > lo and end > begin:
-                out.append((begin, end, show, cancelled, days))
-
-        walls: list[datetime] = [wall_start]
+        walls = [plan.start]
         for rule in event.rules:
-            walls.extend(_rule_walls(rule, wall_start, lower, upper, zone, zones, host))
+            walls.extend(_rule_instances(rule, plan.start, lower, upper, zone, zones, host))
+        at = zone.at
         if all_day:
-            for wall in walls:
-                day = wall.date()
-                if day not in skip_days:
-                    end_day = day + timedelta(days=length.days)
-                    emit(host.epoch(wall), host.epoch(datetime.combine(end_day, time())), (day, end_day))
-        else:
-            epoch = zone.epoch
-            for wall in walls:
-                if skip_days and wall.date() in skip_days:
+            for ordinal, _ in walls:
+                begin = at(ordinal, 0)
+                if ordinal in skip_days or begin in seen:
                     continue
-                begin = epoch(wall)
-                if exact is not None:
-                    emit(begin, begin + exact, None)
-                else:
-                    emit(begin, epoch(wall + timedelta(days=length.days)) + length.seconds, None)
+                seen.add(begin)
+                end = at(ordinal + nominal, 0)
+                if begin < hi and end > lo and end > begin:
+                    out.append((begin, end, show, cancelled,
+                                (date.fromordinal(ordinal), date.fromordinal(ordinal + nominal))))
+        else:
+            for ordinal, seconds in walls:
+                if skip_days and ordinal in skip_days:
+                    continue
+                begin = at(ordinal, seconds)
+                if begin in seen or begin in skip:
+                    continue
+                seen.add(begin)
+                end = begin + exact if exact is not None else at(ordinal + nominal, seconds) + length.seconds
+                if begin < hi and end > lo and end > begin:
+                    out.append((begin, end, show, cancelled, None))
 
         for moment, period_end in event.rdates:
             if all_day or not isinstance(moment, datetime):
                 day = moment.date() if isinstance(moment, datetime) else moment
-                if day in skip_days:
+                if day.toordinal() in skip_days:
                     continue
-            if not isinstance(moment, datetime):
-                end_day = moment + timedelta(days=length.days)
-                emit(host.epoch(_wall(moment)), host.epoch(_wall(end_day)), (moment, end_day))
-                continue
-            if all_day:
-                moment = moment.date()
-                end_day = moment + timedelta(days=length.days)
-                emit(host.epoch(_wall(moment)), host.epoch(_wall(end_day)), (moment, end_day))
-                continue
-            if moment.date() in skip_days:
-                continue
-            begin = zones.instant(moment, host)
-            if isinstance(period_end, timedelta):
-                end = begin + int(period_end.total_seconds())
-            elif period_end is not None:
-                end = zones.instant(period_end, host)
-            elif exact is not None:
-                end = begin + exact
+                begin, end = host.at(day.toordinal(), 0), host.at(day.toordinal() + nominal, 0)
+                days = (day, day + timedelta(days=nominal))
             else:
-                rzone = zones.get(moment.tzinfo) if moment.tzinfo is not None else host
-                end = rzone.epoch(moment.replace(tzinfo=None) + timedelta(days=length.days)) + length.seconds
-            emit(begin, end, None)
+                if skip_days and moment.toordinal() in skip_days:
+                    continue
+                begin = zones.instant(moment, host)
+                if isinstance(period_end, timedelta):
+                    end = begin + int(period_end.total_seconds())
+                elif period_end is not None:
+                    end = zones.instant(period_end, host)
+                elif exact is not None:
+                    end = begin + exact
+                else:
+                    own = zones.get(moment.tzinfo) if moment.tzinfo is not None else host
+                    end = own.epoch(moment.replace(tzinfo=None) + timedelta(days=nominal)) + length.seconds
+                days = None
+            if begin in seen or begin in skip:
+                continue
+            seen.add(begin)
+            if begin < hi and end > lo and end > begin:
+                out.append((begin, end, show, cancelled, days))
+
+
+def _window(start: datetime, end: datetime) -> tuple[int, int]:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("the window must be timezone-aware")
+    return int(start.timestamp()), int(end.timestamp())
 
 
 def _is_fixed(value: Moment) -> bool:
@@ -740,26 +827,27 @@ def _wall(value: Moment) -> datetime:
     return datetime.combine(value, time())
 
 
-def _rule_walls(rule: _Rule, start: datetime, lower: datetime, upper: datetime, zone: _Zone,
-                zones: _Zones, host: _Zone) -> Iterator[datetime]:
-    """Instances of ``rule`` (naive wall times in ``zone``) from ``lower`` to ``upper`` and UNTIL."""
+def _rule_instances(rule: _Rule, start: tuple[int, int], lower: int, upper: int, zone: _Zone,
+                    zones: _Zones, host: _Zone) -> list[tuple[int, int]]:
+    """Wall instances ``(ordinal, seconds)`` of ``rule`` in ``zone`` on days ``lower`` .. ``upper``."""
     until = rule.until
-    until_wall: datetime | None = None
+    limit: tuple[int, int] | None = None
     until_instant: int | None = None
     if isinstance(until, datetime) and until.tzinfo is not None:
         until_instant = zones.instant(until, host)
-        upper = min(upper, zone.wall(until_instant) + _DAY)
+        upper = min(upper, zone.wall(until_instant).toordinal() + 1)
     elif isinstance(until, datetime):
-        until_wall = until
+        limit = _parts(until)
     elif isinstance(until, date):
-        until_wall = datetime.combine(until, time.max)
-    if until_wall is not None:
-        upper = min(upper, until_wall)
-    if upper < start:
-        return
-    for wall in rule.walls(start, lower, upper):
-        if wall < lower:
-            continue
-        if until_instant is not None and zone.epoch(wall) > until_instant:
-            return
-        yield wall
+        limit = (until.toordinal(), 86400)
+    if limit is not None:
+        upper = min(upper, limit[0])
+    if upper < start[0] or upper < lower:
+        return []
+    wall_start = datetime.fromordinal(start[0]) + timedelta(seconds=start[1])
+    found = [item for item in rule.instances(wall_start, lower, upper) if item[0] >= lower]
+    if limit is not None:
+        found = [item for item in found if item <= limit]
+    if until_instant is not None:
+        found = [item for item in found if zone.at(*item) <= until_instant]
+    return found
