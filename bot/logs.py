@@ -17,8 +17,8 @@ from typing import Any
 _PATTERNS = (
     re.compile(r"xox[abpre]-[A-Za-z0-9-]+"),  # Slack tokens
     re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+"),
-    re.compile(r"(?i)(\"?(?:access_token|refresh_token|id_token|client_secret|password|code_verifier)"
-               r"\"?\s*[:=]\s*\"?)[^\"&\s,}]+"),
+    re.compile(r"(?i)([\"']?(?:access_token|refresh_token|id_token|client_secret|password|code_verifier)"
+               r"[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"),
     re.compile(r"v1\.[0-9a-f]{8}\.[A-Za-z0-9_-]{16,}"),  # sealed secrets (storage.crypto)
 )
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}

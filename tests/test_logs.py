@@ -44,3 +44,13 @@ def test_exception_text_is_redacted() -> None:
     entry = json.loads(stream.getvalue())
     assert "RuntimeError" in entry["exception"]
     assert "hunter2-password" not in stream.getvalue()
+
+
+def test_python_dict_reprs_of_token_responses_are_redacted() -> None:
+    logger, stream = _logger([])
+    logger.debug("ignored")
+    logger.info("response %s", {"access_token": "ya29.secret-access", "refresh_token": "1//0g-refresh",
+                               "expires_in": 3599})
+    text = stream.getvalue()
+    assert "ya29.secret-access" not in text and "1//0g-refresh" not in text
+    assert "3599" in text
