@@ -15,9 +15,13 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.calendar.base import ProviderRegistry
+from bot.calendar.google import google_factory
 from bot.calendar.local import local_factory
-from bot.handlers import free_time, site
+from bot.calendar.microsoft import microsoft_factory
+from bot.connections import Connections, GoogleConnect, MicrosoftConnect
+from bot.handlers import dashboard, demo_login, free_time, site
 from bot.keys import (
+    CONNECTIONS,
     ENGINE,
     HTTP,
     OUTBOX,
@@ -28,12 +32,14 @@ from bot.keys import (
     SESSIONS,
     SETTINGS,
     TEMPLATES,
+    TOKENS,
     OutboxRegistrar,
 )
 from bot.outbox import OutboxWorker
 from bot.scheduling import Scheduler
 from bot.settings import Settings
 from bot.templating import Templates
+from bot.tokens import Tokens
 from storage.crypto import SecretBox
 from storage.db import create_engine, session_factory
 
@@ -62,14 +68,24 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     app.cleanup_ctx.append(_http_session)
     app.cleanup_ctx.append(_outbox_worker)
     site.setup(app)
+    dashboard.setup(app)
     if settings.demo:
         free_time.setup(app)
+        demo_login.setup(app)
     return app
 
 
 def _providers(app: web.Application, settings: Settings) -> ProviderRegistry:
     registry = ProviderRegistry()
     registry.register("local", local_factory(lambda: app[SESSIONS]))
+    timeout = settings.calendar_timeout_seconds
+    if settings.google.enabled:
+        registry.register("google", google_factory(settings.google, timeout=timeout))
+    if settings.microsoft.enabled:
+        registry.register(
+            "microsoft",
+            microsoft_factory(settings.microsoft, lambda: app[HTTP], request_timeout=timeout),
+        )
     return registry
 
 
@@ -83,6 +99,18 @@ def _database(given: AsyncEngine | None) -> Callable[[web.Application], AsyncIte
             app[PROVIDERS],
             app[SECRETS],
             timeout=app[SETTINGS].calendar_timeout_seconds,
+        )
+        app[TOKENS] = Tokens(app[SESSIONS], app[SECRETS])
+        app[CONNECTIONS] = Connections(
+            app[SETTINGS],
+            app[SESSIONS],
+            app[SECRETS],
+            app[TOKENS],
+            app[PROVIDERS],
+            {
+                "google": GoogleConnect(app[SETTINGS]),
+                "microsoft": MicrosoftConnect(app[SETTINGS], lambda: app[HTTP]),
+            },
         )
         yield
         if given is None:

@@ -9,10 +9,12 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.calendar.base import ProviderRegistry
+from bot.connections import Connections
 from bot.outbox import OutboxWorker
 from bot.scheduling import Scheduler
 from bot.settings import Settings
 from bot.templating import Templates
+from bot.tokens import Tokens
 from storage.crypto import SecretBox
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -24,6 +26,8 @@ OUTBOX = web.AppKey("outbox", OutboxWorker)
 PROVIDERS = web.AppKey("providers", ProviderRegistry)
 TEMPLATES = web.AppKey("templates", Templates)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
+TOKENS = web.AppKey("tokens", Tokens)
+CONNECTIONS = web.AppKey("connections", Connections)
 
 OutboxRegistrar = Callable[[web.Application, OutboxWorker], None]
 OUTBOX_REGISTRARS = web.AppKey("outbox_registrars", list[OutboxRegistrar])

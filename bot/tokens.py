@@ -148,10 +148,14 @@ class Tokens:
         flow: dict[str, Any],
         *,
         reconnect_id: int | None = None,
+        state: str | None = None,
         now: datetime | None = None,
     ) -> str:
-        """A new ``state`` for ``user_id`` connecting ``provider``; ``flow`` is kept sealed."""
-        state = new_secret()
+        """Record ``state`` (default: a new one) for ``user_id`` connecting ``provider``.
+
+        ``flow`` (PKCE verifier, MSAL flow) is kept sealed until the callback consumes the state.
+        """
+        state = state or new_secret()
         async with self._sessions() as session, session.begin():
             session.add(
                 OAuthState(

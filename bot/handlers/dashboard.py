@@ -1,0 +1,239 @@
+"""The meetings dashboard (calendar settings), its sign-in and the OAuth connect callbacks.
+
+A host arrives through a one-time login link from chat (``/dashboard/login?token=...``), which
+becomes a session cookie (HttpOnly, SameSite=Lax, Secure on https). Every form carries the
+session's CSRF token. Connecting shows what Slotbot will read and write before sending the host to
+the provider; the callback lands back on the dashboard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.calendar_settings import CalendarSettings, SettingsRefused
+from bot.connections import ConnectError, Connections
+from bot.keys import CONNECTIONS, SCHEDULER, SESSIONS, SETTINGS, TEMPLATES, TOKENS
+from bot.tokens import Session, TokenRefused
+from storage.models import Calendar, CalendarConnection, User
+
+COOKIE = "slotbot_session"
+Handler = Callable[[web.Request, Session], Awaitable[web.StreamResponse]]
+
+
+def setup(app: web.Application) -> None:
+    """Add the dashboard and OAuth routes."""
+    app.router.add_get("/dashboard/login", login)
+    app.router.add_post("/dashboard/logout", _signed_in(logout))
+    app.router.add_get("/dashboard", _signed_in(dashboard))
+    app.router.add_get("/dashboard/connect/{kind}", _signed_in(connect_page))
+    app.router.add_post("/dashboard/connect/{kind}", _signed_in(connect_start))
+    app.router.add_post("/dashboard/connections/{id:\\d+}/{action}", _signed_in(connection_action))
+    app.router.add_post("/dashboard/calendars/{id:\\d+}/{action}", _signed_in(calendar_action))
+    app.router.add_get("/oauth/{kind}/callback", oauth_callback)
+
+
+def _page(request: web.Request, name: str, context: dict[str, Any], status: int = 200) -> web.Response:
+    response = request.app[TEMPLATES].response(name, context, status=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _message(request: web.Request, title: str, text: str, status: int) -> web.Response:
+    return _page(request, "message.html", {"title": title, "text": text}, status)
+
+
+async def _session(request: web.Request) -> Session | None:
+    return await request.app[TOKENS].session(request.cookies.get(COOKIE))
+
+
+def _signed_in(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        session = await _session(request)
+        if session is None:
+            return _message(
+                request,
+                "Please sign in",
+                "Ask Slotbot in chat for your settings link (“settings”): it signs you in here.",
+                401,
+            )
+        if request.method == "POST":
+            form = await request.post()
+            submitted = form.get("csrf")
+            if not session.csrf_ok(submitted if isinstance(submitted, str) else None):
+                return _message(
+                    request, "Form expired", "Reload the dashboard and try again.", 403
+                )
+        return await handler(request, session)
+
+    return wrapped
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    """Redeem a one-time login link and start a session."""
+    try:
+        cookie, _ = await request.app[TOKENS].redeem_login(request.query.get("token", ""))
+    except TokenRefused as exc:
+        return _message(
+            request, "This link cannot be used", f"{str(exc).capitalize()}. Ask Slotbot for a new one.", 403
+        )
+    response = web.HTTPSeeOther("/dashboard")
+    response.set_cookie(
+        COOKIE,
+        cookie,
+        httponly=True,
+        samesite="Lax",
+        secure=request.app[SETTINGS].base_url.startswith("https://"),
+        path="/",
+    )
+    return response
+
+
+async def logout(request: web.Request, session: Session) -> web.StreamResponse:
+    """End the session."""
+    await request.app[TOKENS].end_session(request.cookies.get(COOKIE))
+    response = web.HTTPSeeOther("/")
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+async def dashboard(request: web.Request, session: Session) -> web.StreamResponse:
+    """Connected accounts, their health, the calendars checked and the default."""
+    async with request.app[SESSIONS]() as db:
+        user = await db.get(User, session.user_id)
+        connections = (
+            await db.execute(
+                select(CalendarConnection)
+                .where(CalendarConnection.user_id == session.user_id)
+                .order_by(CalendarConnection.id)
+            )
+        ).scalars().all()
+        calendars = (
+            await db.execute(
+                select(Calendar).where(Calendar.user_id == session.user_id).order_by(Calendar.id)
+            )
+        ).scalars().all()
+    if user is None:
+        return _message(request, "Unknown user", "This account no longer exists.", 404)
+    connections_view = [
+        {
+            "id": c.id,
+            "provider": c.provider,
+            "label": _label(request, c.provider),
+            "email": c.account_email,
+            "status": c.status,
+            "error": c.last_error,
+            "calendars": [cal for cal in calendars if cal.connection_id == c.id],
+        }
+        for c in connections
+    ]
+    return _page(
+        request,
+        "dashboard.html",
+        {
+            "user": user,
+            "csrf": session.csrf_token,
+            "connections": connections_view,
+            "providers": list(request.app[CONNECTIONS].providers.values()),
+            "notice": request.query.get("notice", ""),
+        },
+    )
+
+
+def _label(request: web.Request, kind: str) -> str:
+    provider = request.app[CONNECTIONS].providers.get(kind)
+    return provider.label if provider is not None else {"local": "Local calendar"}.get(kind, kind)
+
+
+async def connect_page(request: web.Request, session: Session) -> web.StreamResponse:
+    """What Slotbot will read and write, shown before consent."""
+    try:
+        provider = request.app[CONNECTIONS].provider(request.match_info["kind"])
+    except ConnectError as exc:
+        return _message(request, "Cannot connect", str(exc), 404)
+    async with request.app[SESSIONS]() as db:
+        user = await db.get(User, session.user_id)
+    return _page(
+        request,
+        "connect.html",
+        {"provider": provider, "csrf": session.csrf_token, "email": user.email if user else None},
+    )
+
+
+async def connect_start(request: web.Request, session: Session) -> web.StreamResponse:
+    """Send the host to the provider's consent page."""
+    form = await request.post()
+    reconnect = form.get("reconnect")
+    try:
+        url = await request.app[CONNECTIONS].begin(
+            session.user_id,
+            request.match_info["kind"],
+            reconnect_id=int(reconnect) if isinstance(reconnect, str) and reconnect.isdigit() else None,
+        )
+    except ConnectError as exc:
+        return _message(request, "Cannot connect", str(exc), 400)
+    raise web.HTTPSeeOther(url)
+
+
+async def oauth_callback(request: web.Request) -> web.StreamResponse:
+    """The provider's redirect: finish connecting and land on the dashboard."""
+    session = await _session(request)
+    try:
+        connected = await request.app[CONNECTIONS].finish(
+            request.match_info["kind"],
+            dict(request.query),
+            session_user=session.user_id if session else None,
+        )
+    except TokenRefused as exc:
+        return _message(request, "This sign-in cannot be used", f"{str(exc).capitalize()}.", 403)
+    except ConnectError as exc:
+        return _message(request, "Nothing was connected", str(exc), 400)
+    request.app[SCHEDULER].forget(connected.user_id)
+    notice = f"Connected {connected.account_email}: {len(connected.calendars)} calendars found"
+    if connected.default_calendar:
+        notice += f"; bookings land in {connected.default_calendar}"
+    raise web.HTTPSeeOther("/dashboard?" + urlencode({"notice": notice + "."}))
+
+
+async def connection_action(request: web.Request, session: Session) -> web.StreamResponse:
+    """Refresh, disconnect or reconnect one connected account."""
+    connections: Connections = request.app[CONNECTIONS]
+    connection_id = int(request.match_info["id"])
+    action = request.match_info["action"]
+    try:
+        if action == "refresh":
+            await connections.refresh_calendars(session.user_id, connection_id)
+        elif action == "disconnect":
+            await connections.disconnect(session.user_id, connection_id)
+        else:
+            raise web.HTTPNotFound()
+    except ConnectError as exc:
+        return _message(request, "That did not work", str(exc), 400)
+    request.app[SCHEDULER].forget(session.user_id)
+    raise web.HTTPSeeOther("/dashboard")
+
+
+async def calendar_action(request: web.Request, session: Session) -> web.StreamResponse:
+    """Check, uncheck, make default or remove one calendar."""
+    settings = CalendarSettings(request.app[SESSIONS])
+    calendar_id = int(request.match_info["id"])
+    action = request.match_info["action"]
+    try:
+        if action == "check":
+            await settings.set_checked(session.user_id, calendar_id, True)
+        elif action == "uncheck":
+            await settings.set_checked(session.user_id, calendar_id, False)
+        elif action == "default":
+            await settings.set_default(session.user_id, calendar_id)
+        elif action == "remove":
+            await settings.remove_inactive(session.user_id, calendar_id)
+        else:
+            raise web.HTTPNotFound()
+    except SettingsRefused as exc:
+        return _message(request, "That did not work", str(exc), 400)
+    request.app[SCHEDULER].forget(session.user_id)
+    raise web.HTTPSeeOther("/dashboard")
