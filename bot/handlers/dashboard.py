@@ -81,7 +81,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _message(
             request, "This link cannot be used", f"{str(exc).capitalize()}. Ask Slotbot for a new one.", 403
         )
-    response = web.HTTPSeeOther("/dashboard")
+    response = web.Response(status=303, headers={"Location": "/dashboard"})
     response.set_cookie(
         COOKIE,
         cookie,
@@ -96,7 +96,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request, session: Session) -> web.StreamResponse:
     """End the session."""
     await request.app[TOKENS].end_session(request.cookies.get(COOKIE))
-    response = web.HTTPSeeOther("/")
+    response = web.Response(status=303, headers={"Location": "/"})
     response.del_cookie(COOKIE, path="/")
     return response
 
