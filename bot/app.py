@@ -35,6 +35,7 @@ from bot.keys import (
     TOKENS,
     OutboxRegistrar,
 )
+from bot.notify import EMAIL_KIND, Mailer
 from bot.outbox import OutboxWorker
 from bot.scheduling import Scheduler
 from bot.settings import Settings
@@ -67,12 +68,17 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     app.cleanup_ctx.append(_database(engine))
     app.cleanup_ctx.append(_http_session)
     app.cleanup_ctx.append(_outbox_worker)
+    add_outbox_handlers(app, _mail_handlers)
     site.setup(app)
     dashboard.setup(app)
     if settings.demo:
         free_time.setup(app)
         demo_login.setup(app)
     return app
+
+
+def _mail_handlers(app: web.Application, worker: OutboxWorker) -> None:
+    worker.register(EMAIL_KIND, Mailer(app[SETTINGS].smtp).send_payload)
 
 
 def _providers(app: web.Application, settings: Settings) -> ProviderRegistry:

@@ -34,6 +34,7 @@ from bot.calendar.base import (
     SaveCredentials,
     TimedSpan,
 )
+from bot.notify import enqueue_email
 from bot.rules import rules_from_json
 from storage.crypto import SecretBox
 from storage.models import Booking, Calendar, CalendarConnection, User, utcnow
@@ -263,19 +264,54 @@ class Scheduler:
 
     async def _mark_connection(self, connection_id: int, status: str, error: str) -> None:
         async with self._sessions() as session, session.begin():
-            await session.execute(
+            changed = await session.execute(
                 update(CalendarConnection)
-                .where(CalendarConnection.id == connection_id)
-                .values(status=status, last_error=error[:2000], last_checked_at=utcnow())
+                .where(CalendarConnection.id == connection_id, CalendarConnection.status == "active")
+                .values(status=status, last_error=error[:2000], last_checked_at=utcnow(),
+                        incident_notified_at=utcnow())
+                .execution_options(synchronize_session=False)
             )
+            if changed.rowcount == 1:  # type: ignore[attr-defined]
+                connection = await session.get(CalendarConnection, connection_id)
+                user = await session.get(User, connection.user_id) if connection else None
+                if connection is not None and user is not None and user.email:
+                    enqueue_email(
+                        session,
+                        to=user.email,
+                        to_name=user.display_name,
+                        subject="Slotbot: reconnect your calendar to keep taking bookings",
+                        text=(
+                            f"Slotbot can no longer read {connection.account_email} "
+                            f"({connection.provider}): {error}\n\n"
+                            "Until you reconnect it (or disconnect it), visitors cannot book you, "
+                            "because their booking could clash with events Slotbot cannot see.\n"
+                            "Open your settings from chat (\"settings\") and choose Reconnect."
+                        ),
+                    )
         log.warning("calendar connection %s is %s", connection_id, status)
 
     async def _mark_calendar(self, calendar_id: int, error: str) -> None:
         async with self._sessions() as session, session.begin():
-            await session.execute(
+            changed = await session.execute(
                 update(Calendar)
-                .where(Calendar.id == calendar_id)
+                .where(Calendar.id == calendar_id, Calendar.status == "active")
                 .values(status="inactive", last_error=error[:2000])
+                .execution_options(synchronize_session=False)
             )
+            if changed.rowcount == 1:  # type: ignore[attr-defined]
+                calendar = await session.get(Calendar, calendar_id)
+                user = await session.get(User, calendar.user_id) if calendar else None
+                if calendar is not None and user is not None and user.email:
+                    enqueue_email(
+                        session,
+                        to=user.email,
+                        to_name=user.display_name,
+                        subject=f"Slotbot: lost access to {calendar.name}",
+                        text=(
+                            f"Slotbot can no longer read your calendar {calendar.name}: {error}\n\n"
+                            "Until access is back, visitors cannot book you. Either regain access "
+                            "(ask its owner to share it again) or remove the calendar in your "
+                            "settings (\"settings\" in chat)."
+                        ),
+                    )
         log.warning("calendar %s lost access", calendar_id)
-
