@@ -206,8 +206,9 @@ def _relevant_lines(text: str) -> str:
     lines = text.split("\n") if "\n" in text else text.split("\r")
     out: list[str] = []
     keep = False
-    skip_depth = 0
-    for line in lines:
+    stack: list[str] = []
+    skipped = 0  # how many of the open components are left out
+    for number, line in enumerate(lines, 1):
         if line.endswith("\r"):
             line = line[:-1]
         if not line:
@@ -220,14 +221,26 @@ def _relevant_lines(text: str) -> str:
         name = match.group(0).upper() if match else ""
         if name in ("BEGIN", "END"):
             component = line[len(name) + 1:].strip().upper()
-            if skip_depth or component not in _KEEP_COMPONENTS:
-                skip_depth += 1 if name == "BEGIN" else -1
-                skip_depth = max(skip_depth, 0)
-                keep = False
-                continue
-        keep = not skip_depth and name in _KEEP_PROPERTIES
+            if name == "BEGIN":
+                stack.append(component)
+                if skipped or component not in _KEEP_COMPONENTS:
+                    skipped += 1
+                keep = not skipped
+            else:
+                if not stack or stack[-1] != component:
+                    raise IcsError(f"malformed iCalendar data: line {number}: END:{component} "
+                                   f"does not close {'BEGIN:' + stack[-1] if stack else 'anything'}")
+                stack.pop()
+                keep = not skipped
+                skipped = max(skipped - 1, 0)
+            if keep:
+                out.append(line)
+            continue
+        keep = not skipped and name in _KEEP_PROPERTIES
         if keep:
             out.append(_RAW_DURATION + line[8:] if name == "DURATION" else line)
+    if stack:
+        raise IcsError(f"malformed iCalendar data: BEGIN:{stack[-1]} is never closed (a truncated file?)")
     return "\r\n".join(out)
 
 
