@@ -28,7 +28,7 @@ from bot.calendar.base import (
     ConnectionContext,
     ProviderRegistry,
 )
-from bot.scheduling import CREDENTIALS_PURPOSE
+from bot.scheduling import CREDENTIALS_PURPOSE, credential_saver
 from bot.settings import Settings
 from bot.tokens import Tokens, new_secret
 from storage.crypto import SecretBox
@@ -289,7 +289,7 @@ class Connections:
                 connection_id=connection.id,
                 account_email=connection.account_email,
                 credentials=self._box.open(connection.credentials, purpose=CREDENTIALS_PURPOSE),
-                save_credentials=self._saver(connection.id),
+                save_credentials=credential_saver(self._sessions, self._box, connection.id),
             ),
         )
         try:
@@ -362,13 +362,3 @@ class Connections:
                     CalendarConnection.id == connection_id, CalendarConnection.user_id == user_id
                 )
             )
-
-    def _saver(self, connection_id: int) -> Callable[[str], Any]:
-        async def save(credentials: str) -> None:
-            sealed = self._box.seal(credentials, purpose=CREDENTIALS_PURPOSE)
-            async with self._sessions() as session, session.begin():
-                connection = await session.get(CalendarConnection, connection_id)
-                if connection is not None:
-                    connection.credentials = sealed
-
-        return save

@@ -251,16 +251,7 @@ class Scheduler:
         return out
 
     def _saver(self, connection_id: int) -> SaveCredentials:
-        async def save(credentials: str) -> None:
-            sealed = self._secrets.seal(credentials, purpose=CREDENTIALS_PURPOSE)
-            async with self._sessions() as session, session.begin():
-                await session.execute(
-                    update(CalendarConnection)
-                    .where(CalendarConnection.id == connection_id)
-                    .values(credentials=sealed)
-                )
-
-        return save
+        return credential_saver(self._sessions, self._secrets, connection_id)
 
     async def _mark_connection(self, connection_id: int, status: str, error: str) -> None:
         async with self._sessions() as session, session.begin():
@@ -315,3 +306,20 @@ class Scheduler:
                         ),
                     )
         log.warning("calendar %s lost access", calendar_id)
+
+
+def credential_saver(
+    sessions: async_sessionmaker[AsyncSession], box: SecretBox, connection_id: int
+) -> SaveCredentials:
+    """The callback a provider calls with refreshed credentials: seal and store them."""
+
+    async def save(credentials: str) -> None:
+        sealed = box.seal(credentials, purpose=CREDENTIALS_PURPOSE)
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(CalendarConnection)
+                .where(CalendarConnection.id == connection_id)
+                .values(credentials=sealed)
+            )
+
+    return save

@@ -156,17 +156,20 @@ class LocalCalendarProvider:
             result[external_id] = CalendarBusy(blocks=tuple(blocks))
         return result
 
+    async def _row_id(self, session: AsyncSession, calendar_id: str) -> int | None:
+        return (
+            await session.execute(
+                select(Calendar.id).where(
+                    Calendar.connection_id == self._connection_id,
+                    Calendar.external_id == calendar_id,
+                )
+            )
+        ).scalar_one_or_none()
+
     async def create_event(self, event: NewEvent, *, calendar_id: str) -> CreatedEvent:
         """Store ``event`` in the calendar (idempotent by uid)."""
         async with self._sessions() as session, session.begin():
-            row_id = (
-                await session.execute(
-                    select(Calendar.id).where(
-                        Calendar.connection_id == self._connection_id,
-                        Calendar.external_id == calendar_id,
-                    )
-                )
-            ).scalar_one_or_none()
+            row_id = await self._row_id(session, calendar_id)
             if row_id is None:
                 raise AccessLost("calendar no longer exists")
             existing = (
@@ -185,14 +188,7 @@ class LocalCalendarProvider:
     async def delete_event(self, uid: str, *, calendar_id: str) -> None:
         """Remove the event (nothing happens when it is already gone)."""
         async with self._sessions() as session, session.begin():
-            row_id = (
-                await session.execute(
-                    select(Calendar.id).where(
-                        Calendar.connection_id == self._connection_id,
-                        Calendar.external_id == calendar_id,
-                    )
-                )
-            ).scalar_one_or_none()
+            row_id = await self._row_id(session, calendar_id)
             if row_id is not None:
                 await session.execute(
                     delete(LocalEvent).where(LocalEvent.calendar_id == row_id, LocalEvent.uid == uid)
