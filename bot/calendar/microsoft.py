@@ -29,6 +29,7 @@ import functools
 import json
 import logging
 import ssl
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -297,24 +298,95 @@ def _is_well_known_authority(authority: str) -> bool:
     return host in WELL_KNOWN_AUTHORITY_HOSTS
 
 
+@dataclass(frozen=True, slots=True)
+class _CachedResponse:
+    """What msal reads of a discovery answer (status, body, headers)."""
+
+    status_code: int
+    text: str
+    headers: Mapping[str, str]
+
+
+class DiscoveryCache:
+    """Successful metadata GETs of the identity platform, shared by many msal applications.
+
+    msal's only GETs are metadata: the authority's OpenID configuration and, for Microsoft's
+    well-known hosts, instance discovery. Every msal application fetches them when it is built,
+    and a provider builds one per connection and question, so without this cache each
+    "when am I free?" would wait for a metadata round trip before asking Graph. The cache holds
+    no tokens and no personal data; it is owned by :func:`microsoft_factory` (one per settings),
+    never module-level. Thread-safe: msal runs in worker threads.
+    """
+
+    def __init__(self, ttl: float = 3600.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, _CachedResponse]] = {}
+
+    def get(self, session: requests.Session, url: str, **kwargs: Any) -> Any:
+        """GET ``url`` through ``session`` unless a fresh 2xx answer is cached."""
+        key = json.dumps([url, sorted((kwargs.get("params") or {}).items())], default=str)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None and self._clock() < found[0]:
+                return found[1]
+        response = session.get(url, **kwargs)
+        if 200 <= response.status_code < 300:
+            cached = _CachedResponse(response.status_code, response.text, dict(response.headers))
+            with self._lock:
+                self._entries[key] = (self._clock() + self._ttl, cached)
+        return response
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
+class _MsalHttp:
+    """The http client handed to msal: a requests session whose GETs go through a DiscoveryCache."""
+
+    def __init__(self, session: requests.Session, discovery: DiscoveryCache) -> None:
+        self._session = session
+        self._discovery = discovery
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        """A metadata GET, cached."""
+        return self._discovery.get(self._session, url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        """A token request, never cached."""
+        return self._session.post(url, **kwargs)
+
+    def close(self) -> None:
+        """Close the underlying session."""
+        self._session.close()
+
+
 def _build_app(
     settings: MicrosoftSettings,
     *,
     cache: msal.SerializableTokenCache | None,
     validate_authority: bool | None,
     timeout: float,
+    discovery: DiscoveryCache | None = None,
 ) -> msal.ConfidentialClientApplication:
-    """A msal application for one use. Fetches the authority's OpenID configuration (network)."""
+    """A msal application for one use.
+
+    Fetches the authority's metadata (network) unless ``discovery`` holds it already.
+    """
     validate = (
         _is_well_known_authority(settings.authority) if validate_authority is None else validate_authority
     )
+    session = _http_session(settings, timeout)
+    http_client: Any = session if discovery is None else _MsalHttp(session, discovery)
     return msal.ConfidentialClientApplication(
         settings.client_id,
         client_credential=settings.client_secret,
         authority=settings.authority,
         validate_authority=validate,
         instance_discovery=None if validate else False,
-        http_client=_http_session(settings, timeout),
+        http_client=http_client,
         token_cache=cache,
     )
 
@@ -737,8 +809,10 @@ class MicrosoftCalendarProvider:
         page_size: int = 100,
         max_pages: int = 50,
         validate_authority: bool | None = None,
+        discovery: DiscoveryCache | None = None,
     ) -> None:
         self._settings = settings
+        self._discovery = discovery
         self._ctx = ctx
         self._credentials = ctx.credentials
         self._validate_authority = validate_authority
@@ -809,6 +883,7 @@ class MicrosoftCalendarProvider:
                     cache=cache,
                     validate_authority=self._validate_authority,
                     timeout=self._request_timeout,
+                    discovery=self._discovery,
                 )
                 self._cache = cache
             app, cache = self._app, self._cache
@@ -997,9 +1072,12 @@ def microsoft_factory(
     ``session_provider`` returns the application's shared ``aiohttp.ClientSession`` (called per
     request, so the session may be created after the factory). Providers for the same connection
     share one concurrency bound, so a mailbox never sees more than ``max_concurrency`` requests
-    from this factory at once. ``provider_options`` go to :class:`MicrosoftCalendarProvider`.
+    from this factory at once, and all of them one :class:`DiscoveryCache` (``discovery``, or a new
+    one), so the authority's metadata is fetched once an hour rather than once per question.
+    ``provider_options`` go to :class:`MicrosoftCalendarProvider`.
     """
     limits: dict[int, asyncio.Semaphore] = {}
+    discovery: DiscoveryCache = provider_options.pop("discovery", None) or DiscoveryCache()
 
     def create(ctx: ConnectionContext) -> MicrosoftCalendarProvider:
         limit = limits.get(ctx.connection_id)
@@ -1011,6 +1089,7 @@ def microsoft_factory(
             session_provider,
             limit=limit,
             validate_authority=validate_authority,
+            discovery=discovery,
             **provider_options,
         )
 
@@ -1020,6 +1099,7 @@ def microsoft_factory(
 __all__ = [
     "DISCLOSURE",
     "GRAPH_PERMISSIONS",
+    "DiscoveryCache",
     "MicrosoftCalendarProvider",
     "MicrosoftGrant",
     "MicrosoftOAuthError",

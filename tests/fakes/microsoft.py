@@ -13,9 +13,10 @@ production code's ``ca_bundle`` trust is exercised for identity and Graph alike:
   page size), ``POST /me/calendars/{id}/events``, ``DELETE /me/events/{id}``, bearer checks and
   permission checks per endpoint.
 
-Knobs (all plain attributes or methods of :class:`FakeMicrosoft`): ``page_size``, ``latency``,
-``access_token_lifetime``, ``throttle(n, retry_after=..., status=429)``, ``fail(n, status=500)``,
-``fail_token_requests(n, status=503)``,
+Knobs (all plain attributes or methods of :class:`FakeMicrosoft`): ``page_size``, ``latency``
+(seconds before each Graph answer), ``identity_latency`` (the same for the OpenID configuration and
+token endpoints), ``access_token_lifetime``, ``throttle(n, retry_after=..., status=429)``,
+``fail(n, status=500)``, ``fail_token_requests(n, status=503)``,
 ``FakeCalendar.fault = 403 | 404``, ``revoke_refresh_tokens(email)``, ``revoke_refresh_token(token)``,
 ``invalidate_access_tokens(email)``, ``deny_consent``, ``withheld_permissions``. Observations:
 ``calls`` (Graph call log), ``token_requests``, ``max_in_flight`` (per mailbox),
@@ -334,6 +335,7 @@ class FakeMicrosoft:
         # knobs
         self.page_size = 3
         self.latency = 0.0
+        self.identity_latency = 0.0
         self.access_token_lifetime = 3600
         self.deny_consent = False
         self.withheld_permissions: set[str] = set()
@@ -547,6 +549,8 @@ class FakeMicrosoft:
 
     async def _openid_configuration(self, request: web.Request) -> web.Response:
         self.openid_configuration_requests += 1
+        if self.identity_latency:
+            await asyncio.sleep(self.identity_latency)
         tenant = request.match_info["tenant"]
         base = f"{self.base_url}/{tenant}"
         return web.json_response(
@@ -621,6 +625,8 @@ class FakeMicrosoft:
         self.token_requests.append(
             {k: v for k, v in data.items() if k in ("grant_type", "scope", "client_id")}
         )
+        if self.identity_latency:
+            await asyncio.sleep(self.identity_latency)
         if self._token_faults:
             self._token_faults -= 1
             return _oauth_error(
