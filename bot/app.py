@@ -14,6 +14,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.booking import CREATE_EVENT_KIND, Bookings
 from bot.calendar.base import ProviderRegistry
 from bot.calendar.google import google_factory
 from bot.calendar.local import local_factory
@@ -21,6 +22,7 @@ from bot.calendar.microsoft import microsoft_factory
 from bot.connections import Connections, GoogleConnect, MicrosoftConnect
 from bot.handlers import dashboard, demo_login, free_time, site
 from bot.keys import (
+    BOOKINGS,
     CONNECTIONS,
     ENGINE,
     HTTP,
@@ -68,7 +70,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     app.cleanup_ctx.append(_database(engine))
     app.cleanup_ctx.append(_http_session)
     app.cleanup_ctx.append(_outbox_worker)
-    add_outbox_handlers(app, _mail_handlers)
+    add_outbox_handlers(app, _outbox_handlers)
     site.setup(app)
     dashboard.setup(app)
     if settings.demo:
@@ -77,8 +79,9 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     return app
 
 
-def _mail_handlers(app: web.Application, worker: OutboxWorker) -> None:
+def _outbox_handlers(app: web.Application, worker: OutboxWorker) -> None:
     worker.register(EMAIL_KIND, Mailer(app[SETTINGS].smtp).send_payload)
+    worker.register(CREATE_EVENT_KIND, app[BOOKINGS].create_event)
 
 
 def _providers(app: web.Application, settings: Settings) -> ProviderRegistry:
@@ -107,6 +110,9 @@ def _database(given: AsyncEngine | None) -> Callable[[web.Application], AsyncIte
             timeout=app[SETTINGS].calendar_timeout_seconds,
         )
         app[TOKENS] = Tokens(app[SESSIONS], app[SECRETS])
+        app[BOOKINGS] = Bookings(
+            app[SESSIONS], app[SCHEDULER], base_url=app[SETTINGS].base_url
+        )
         app[CONNECTIONS] = Connections(
             app[SETTINGS],
             app[SESSIONS],

@@ -8,6 +8,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.booking import Bookings
 from bot.calendar.base import ProviderRegistry
 from bot.connections import Connections
 from bot.outbox import OutboxWorker
@@ -27,6 +28,7 @@ PROVIDERS = web.AppKey("providers", ProviderRegistry)
 TEMPLATES = web.AppKey("templates", Templates)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 TOKENS = web.AppKey("tokens", Tokens)
+BOOKINGS = web.AppKey("bookings", Bookings)
 CONNECTIONS = web.AppKey("connections", Connections)
 
 OutboxRegistrar = Callable[[web.Application, OutboxWorker], None]

@@ -27,6 +27,7 @@ from bot.calendar.base import (
     AccessLost,
     CalendarBusy,
     CalendarError,
+    CalendarProvider,
     ConnectionContext,
     ProviderRegistry,
     ProviderUnavailable,
@@ -213,16 +214,7 @@ class Scheduler:
         connection = items[0].connection
         by_external = {item.calendar.external_id: item.calendar for item in items}
         try:
-            provider = self._providers.create(
-                connection.provider,
-                ConnectionContext(
-                    connection_id=connection.id,
-                    account_email=connection.account_email,
-                    credentials=self._secrets.open(connection.credentials, purpose=CREDENTIALS_PURPOSE),
-                    save_credentials=self._saver(connection.id),
-                    options={"timezone": zone},
-                ),
-            )
+            provider = self.provider_for(connection, zone=zone)
             answer: Mapping[str, CalendarBusy] = await asyncio.wait_for(
                 provider.busy(start=start, end=end, calendar_ids=list(by_external)),
                 timeout=self._timeout,
@@ -250,8 +242,18 @@ class Scheduler:
             out[calendar.id] = busy
         return out
 
-    def _saver(self, connection_id: int) -> SaveCredentials:
-        return credential_saver(self._sessions, self._secrets, connection_id)
+    def provider_for(self, connection: CalendarConnection, *, zone: str = "UTC") -> CalendarProvider:
+        """A provider talking for ``connection`` (``KeyError`` when its kind is not configured)."""
+        return self._providers.create(
+            connection.provider,
+            ConnectionContext(
+                connection_id=connection.id,
+                account_email=connection.account_email,
+                credentials=self._secrets.open(connection.credentials, purpose=CREDENTIALS_PURPOSE),
+                save_credentials=credential_saver(self._sessions, self._secrets, connection.id),
+                options={"timezone": zone},
+            ),
+        )
 
     async def _mark_connection(self, connection_id: int, status: str, error: str) -> None:
         async with self._sessions() as session, session.begin():

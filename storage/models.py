@@ -380,3 +380,26 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BookingAttempt(Base):
+    """A visitor who tried to book while booking was blocked (a calendar lost access).
+
+    Nothing the visitor typed is lost: the host is told and can follow up.
+    """
+
+    __tablename__ = "booking_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    page_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scheduling_pages.id", ondelete="SET NULL")
+    )
+    start_at: Mapped[datetime | None] = mapped_column()
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    visitor_name: Mapped[str] = mapped_column(String(200))
+    visitor_email: Mapped[str] = mapped_column(String(320))
+    note: Mapped[str] = mapped_column(Text, default="")
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reason: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import icalendar
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,6 +27,7 @@ from bot.calendar.base import (
     require_aware,
 )
 from bot.calendar.ics import IcsCalendar, IcsError, parse_ics
+from bot.invitations import event_to_ics
 from storage.models import Calendar, LocalEvent
 
 
@@ -48,37 +48,6 @@ class ParseCache:
                 self._parsed.clear()
             self._parsed[digest] = found
         return found
-
-
-def event_to_ics(event: NewEvent) -> str:
-    """One event as a VCALENDAR text (UTC times, organizer and attendees)."""
-    calendar = icalendar.Calendar()
-    calendar.add("prodid", "-//Slotbot//Local calendar//EN")
-    calendar.add("version", "2.0")
-    vevent = icalendar.Event()
-    vevent.add("uid", event.uid)
-    vevent.add("dtstamp", datetime.now(UTC))
-    vevent.add("dtstart", event.start.astimezone(UTC))
-    vevent.add("dtend", event.end.astimezone(UTC))
-    vevent.add("summary", event.title)
-    if event.description:
-        vevent.add("description", event.description)
-    if event.location:
-        vevent.add("location", event.location)
-    if event.organizer is not None:
-        organizer = icalendar.vCalAddress(f"mailto:{event.organizer.email}")
-        if event.organizer.name:
-            organizer.params["cn"] = event.organizer.name
-        vevent.add("organizer", organizer)
-    for attendee in event.attendees:
-        address = icalendar.vCalAddress(f"mailto:{attendee.email}")
-        if attendee.name:
-            address.params["cn"] = attendee.name
-        address.params["role"] = "REQ-PARTICIPANT"
-        vevent.add("attendee", address)
-    calendar.add_component(vevent)
-    data: bytes = calendar.to_ical()
-    return data.decode("utf-8")
 
 
 class LocalCalendarProvider:

@@ -1,0 +1,50 @@
+"""iCalendar text for events Slotbot writes: local calendar entries and e-mailed invitations.
+
+Times are written in UTC (unambiguous in every client). All values go through icalendar, which
+escapes text and folds lines, so form input cannot inject properties.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import icalendar
+
+from bot.calendar.base import NewEvent
+
+
+def event_to_ics(event: NewEvent, *, method: str | None = None, sequence: int = 0,
+                 cancelled: bool = False) -> str:
+    """One event as VCALENDAR text; ``method`` (REQUEST, CANCEL) makes it an invitation."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Slotbot//Slotbot//EN")
+    calendar.add("version", "2.0")
+    if method:
+        calendar.add("method", method)
+    vevent = icalendar.Event()
+    vevent.add("uid", event.uid)
+    vevent.add("dtstamp", datetime.now(UTC))
+    vevent.add("dtstart", event.start.astimezone(UTC))
+    vevent.add("dtend", event.end.astimezone(UTC))
+    vevent.add("summary", event.title)
+    vevent.add("sequence", sequence)
+    vevent.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    if event.description:
+        vevent.add("description", event.description)
+    if event.location:
+        vevent.add("location", event.location)
+    if event.organizer is not None:
+        organizer = icalendar.vCalAddress(f"mailto:{event.organizer.email}")
+        if event.organizer.name:
+            organizer.params["cn"] = event.organizer.name
+        vevent.add("organizer", organizer)
+    for attendee in event.attendees:
+        address = icalendar.vCalAddress(f"mailto:{attendee.email}")
+        if attendee.name:
+            address.params["cn"] = attendee.name
+        address.params["role"] = "REQ-PARTICIPANT"
+        address.params["rsvp"] = "TRUE"
+        vevent.add("attendee", address)
+    calendar.add_component(vevent)
+    data: bytes = calendar.to_ical()
+    return data.decode("utf-8")
