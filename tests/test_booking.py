@@ -133,7 +133,7 @@ async def test_race_for_one_slot_has_exactly_one_winner(
 async def test_offline_mode_takes_requests_and_writes_no_calendar(
     sessions: async_sessionmaker[AsyncSession], secrets: SecretBox
 ) -> None:
-    bookings, _, host_id, page_id = await _setup(sessions, secrets)
+    bookings, _, _, page_id = await _setup(sessions, secrets)
     async with sessions() as session, session.begin():
         await session.execute(update(CalendarConnection).values(status="active"))
         for connection in (await session.execute(select(CalendarConnection))).scalars():
@@ -149,7 +149,7 @@ async def test_offline_mode_takes_requests_and_writes_no_calendar(
 async def test_lost_calendar_blocks_booking_and_keeps_the_visitor(
     sessions: async_sessionmaker[AsyncSession], secrets: SecretBox
 ) -> None:
-    bookings, _, host_id, page_id = await _setup(sessions, secrets)
+    bookings, _, _, page_id = await _setup(sessions, secrets)
     async with sessions() as session, session.begin():
         await session.execute(update(CalendarConnection).values(status="needs_reauth"))
     with pytest.raises(BookingBlocked):
@@ -208,7 +208,7 @@ async def test_bad_visitor_details_are_refused(
 async def test_pages_turned_off_take_no_bookings(
     sessions: async_sessionmaker[AsyncSession], secrets: SecretBox
 ) -> None:
-    bookings, _, host_id, page_id = await _setup(sessions, secrets)
+    bookings, _, _, page_id = await _setup(sessions, secrets)
     async with sessions() as session, session.begin():
         await session.execute(update(User).values(pages_enabled=False))
     with pytest.raises(PagesOff):
