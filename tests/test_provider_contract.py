@@ -1,0 +1,472 @@
+"""The calendar provider contract: every provider behind ``CalendarProvider`` must pass these.
+
+Each provider is built by the same registry factory the app uses, over its real backing store:
+``local`` over a migrated database (SQLite and PostgreSQL), ``google`` over the fake Google through
+google-api-python-client, ``microsoft`` over the fake identity platform and Graph (TLS) through
+msal and aiohttp. A :class:`Backend` adapts each store's knobs (seed a busy event, lose access to
+a calendar, refuse a token refresh) so the assertions are written once.
+
+To add a provider: write one ``_<kind>_backend`` context manager and add its kind to ``KINDS``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from sqlalchemy import delete
+
+from bot.calendar.base import (
+    AccessLost,
+    AccessRole,
+    AllDaySpan,
+    Attendee,
+    BusyBlock,
+    CalendarBusy,
+    CalendarInfo,
+    CalendarProvider,
+    ConnectionContext,
+    CreatedEvent,
+    NewEvent,
+    ReauthRequired,
+    TimedSpan,
+)
+from bot.calendar.google import credentials_to_json, google_factory
+from bot.calendar.local import event_to_ics, local_factory
+from bot.calendar.microsoft import complete_flow, microsoft_factory, start_flow
+from storage.db import create_engine, session_factory, upgrade
+from storage.models import Calendar, CalendarConnection, LocalEvent, User
+from tests.conftest import _create_database, _require_postgres
+from tests.fakes.google import FakeGoogle
+from tests.fakes.microsoft import FakeMicrosoft, TlsFiles, make_tls_files
+
+pytestmark = pytest.mark.filterwarnings("ignore:response_mode='form_post' is recommended:UserWarning")
+
+REMOTE_KINDS = ["google", "microsoft"]
+KINDS = ["local-sqlite", "local-postgresql", *REMOTE_KINDS]
+WEEK = datetime(2031, 3, 3, tzinfo=UTC)  # a Monday
+WEEK_END = WEEK + timedelta(days=7)
+
+
+@dataclass
+class Backend:
+    """One provider under test and the knobs of the store behind it."""
+
+    kind: str
+    provider: CalendarProvider
+    primary: str  # external id of the calendar that must come back as the default
+    other: str  # external id of a second calendar the account can read
+    add_busy: Callable[[str, datetime, datetime], Awaitable[None]]
+    lose_access: Callable[[str, int], Awaitable[None]] | None = None
+    # Makes and returns a provider whose next token refresh the store refuses.
+    refused_refresh: Callable[[], Awaitable[CalendarProvider]] | None = None
+    refresh_attempts: Callable[[], int] = lambda: 0
+    secrets: list[str] = field(default_factory=list)  # must never appear in an error message
+
+
+def _ctx(credentials: str, email: str, connection_id: int = 1) -> ConnectionContext:
+    async def save(new: str) -> None:
+        return None
+
+    return ConnectionContext(
+        connection_id=connection_id, account_email=email, credentials=credentials, save_credentials=save
+    )
+
+
+# -- local: the database ----------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def _local_backend(url: str) -> AsyncIterator[Backend]:
+    engine = create_engine(url)
+    await upgrade(engine)
+    sessions = session_factory(engine)
+    try:
+        async with sessions() as session, session.begin():
+            user = User(display_name="Hannah", email="hannah@example.com", slug="hannah")
+            session.add(user)
+            await session.flush()
+            connection = CalendarConnection(user_id=user.id, provider="local", account_email="local")
+            session.add(connection)
+            await session.flush()
+            rows = {
+                name: Calendar(
+                    connection_id=connection.id,
+                    user_id=user.id,
+                    external_id=name,
+                    name=name.title(),
+                    access_role="owner",
+                    is_default=name == "personal",
+                )
+                for name in ("personal", "family")
+            }
+            session.add_all(rows.values())
+            await session.flush()
+            row_ids = {name: row.id for name, row in rows.items()}
+            connection_id = connection.id
+        provider = local_factory(lambda: sessions)(_ctx("", "local", connection_id))
+
+        async def add_busy(calendar_id: str, start: datetime, end: datetime) -> None:
+            uid = f"seed-{calendar_id}-{start.timestamp():.0f}"
+            event = NewEvent(uid=uid, title="Dentist", start=start, end=end, time_zone="UTC")
+            async with sessions() as session, session.begin():
+                session.add(LocalEvent(calendar_id=row_ids[calendar_id], uid=uid, ical=event_to_ics(event)))
+
+        async def lose_access(calendar_id: str, status: int) -> None:
+            # A local calendar cannot be forbidden; it can be deleted (404 is the analogue).
+            async with sessions() as session, session.begin():
+                await session.execute(delete(Calendar).where(Calendar.id == row_ids[calendar_id]))
+
+        yield Backend("local", provider, "personal", "family", add_busy, lose_access)
+    finally:
+        await engine.dispose()
+
+
+# -- google: the fake Google through google-api-python-client ---------------------------------
+
+
+def _google_credentials(fake: FakeGoogle, *, expires_in: int = 3599) -> tuple[str, str]:
+    issued = fake.issue_tokens(expires_in=expires_in)
+    stored = credentials_to_json(
+        refresh_token=issued["refresh_token"],
+        token=issued["access_token"],
+        expiry=datetime.now(UTC) + timedelta(seconds=expires_in),
+        scopes=issued["scope"].split(),
+    )
+    return stored, issued["refresh_token"]
+
+
+@asynccontextmanager
+async def _google_backend() -> AsyncIterator[Backend]:
+    with FakeGoogle() as fake:
+        fake.add_calendar("team@example.com", "Team", access_role="reader")
+        make = google_factory(fake.settings(), timeout=5.0, max_retries=0)
+        stored, refresh_token = _google_credentials(fake)
+
+        async def add_busy(calendar_id: str, start: datetime, end: datetime) -> None:
+            fake.add_busy(calendar_id, start, end)
+
+        async def lose_access(calendar_id: str, status: int) -> None:
+            fake.lose_access(calendar_id, status)
+
+        async def refused_refresh() -> CalendarProvider:
+            expired, token = _google_credentials(fake, expires_in=0)
+            backend.secrets.append(token)
+            fake.revoke_all()  # the user removed Slotbot's access at Google
+            return make(_ctx(expired, fake.account_email))
+
+        backend = Backend(
+            "google",
+            make(_ctx(stored, fake.account_email)),
+            fake.account_email,
+            "team@example.com",
+            add_busy,
+            lose_access,
+            refused_refresh,
+            lambda: len(fake.token_calls("refresh_token")),
+            [refresh_token],
+        )
+        yield backend
+
+
+# -- microsoft: the fake identity platform and Graph through msal and aiohttp -------------------
+
+
+@asynccontextmanager
+async def _microsoft_backend(tls: TlsFiles) -> AsyncIterator[Backend]:
+    fake = FakeMicrosoft(tls)
+    await fake.start()
+    try:
+        async with _microsoft_provider(fake) as made:
+            yield made
+    finally:
+        await fake.stop()
+
+
+@asynccontextmanager
+async def _microsoft_provider(fake: FakeMicrosoft) -> AsyncIterator[Backend]:
+    settings = fake.settings()
+    owner = fake.user()
+    projects = fake.add_calendar(name="Projects")
+    fake.add_calendar(name="Board", owner_email="board@contoso.example", can_edit=False)
+    async with aiohttp.ClientSession() as http:
+        make = microsoft_factory(settings, lambda: http, max_retries=0)
+
+        async def connect() -> str:
+            auth_uri, flow = await start_flow(
+                settings, redirect_uri="https://slotbot.example/oauth/microsoft/callback",
+                state="contract", login_hint=owner.email,
+            )
+            grant = await complete_flow(settings, flow=flow, query_params=await fake.approve(auth_uri))
+            return grant.credentials
+
+        credentials = await connect()
+
+        async def add_busy(calendar_id: str, start: datetime, end: datetime) -> None:
+            calendar = owner.calendar(calendar_id)
+            assert calendar is not None
+            fake.add_event(calendar, start, end)
+
+        async def lose_access(calendar_id: str, status: int) -> None:
+            calendar = owner.calendar(calendar_id)
+            assert calendar is not None
+            calendar.fault = status
+
+        async def refused_refresh() -> CalendarProvider:
+            fresh = await connect()
+            backend.secrets.extend(fake.refresh_tokens(owner.email))
+            fake.invalidate_access_tokens(owner.email)  # Graph answers 401: msal must refresh
+            fake.revoke_refresh_tokens(owner.email)  # ... and the refresh is refused
+            return make(_ctx(fresh, owner.email, connection_id=2))
+
+        def refresh_attempts() -> int:
+            return sum(1 for r in fake.token_requests if r["grant_type"] == "refresh_token")
+
+        backend = Backend(
+            "microsoft",
+            make(_ctx(credentials, owner.email)),
+            owner.default_calendar.id,
+            projects.id,
+            add_busy,
+            lose_access,
+            refused_refresh,
+            refresh_attempts,
+        )
+        yield backend
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_tls_files(tmp_path_factory.mktemp("contract-tls"))
+
+
+@pytest_asyncio.fixture(params=KINDS)
+async def backend(request: pytest.FixtureRequest, tmp_path: Path, tls: TlsFiles) -> AsyncIterator[Backend]:
+    async with _backend(request, request.param, tmp_path, tls) as made:
+        yield made
+
+
+@pytest_asyncio.fixture(params=REMOTE_KINDS)
+async def remote_backend(
+    request: pytest.FixtureRequest, tmp_path: Path, tls: TlsFiles
+) -> AsyncIterator[Backend]:
+    """The providers that hold credentials and talk to a service (not ``local``)."""
+    async with _backend(request, request.param, tmp_path, tls) as made:
+        yield made
+
+
+@asynccontextmanager
+async def _backend(
+    request: pytest.FixtureRequest, kind: str, tmp_path: Path, tls: TlsFiles
+) -> AsyncIterator[Backend]:
+    if kind == "local-sqlite":
+        context: Any = _local_backend(f"sqlite+aiosqlite:///{tmp_path}/contract.db")
+    elif kind == "local-postgresql":
+        admin = request.getfixturevalue("postgres_admin_url")
+        if admin is None:
+            if _require_postgres():
+                pytest.fail("PostgreSQL is required (SLOTBOT_REQUIRE_POSTGRES=1) but not available")
+            pytest.skip("no PostgreSQL available")
+        context = _local_backend(await _create_database(admin))
+    elif kind == "google":
+        context = _google_backend()
+    else:
+        context = _microsoft_backend(tls)
+    async with context as made:
+        yield made
+
+
+def _event(uid: str, start: datetime, minutes: int = 45) -> NewEvent:
+    zone = ZoneInfo("Europe/Copenhagen")
+    return NewEvent(
+        uid=uid,
+        title="Intro call with Vera",
+        start=start.astimezone(zone),
+        end=(start + timedelta(minutes=minutes)).astimezone(zone),
+        time_zone="Europe/Copenhagen",
+        attendees=(Attendee("vera@example.org", "Vera Visitor"),),
+        description="Booked through Slotbot",
+    )
+
+
+def _covers(busy: CalendarBusy, start: datetime, end: datetime) -> bool:
+    """Whether some block of ``busy`` takes away all of ``[start, end)``."""
+    return any(
+        block.blocks_time()
+        and isinstance(block.span, TimedSpan)
+        and block.span.start <= start
+        and block.span.end >= end
+        for block in busy.blocks
+    )
+
+
+def _touches(busy: CalendarBusy, start: datetime, end: datetime) -> bool:
+    """Whether some time-taking block of ``busy`` overlaps ``[start, end)``."""
+    return any(
+        block.blocks_time()
+        and isinstance(block.span, TimedSpan)
+        and block.span.start < end
+        and block.span.end > start
+        for block in busy.blocks
+    )
+
+
+# -- the contract ---------------------------------------------------------------------------------
+
+
+async def test_is_a_calendar_provider_with_keyword_only_arguments(backend: Backend) -> None:
+    provider = backend.provider
+    assert isinstance(provider, CalendarProvider)
+    for name, keyword_only in (
+        ("busy", {"start", "end", "calendar_ids"}),
+        ("create_event", {"calendar_id"}),
+        ("delete_event", {"calendar_id"}),
+    ):
+        method = getattr(provider, name)
+        assert inspect.iscoroutinefunction(method), name
+        parameters = inspect.signature(method).parameters
+        found = {p.name for p in parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+        assert found == keyword_only, (name, found)
+    with pytest.raises(TypeError):
+        await provider.busy(WEEK, WEEK_END, [backend.primary])  # type: ignore[misc]
+
+
+async def test_lists_calendars_with_one_owned_default(backend: Backend) -> None:
+    calendars = await backend.provider.list_calendars()
+    assert calendars and all(isinstance(c, CalendarInfo) for c in calendars)
+    ids = [c.external_id for c in calendars]
+    assert len(ids) == len(set(ids))
+    assert {backend.primary, backend.other} <= set(ids)
+    primaries = [c for c in calendars if c.is_primary]
+    assert [c.external_id for c in primaries] == [backend.primary]
+    assert primaries[0].access_role is AccessRole.OWNER
+    assert all(c.name for c in calendars)
+
+
+async def test_busy_answers_every_requested_calendar_for_the_window(backend: Backend) -> None:
+    meeting = (WEEK + timedelta(days=1, hours=9), WEEK + timedelta(days=1, hours=10))
+    outside = (WEEK_END + timedelta(hours=9), WEEK_END + timedelta(hours=10))
+    await backend.add_busy(backend.other, *meeting)
+    await backend.add_busy(backend.other, *outside)
+
+    answer = await backend.provider.busy(
+        start=WEEK, end=WEEK_END, calendar_ids=[backend.primary, backend.other]
+    )
+
+    assert set(answer) == {backend.primary, backend.other}
+    assert all(isinstance(a, CalendarBusy) and a.error is None for a in answer.values())
+    assert all(isinstance(b, BusyBlock) for a in answer.values() for b in a.blocks)
+    assert _covers(answer[backend.other], *meeting)
+    assert not _touches(answer[backend.other], *outside)  # outside the window
+    assert not _touches(answer[backend.primary], WEEK, WEEK_END)  # nothing there
+    # Every block is aware and overlaps the window asked for.
+    for busy in answer.values():
+        for block in busy.blocks:
+            assert not isinstance(block.span, AllDaySpan)
+            assert block.span.start.tzinfo is not None and block.span.end.tzinfo is not None
+            assert block.span.start < WEEK_END and block.span.end > WEEK
+
+    only_one = await backend.provider.busy(start=WEEK, end=WEEK_END, calendar_ids=[backend.primary])
+    assert set(only_one) == {backend.primary}
+
+
+async def test_a_created_event_is_busy_until_it_is_deleted(backend: Backend) -> None:
+    start = WEEK + timedelta(days=2, hours=13)
+    end = start + timedelta(minutes=45)
+    provider = backend.provider
+    before = await provider.busy(start=WEEK, end=WEEK_END, calendar_ids=[backend.primary, backend.other])
+    assert not _touches(before[backend.primary], start, end)
+
+    created = await provider.create_event(_event("booking-contract-1", start), calendar_id=backend.primary)
+
+    assert isinstance(created, CreatedEvent)
+    assert created.calendar_id == backend.primary and created.external_id
+    during = await provider.busy(start=WEEK, end=WEEK_END, calendar_ids=[backend.primary, backend.other])
+    assert during[backend.primary].error is None
+    assert _covers(during[backend.primary], start, end)
+    assert not _touches(during[backend.other], start, end)  # written to the calendar asked for only
+
+    await provider.delete_event(created.external_id, calendar_id=backend.primary)
+
+    after = await provider.busy(start=WEEK, end=WEEK_END, calendar_ids=[backend.primary])
+    assert after[backend.primary].error is None
+    assert not _touches(after[backend.primary], start, end)
+
+
+async def test_deleting_a_missing_event_is_not_an_error(backend: Backend) -> None:
+    created = await backend.provider.create_event(
+        _event("booking-contract-2", WEEK + timedelta(days=3, hours=8)), calendar_id=backend.primary
+    )
+    await backend.provider.delete_event(created.external_id, calendar_id=backend.primary)
+    await backend.provider.delete_event(created.external_id, calendar_id=backend.primary)  # again
+    await backend.provider.delete_event("vv0000000000never0created", calendar_id=backend.primary)
+
+
+async def test_naive_datetimes_are_refused(backend: Backend) -> None:
+    naive = datetime(2031, 3, 4, 9, 0)
+    aware = naive.replace(tzinfo=UTC)
+    with pytest.raises(ValueError, match="aware"):
+        TimedSpan(naive, aware)
+    with pytest.raises(ValueError, match="aware"):
+        TimedSpan(aware, naive + timedelta(hours=1))
+    with pytest.raises(ValueError, match="aware"):
+        NewEvent(uid="x", title="x", start=naive, end=aware + timedelta(hours=1), time_zone="UTC")
+    with pytest.raises(ValueError, match="aware"):
+        NewEvent(uid="x", title="x", start=aware, end=naive + timedelta(hours=1), time_zone="UTC")
+    ids = [backend.primary]
+    with pytest.raises(ValueError, match="aware"):
+        await backend.provider.busy(start=naive, end=aware + timedelta(days=1), calendar_ids=ids)
+    with pytest.raises(ValueError, match="aware"):
+        await backend.provider.busy(start=aware, end=naive + timedelta(days=1), calendar_ids=ids)
+
+
+async def test_a_calendar_that_is_gone_is_reported_alone(backend: Backend) -> None:
+    """404 (for ``local``: the calendar was deleted)."""
+    await _lost_access_is_reported_alone(backend, 404)
+
+
+async def test_a_forbidden_calendar_is_reported_alone(remote_backend: Backend) -> None:
+    """403: the owner stopped sharing it (a local calendar cannot be forbidden)."""
+    await _lost_access_is_reported_alone(remote_backend, 403)
+
+
+async def _lost_access_is_reported_alone(backend: Backend, status: int) -> None:
+    assert backend.lose_access is not None
+    meeting = (WEEK + timedelta(hours=10), WEEK + timedelta(hours=11))
+    await backend.add_busy(backend.primary, *meeting)
+    await backend.lose_access(backend.other, status)
+
+    answer = await backend.provider.busy(
+        start=WEEK, end=WEEK_END, calendar_ids=[backend.primary, backend.other]
+    )
+
+    assert set(answer) == {backend.primary, backend.other}
+    assert isinstance(answer[backend.other].error, AccessLost)
+    assert answer[backend.other].blocks == ()
+    assert answer[backend.primary].error is None
+    assert _covers(answer[backend.primary], *meeting)
+
+
+async def test_a_refused_refresh_means_reauth(remote_backend: Backend) -> None:
+    backend = remote_backend
+    assert backend.refused_refresh is not None
+    provider = await backend.refused_refresh()
+    attempts = backend.refresh_attempts()
+
+    with pytest.raises(ReauthRequired) as raised:
+        await provider.busy(start=WEEK, end=WEEK_END, calendar_ids=[backend.primary, backend.other])
+
+    assert backend.refresh_attempts() > attempts  # the store was asked, and refused
+    assert raised.value.reason == "needs_reauth"
+    assert backend.secrets and not any(secret in str(raised.value) for secret in backend.secrets)
+    with pytest.raises(ReauthRequired):
+        await provider.list_calendars()
