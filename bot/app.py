@@ -14,13 +14,13 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.booking import CREATE_EVENT_KIND, Bookings
+from bot.booking import CREATE_EVENT_KIND, DELETE_EVENT_KIND, Bookings
 from bot.calendar.base import ProviderRegistry
 from bot.calendar.google import google_factory
 from bot.calendar.local import local_factory
 from bot.calendar.microsoft import microsoft_factory
 from bot.connections import Connections, GoogleConnect, MicrosoftConnect
-from bot.handlers import dashboard, demo_login, free_time, site
+from bot.handlers import dashboard, demo_login, free_time, pages, site
 from bot.keys import (
     BOOKINGS,
     CONNECTIONS,
@@ -73,6 +73,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     add_outbox_handlers(app, _outbox_handlers)
     site.setup(app)
     dashboard.setup(app)
+    pages.setup(app)
     if settings.demo:
         free_time.setup(app)
         demo_login.setup(app)
@@ -82,6 +83,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
 def _outbox_handlers(app: web.Application, worker: OutboxWorker) -> None:
     worker.register(EMAIL_KIND, Mailer(app[SETTINGS].smtp).send_payload)
     worker.register(CREATE_EVENT_KIND, app[BOOKINGS].create_event)
+    worker.register(DELETE_EVENT_KIND, app[BOOKINGS].delete_event)
 
 
 def _providers(app: web.Application, settings: Settings) -> ProviderRegistry:

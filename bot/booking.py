@@ -44,6 +44,7 @@ from storage.models import (
 )
 
 CREATE_EVENT_KIND = "booking.create_event"
+DELETE_EVENT_KIND = "booking.delete_event"
 EMAIL_PATTERN = re.compile(
     r"^[^@\s<>\"'(),;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
 )
@@ -176,7 +177,7 @@ class Bookings:
             raise SlotUnavailable("That meeting length is not offered on this page.")
         end = start + timedelta(minutes=duration_minutes)
         if any(c.status != "active" for c in connections):
-            await self._keep_attempt(page, host, visitor, start, "calendar_access")
+            await self.keep_attempt(page, host, visitor, start, "calendar_access")
             raise BookingBlocked(
                 "Booking is temporarily unavailable. We kept your details and told "
                 f"{host.display_name}, who will get back to you."
@@ -194,7 +195,7 @@ class Bookings:
             live=True,
         )
         if not answer.complete:
-            await self._keep_attempt(page, host, visitor, start, "calendar_unreadable")
+            await self.keep_attempt(page, host, visitor, start, "calendar_unreadable")
             raise BookingBlocked(
                 "Booking is temporarily unavailable because a calendar could not be checked. "
                 f"We kept your details and told {host.display_name}."
@@ -229,9 +230,15 @@ class Bookings:
         self._scheduler.forget(host.id)
         return Confirmation(booking.id, booking.status, start, end, token)
 
-    async def _keep_attempt(
-        self, page: SchedulingPage, host: User, visitor: Visitor, start: datetime, reason: str
+    async def keep_attempt(
+        self, page: SchedulingPage, host: User, visitor: Visitor, start: datetime | None, reason: str
     ) -> None:
+        """Keep a visitor's details when booking is blocked, and tell the host."""
+        when = (
+            f"{start.astimezone(ZoneInfo(host.timezone)):%A %d %B %Y %H:%M} ({host.timezone})"
+            if start is not None
+            else "a time to be agreed"
+        )
         async with self._sessions() as session, session.begin():
             session.add(
                 BookingAttempt(
@@ -254,8 +261,7 @@ class Bookings:
                     subject=f"Slotbot: {visitor.name} tried to book you",
                     text=(
                         f"{visitor.name} <{visitor.email}> tried to book “{page.title}” for "
-                        f"{start.astimezone(ZoneInfo(host.timezone)):%A %d %B %Y %H:%M} "
-                        f"({host.timezone}), but booking is blocked because one of your calendars "
+                        f"{when}, but booking is blocked because one of your calendars "
                         "cannot be read.\n\n"
                         f"Their note: {visitor.note or '(none)'}\n\n"
                         "To take bookings again, reconnect the calendar or remove the inactive "
@@ -343,6 +349,86 @@ class Bookings:
                     + ("\n\nNo calendar is connected, so please confirm it yourself." if offline else "")
                 ),
             )
+
+    async def cancel(self, token: str) -> Booking:
+        """Cancel the booking of a manage token: free the time, remove the event, tell both."""
+        async with self._sessions() as session, session.begin():
+            booking = (
+                await session.execute(
+                    select(Booking).where(Booking.manage_token_hash == token_hash(token))
+                )
+            ).scalar_one_or_none()
+            if booking is None:
+                raise BookingError("This link is not valid.")
+            if booking.status == "cancelled":
+                return booking
+            booking.status, booking.cancelled_at = "cancelled", datetime.now(booking.start_at.tzinfo)
+            host = await session.get(User, booking.host_id)
+            page = await session.get(SchedulingPage, booking.page_id) if booking.page_id else None
+            title = page.title if page else "Meeting"
+            engagement = (
+                await session.execute(
+                    select(MeetingEngagement).where(MeetingEngagement.booking_id == booking.id)
+                )
+            ).scalars()
+            for item in engagement:
+                item.cancelled = True
+            enqueue(session, DELETE_EVENT_KIND, {"booking_id": booking.id},
+                    dedupe_key=f"delete-event:{booking.id}")
+            local = booking.start_at.astimezone(ZoneInfo(booking.timezone))
+            if host is not None:
+                enqueue_email(
+                    session,
+                    to=booking.visitor_email,
+                    to_name=booking.visitor_name,
+                    subject=f"Cancelled: {title} with {host.display_name}",
+                    text=f"Your meeting on {local:%A %d %B %Y, %H:%M} ({booking.timezone}) is cancelled.",
+                    ics=event_to_ics(booking_event(host, title, booking), method="CANCEL",
+                                     sequence=1, cancelled=True),
+                )
+                if host.email:
+                    enqueue_email(
+                        session,
+                        to=host.email,
+                        to_name=host.display_name,
+                        subject=f"{booking.visitor_name} cancelled {title}",
+                        text=(
+                            f"{booking.visitor_name} <{booking.visitor_email}> cancelled "
+                            f"{booking.start_at.astimezone(ZoneInfo(host.timezone)):%A %d %B %Y %H:%M}."
+                        ),
+                    )
+        self._scheduler.forget(booking.host_id)
+        return booking
+
+    async def by_token(self, token: str) -> tuple[Booking, User, SchedulingPage | None] | None:
+        """The booking of a manage token, with its host and page."""
+        async with self._sessions() as session:
+            booking = (
+                await session.execute(
+                    select(Booking).where(Booking.manage_token_hash == token_hash(token))
+                )
+            ).scalar_one_or_none()
+            if booking is None:
+                return None
+            host = await session.get(User, booking.host_id)
+            page = await session.get(SchedulingPage, booking.page_id) if booking.page_id else None
+        return (booking, host, page) if host is not None else None
+
+    async def delete_event(self, payload: dict[str, Any]) -> None:
+        """Outbox handler: remove a cancelled booking's event from the calendar it was written to."""
+        async with self._sessions() as session:
+            booking = await session.get(Booking, int(payload["booking_id"]))
+            if booking is None or booking.calendar_id is None or not booking.external_event_id:
+                return
+            calendar = await session.get(Calendar, booking.calendar_id)
+            connection = (
+                await session.get(CalendarConnection, calendar.connection_id) if calendar else None
+            )
+        if calendar is None or connection is None:
+            return
+        provider = self._scheduler.provider_for(connection)
+        await provider.delete_event(booking.external_event_id, calendar_id=calendar.external_id)
+        self._scheduler.forget(booking.host_id)
 
     async def create_event(self, payload: dict[str, Any]) -> None:
         """Outbox handler: write the booking's event into the host's default calendar."""

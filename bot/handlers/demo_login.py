@@ -16,6 +16,9 @@ def setup(app: web.Application) -> None:
     app.setdefault(START_LINKS, []).append(
         ("/demo/login", "Dashboard", "The demo host's calendar settings (signed in with a one-time link)")
     )
+    app.setdefault(START_LINKS, []).append(
+        ("/meetings/demo", "Scheduling page", "Book the demo host: the event lands in the demo calendar")
+    )
 
 
 async def demo_login(request: web.Request) -> web.StreamResponse:
