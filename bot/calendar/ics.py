@@ -331,6 +331,14 @@ class _Rule:
             if all(d.n is None for d in days):
                 simple = tuple(sorted({d.weekday for d in days}))
         rule = _Rule(freq, interval, wkst, until, kwargs, simple)
+        try:
+            rule.dateutil(start)
+        except ValueError as exc:
+            if "empty set" not in str(exc):
+                raise IcsError(f"{where}: invalid RRULE ({str(exc).splitlines()[0]})") from None
+            # The BYxxx parts can never meet (e.g. FREQ=HOURLY;INTERVAL=3;BYHOUR=8 from 00:00):
+            # the rule adds nothing, and an UNTIL before every day says so.
+            return _Rule(freq, interval, wkst, date.min, kwargs, None)
         return rule if count is None else rule.counted(start, count)
 
     def counted(self, start: datetime, count: int) -> _Rule:
