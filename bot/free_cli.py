@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -264,7 +265,11 @@ def run_free(args: argparse.Namespace) -> int:
     except FreeError as exc:
         print(f"slotbot free: {_one_line(str(exc))}", file=sys.stderr)
         return USAGE_ERROR
-    print(render_json(zone, result) if args.json else render_table(zone, result))
+    try:
+        print(render_json(zone, result) if args.json else render_table(zone, result))
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. piped into head: the reader has what it wanted
+        sys.stdout = open(os.devnull, "w")  # the interpreter flushes stdout once more at exit
     return 0
 
 

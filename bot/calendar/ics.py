@@ -264,6 +264,13 @@ _BY_INTS = {"BYSETPOS": "bysetpos", "BYMONTH": "bymonth", "BYMONTHDAY": "bymonth
             "BYMINUTE": "byminute", "BYSECOND": "bysecond"}
 
 
+_BY_RANGES = {  # (lowest magnitude, highest, negative values allowed)
+    "bysetpos": (1, 366, True), "bymonth": (1, 12, False), "bymonthday": (1, 31, True),
+    "byyearday": (1, 366, True), "byweekno": (1, 53, True), "byhour": (0, 23, False),
+    "byminute": (0, 59, False), "bysecond": (0, 60, False),
+}
+
+
 def _weekday(text: str, where: str) -> du.weekday:
     match = re.fullmatch(r"([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)", text.strip().upper())
     if not match:
@@ -300,6 +307,10 @@ class _Rule:
             raise IcsError(f"{where}: invalid RRULE {recur.to_ical().decode(errors='replace')!r}") from None
         if interval < 1 or (count is not None and count < 1):
             raise IcsError(f"{where}: invalid RRULE INTERVAL or COUNT")
+        for arg, values in kwargs.items():
+            low, high, signed = _BY_RANGES[arg]
+            if not all(low <= abs(v) <= high and (signed or v >= 0) for v in values):
+                raise IcsError(f"{where}: invalid RRULE {arg.upper()} value in {sorted(values)}")
         until = parts.pop("UNTIL", [None])[0]
         byday = tuple(_weekday(str(v), where) for v in parts.pop("BYDAY", []))
         rscale = parts.pop("RSCALE", ["GREGORIAN"])
