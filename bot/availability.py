@@ -53,6 +53,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from bot.calendar.base import AllDaySpan, BusyBlock, CalendarBusy, CalendarError, TimedSpan, require_aware
@@ -87,14 +88,18 @@ def local_seconds(day: date, at: time, zone: ZoneInfo) -> int:
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
     """Sorted union of ``intervals``: overlapping or touching ones are joined, empty ones dropped."""
     out: list[Interval] = []
-    for start, end in sorted(intervals):
-        if end <= start:
-            continue
-        if out and start <= out[-1][1]:
-            if end > out[-1][1]:
-                out[-1] = (out[-1][0], end)
-        else:
-            out.append((start, end))
+    start = end = 0
+    started = False
+    for s, e in sorted(intervals, key=itemgetter(0)):
+        if started and s <= end:
+            if e > end:
+                end = e
+        elif e > s:
+            if started:
+                out.append((start, end))
+            start, end, started = s, e, True
+    if started:
+        out.append((start, end))
     return out
 
 
