@@ -11,8 +11,10 @@ To add a provider: write one ``_<kind>_backend`` context manager and add its kin
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -71,6 +73,12 @@ class Backend:
     refused_refresh: Callable[[], Awaitable[CalendarProvider]] | None = None
     refresh_attempts: Callable[[], int] = lambda: 0
     secrets: list[str] = field(default_factory=list)  # must never appear in an error message
+    # Remote stores: a provider of the same factory for connection ``n``, the answer delay knob,
+    # and the most requests the store served at once.
+    connection: Callable[[int], CalendarProvider] | None = None
+    set_latency: Callable[[float], None] = lambda seconds: None
+    max_in_flight: Callable[[], int] = lambda: 0
+    reset_in_flight: Callable[[], None] = lambda: None
 
 
 def _ctx(credentials: str, email: str, connection_id: int = 1) -> ConnectionContext:
@@ -174,6 +182,10 @@ async def _google_backend() -> AsyncIterator[Backend]:
             refused_refresh,
             lambda: len(fake.token_calls("refresh_token")),
             [refresh_token],
+            lambda n: make(_ctx(stored, fake.account_email, connection_id=n)),
+            lambda seconds: setattr(fake, "latency", seconds),
+            lambda: fake.max_in_flight,
+            lambda: setattr(fake, "max_in_flight", 0),
         )
         yield backend
 
@@ -240,6 +252,10 @@ async def _microsoft_provider(fake: FakeMicrosoft) -> AsyncIterator[Backend]:
             lose_access,
             refused_refresh,
             refresh_attempts,
+            connection=lambda n: make(_ctx(credentials, owner.email, connection_id=n)),
+            set_latency=lambda seconds: setattr(fake, "latency", seconds),
+            max_in_flight=lambda: max(fake.max_in_flight.values(), default=0),
+            reset_in_flight=fake.max_in_flight.clear,
         )
         yield backend
 
@@ -470,3 +486,27 @@ async def test_a_refused_refresh_means_reauth(remote_backend: Backend) -> None:
     assert backend.secrets and not any(secret in str(raised.value) for secret in backend.secrets)
     with pytest.raises(ReauthRequired):
         await provider.list_calendars()
+
+
+async def test_connections_of_one_factory_are_read_concurrently(remote_backend: Backend) -> None:
+    """The scheduler's fan-out relies on it: 8 connections take about one round trip, not 8.
+
+    The loop's default executor is cut to 2 threads, so a provider that waits for the network on
+    it (6 threads on a 2-CPU machine) cannot pass by luck of the machine's size.
+    """
+    backend = remote_backend
+    assert backend.connection is not None
+    loop = asyncio.get_running_loop()
+    small = ThreadPoolExecutor(max_workers=2)
+    loop.set_default_executor(small)
+    providers = [backend.connection(n) for n in range(10, 18)]
+    await asyncio.gather(*(p.list_calendars() for p in providers))  # sign-in and metadata, untimed
+    backend.set_latency(0.25)
+    backend.reset_in_flight()
+
+    answers = await asyncio.gather(
+        *(p.busy(start=WEEK, end=WEEK_END, calendar_ids=[backend.primary]) for p in providers)
+    )
+
+    assert all(a[backend.primary].error is None for a in answers)
+    assert backend.max_in_flight() >= 8

@@ -253,7 +253,7 @@ class FakeGoogle:
         class Handler(_Handler):
             owner = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.02,), name="fake-google", daemon=True
@@ -784,6 +784,12 @@ class FakeGoogle:
         cal.events[event_id] = event
         self.send_updates[event_id] = query.get("sendUpdates")
         return 200, {}, event
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: more concurrent clients than that would see
+    # their connection attempts dropped and retried a second later, which Google never does.
+    request_queue_size = 128
 
 
 class _Handler(BaseHTTPRequestHandler):
