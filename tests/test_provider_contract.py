@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -48,8 +48,10 @@ from bot.calendar.microsoft import complete_flow, microsoft_factory, start_flow
 from storage.db import create_engine, session_factory, upgrade
 from storage.models import Calendar, CalendarConnection, LocalEvent, User
 from tests.conftest import _create_database, _require_postgres
-from tests.fakes.google import FakeGoogle
-from tests.fakes.microsoft import FakeMicrosoft, TlsFiles, make_tls_files
+
+if TYPE_CHECKING:  # imported where used, so the fakes stay importable as pytest plugins
+    from tests.fakes.google import FakeGoogle
+    from tests.fakes.microsoft import FakeMicrosoft, TlsFiles
 
 pytestmark = pytest.mark.filterwarnings("ignore:response_mode='form_post' is recommended:UserWarning")
 
@@ -155,6 +157,8 @@ def _google_credentials(fake: FakeGoogle, *, expires_in: int = 3599) -> tuple[st
 
 @asynccontextmanager
 async def _google_backend() -> AsyncIterator[Backend]:
+    from tests.fakes.google import FakeGoogle
+
     with FakeGoogle() as fake:
         fake.add_calendar("team@example.com", "Team", access_role="reader")
         make = google_factory(fake.settings(), timeout=5.0, max_retries=0)
@@ -195,6 +199,8 @@ async def _google_backend() -> AsyncIterator[Backend]:
 
 @asynccontextmanager
 async def _microsoft_backend(tls: TlsFiles) -> AsyncIterator[Backend]:
+    from tests.fakes.microsoft import FakeMicrosoft
+
     fake = FakeMicrosoft(tls)
     await fake.start()
     try:
@@ -262,6 +268,8 @@ async def _microsoft_provider(fake: FakeMicrosoft) -> AsyncIterator[Backend]:
 
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    from tests.fakes.microsoft import make_tls_files
+
     return make_tls_files(tmp_path_factory.mktemp("contract-tls"))
 
 
