@@ -280,7 +280,7 @@ async def _bench(runs: int, latency: float) -> bool:
                 scheduler.forget(user_id)
                 cold.append(await ask())
                 warm.append(await ask())
-            without = await _without_events(scheduler, user_id, start, end, now)
+            without = await _slot_counts(scheduler, user_id, start, end, now)
         finally:
             await runner.cleanup()
             await engine.dispose()
@@ -304,7 +304,7 @@ def _counts(fakes: _Fakes) -> dict[str, int]:
     }
 
 
-async def _without_events(
+async def _slot_counts(
     scheduler: Any, user_id: int, start: datetime, end: datetime, now: datetime
 ) -> tuple[int, int]:
     """Slots with the calendars' busy time vs. the week's slots when nothing is busy."""
