@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
 from aiohttp import web
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.booking import CREATE_EVENT_KIND, DELETE_EVENT_KIND, Bookings
 from bot.calendar.base import ProviderRegistry
-from bot.calendar.google import google_factory
+from bot.calendar.google import WORKER_THREADS, google_factory
 from bot.calendar.local import local_factory
 from bot.calendar.microsoft import microsoft_factory
 from bot.connections import Connections, GoogleConnect, MicrosoftConnect
@@ -91,13 +92,22 @@ def _providers(app: web.Application, settings: Settings) -> ProviderRegistry:
     registry.register("local", local_factory(lambda: app[SESSIONS]))
     timeout = settings.calendar_timeout_seconds
     if settings.google.enabled:
-        registry.register("google", google_factory(settings.google, timeout=timeout))
+        pool = ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="slotbot-google")
+        app.on_cleanup.append(_shutdown(pool))
+        registry.register("google", google_factory(settings.google, timeout=timeout, executor=pool))
     if settings.microsoft.enabled:
         registry.register(
             "microsoft",
             microsoft_factory(settings.microsoft, lambda: app[HTTP], request_timeout=timeout),
         )
     return registry
+
+
+def _shutdown(pool: ThreadPoolExecutor) -> Callable[[web.Application], Awaitable[None]]:
+    async def shutdown(app: web.Application) -> None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    return shutdown
 
 
 def _database(given: AsyncEngine | None) -> Callable[[web.Application], AsyncIterator[None]]:
