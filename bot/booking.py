@@ -41,6 +41,7 @@ from storage.models import (
     MeetingEngagement,
     SchedulingPage,
     User,
+    utcnow,
 )
 
 CREATE_EVENT_KIND = "booking.create_event"
@@ -253,21 +254,19 @@ class Bookings:
                     reason=reason,
                 )
             )
-            if host.email:
-                enqueue_email(
-                    session,
-                    to=host.email,
-                    to_name=host.display_name,
-                    subject=f"Slotbot: {visitor.name} tried to book you",
-                    text=(
-                        f"{visitor.name} <{visitor.email}> tried to book “{page.title}” for "
-                        f"{when}, but booking is blocked because one of your calendars "
-                        "cannot be read.\n\n"
-                        f"Their note: {visitor.note or '(none)'}\n\n"
-                        "To take bookings again, reconnect the calendar or remove the inactive "
-                        "one in your settings (\"settings\" in chat)."
-                    ),
-                )
+            _tell_host(
+                session,
+                host,
+                subject=f"Slotbot: {visitor.name} tried to book you",
+                text=(
+                    f"{visitor.name} <{visitor.email}> tried to book “{page.title}” for "
+                    f"{when}, but booking is blocked because one of your calendars "
+                    "cannot be read.\n\n"
+                    f"Their note: {visitor.note or '(none)'}\n\n"
+                    "To take bookings again, reconnect the calendar or remove the inactive "
+                    "one in your settings (\"settings\" in chat)."
+                ),
+            )
 
     async def _record_contact(
         self, session: AsyncSession, host_id: int, booking: Booking, title: str
@@ -335,34 +334,28 @@ class Bookings:
                 ),
                 ics=event_to_ics(event, method="REQUEST"),
             )
-        if host.email:
-            verb = "requested" if offline else "booked"
-            enqueue_email(
-                session,
-                to=host.email,
-                to_name=host.display_name,
-                subject=f"{booking.visitor_name} {verb} {page.title}",
-                text=(
-                    f"{booking.visitor_name} <{booking.visitor_email}> {verb} “{page.title}” for "
-                    f"{booking.start_at.astimezone(ZoneInfo(host.timezone)):%A %d %B %Y %H:%M} "
-                    f"({host.timezone}).\n\nNote: {booking.note or '(none)'}"
-                    + ("\n\nNo calendar is connected, so please confirm it yourself." if offline else "")
-                ),
-            )
+        verb = "requested" if offline else "booked"
+        _tell_host(
+            session,
+            host,
+            subject=f"{booking.visitor_name} {verb} {page.title}",
+            text=(
+                f"{booking.visitor_name} <{booking.visitor_email}> {verb} “{page.title}” for "
+                f"{booking.start_at.astimezone(ZoneInfo(host.timezone)):%A %d %B %Y %H:%M} "
+                f"({host.timezone}).\n\nNote: {booking.note or '(none)'}"
+                + ("\n\nNo calendar is connected, so please confirm it yourself." if offline else "")
+            ),
+        )
 
     async def cancel(self, token: str) -> Booking:
         """Cancel the booking of a manage token: free the time, remove the event, tell both."""
         async with self._sessions() as session, session.begin():
-            booking = (
-                await session.execute(
-                    select(Booking).where(Booking.manage_token_hash == token_hash(token))
-                )
-            ).scalar_one_or_none()
+            booking = await _by_token(session, token)
             if booking is None:
                 raise BookingError("This link is not valid.")
             if booking.status == "cancelled":
                 return booking
-            booking.status, booking.cancelled_at = "cancelled", datetime.now(booking.start_at.tzinfo)
+            booking.status, booking.cancelled_at = "cancelled", utcnow()
             host = await session.get(User, booking.host_id)
             page = await session.get(SchedulingPage, booking.page_id) if booking.page_id else None
             title = page.title if page else "Meeting"
@@ -386,28 +379,22 @@ class Bookings:
                     ics=event_to_ics(booking_event(host, title, booking), method="CANCEL",
                                      sequence=1, cancelled=True),
                 )
-                if host.email:
-                    enqueue_email(
-                        session,
-                        to=host.email,
-                        to_name=host.display_name,
-                        subject=f"{booking.visitor_name} cancelled {title}",
-                        text=(
-                            f"{booking.visitor_name} <{booking.visitor_email}> cancelled "
-                            f"{booking.start_at.astimezone(ZoneInfo(host.timezone)):%A %d %B %Y %H:%M}."
-                        ),
-                    )
+                _tell_host(
+                    session,
+                    host,
+                    subject=f"{booking.visitor_name} cancelled {title}",
+                    text=(
+                        f"{booking.visitor_name} <{booking.visitor_email}> cancelled "
+                        f"{booking.start_at.astimezone(ZoneInfo(host.timezone)):%A %d %B %Y %H:%M}."
+                    ),
+                )
         self._scheduler.forget(booking.host_id)
         return booking
 
     async def by_token(self, token: str) -> tuple[Booking, User, SchedulingPage | None] | None:
         """The booking of a manage token, with its host and page."""
         async with self._sessions() as session:
-            booking = (
-                await session.execute(
-                    select(Booking).where(Booking.manage_token_hash == token_hash(token))
-                )
-            ).scalar_one_or_none()
+            booking = await _by_token(session, token)
             if booking is None:
                 return None
             host = await session.get(User, booking.host_id)
@@ -475,3 +462,15 @@ def booking_event(host: User, title: str, booking: Booking) -> NewEvent:
         description=booking.note,
         organizer=Attendee(host.email, host.display_name) if host.email else None,
     )
+
+
+def _tell_host(session: AsyncSession, host: User, *, subject: str, text: str) -> None:
+    """E-mail the host (when they have an address) once the transaction commits."""
+    if host.email:
+        enqueue_email(session, to=host.email, to_name=host.display_name, subject=subject, text=text)
+
+
+async def _by_token(session: AsyncSession, token: str) -> Booking | None:
+    return (
+        await session.execute(select(Booking).where(Booking.manage_token_hash == token_hash(token)))
+    ).scalar_one_or_none()
