@@ -27,6 +27,7 @@ from bot.keys import (
     CONNECTIONS,
     ENGINE,
     HTTP,
+    LINKS,
     OUTBOX,
     OUTBOX_REGISTRARS,
     PROVIDERS,
@@ -38,6 +39,7 @@ from bot.keys import (
     TOKENS,
     OutboxRegistrar,
 )
+from bot.links import Links
 from bot.notify import EMAIL_KIND, Mailer
 from bot.outbox import OutboxWorker
 from bot.scheduling import Scheduler
@@ -67,6 +69,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     app[SETTINGS] = settings
     app[SECRETS] = SecretBox(settings.secret_keys)
     app[TEMPLATES] = Templates()
+    app[LINKS] = Links(settings.base_url)
     app[PROVIDERS] = _providers(app, settings)
     app.cleanup_ctx.append(_database(engine))
     app.cleanup_ctx.append(_http_session)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.booking import Bookings
 from bot.calendar.base import ProviderRegistry
 from bot.connections import Connections
+from bot.links import Links
 from bot.outbox import OutboxWorker
 from bot.scheduling import Scheduler
 from bot.settings import Settings
@@ -30,6 +31,7 @@ SCHEDULER = web.AppKey("scheduler", Scheduler)
 TOKENS = web.AppKey("tokens", Tokens)
 BOOKINGS = web.AppKey("bookings", Bookings)
 CONNECTIONS = web.AppKey("connections", Connections)
+LINKS = web.AppKey("links", Links)
 
 OutboxRegistrar = Callable[[web.Application, OutboxWorker], None]
 OUTBOX_REGISTRARS = web.AppKey("outbox_registrars", list[OutboxRegistrar])
