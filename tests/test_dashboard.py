@@ -200,3 +200,22 @@ async def test_unconfigured_provider_explains_the_settings(client: TestClient) -
     assert "MICROSOFT_CLIENT_ID" in page
     response = await client.get("/dashboard/connect/microsoft")
     assert response.status == 404 and "not set up" in await response.text()
+
+
+@pytest.mark.parametrize(
+    ("target", "lands"),
+    [
+        ("/dashboard/connect/google", "/dashboard/connect/google"),
+        ("https://evil.example/", "/dashboard"),
+        ("//evil.example/dashboard", "/dashboard"),
+        ("/dashboard//evil.example", "/dashboard"),
+        ("/meetings/x", "/dashboard"),
+    ],
+)
+async def test_login_link_leads_only_to_dashboard_paths(client: TestClient, target: str, lands: str) -> None:
+    user_id = await _user(client, "leads", "leads@example.com")
+    assert client.app is not None
+    token = await client.app[TOKENS].login_link_token(user_id)
+    response = await client.get("/dashboard/login", params={"token": token, "next": target},
+                                allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == lands

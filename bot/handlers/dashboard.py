@@ -81,7 +81,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _message(
             request, "This link cannot be used", f"{str(exc).capitalize()}. Ask Slotbot for a new one.", 403
         )
-    response = web.Response(status=303, headers={"Location": "/dashboard"})
+    response = web.Response(status=303, headers={"Location": _next(request.query.get("next", ""))})
     response.set_cookie(
         COOKIE,
         cookie,
@@ -91,6 +91,13 @@ async def login(request: web.Request) -> web.StreamResponse:
         path="/",
     )
     return response
+
+
+def _next(target: str) -> str:
+    """Where a login link leads: a dashboard path only (never another site)."""
+    if target.startswith("/dashboard") and "//" not in target and "\\" not in target:
+        return target
+    return "/dashboard"
 
 
 async def logout(request: web.Request, session: Session) -> web.StreamResponse:
