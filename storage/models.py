@@ -273,6 +273,8 @@ class Booking(Base):
         ForeignKey("calendars.id", ondelete="SET NULL")
     )
     external_event_id: Mapped[str | None] = mapped_column(String(1024))
+    # iCalendar SEQUENCE: raised on every change the visitor is sent (reschedule, cancel).
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column()
 
