@@ -15,7 +15,8 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.booking import CREATE_EVENT_KIND, DELETE_EVENT_KIND, Bookings
+from bot.booking import Bookings
+from bot.booking_events import SYNC_EVENT_KIND, EventSync
 from bot.calendar.base import ProviderRegistry
 from bot.calendar.google import WORKER_THREADS, google_factory
 from bot.calendar.local import local_factory
@@ -86,8 +87,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
 
 def _outbox_handlers(app: web.Application, worker: OutboxWorker) -> None:
     worker.register(EMAIL_KIND, Mailer(app[SETTINGS].smtp).send_payload)
-    worker.register(CREATE_EVENT_KIND, app[BOOKINGS].create_event)
-    worker.register(DELETE_EVENT_KIND, app[BOOKINGS].delete_event)
+    worker.register(SYNC_EVENT_KIND, EventSync(app[SESSIONS], app[SCHEDULER]).sync)
 
 
 def _providers(app: web.Application, settings: Settings) -> ProviderRegistry:
@@ -126,7 +126,7 @@ def _database(given: AsyncEngine | None) -> Callable[[web.Application], AsyncIte
         )
         app[TOKENS] = Tokens(app[SESSIONS], app[SECRETS])
         app[BOOKINGS] = Bookings(
-            app[SESSIONS], app[SCHEDULER], base_url=app[SETTINGS].base_url
+            app[SESSIONS], app[SCHEDULER], links=app[LINKS]
         )
         app[CONNECTIONS] = Connections(
             app[SETTINGS],

@@ -275,6 +275,8 @@ class Booking(Base):
     external_event_id: Mapped[str | None] = mapped_column(String(1024))
     # iCalendar SEQUENCE: raised on every change the visitor is sent (reschedule, cancel).
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The sequence the calendar event ``external_event_id`` was written for (None: no event yet).
+    event_sequence: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column()
 

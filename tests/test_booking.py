@@ -13,7 +13,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.booking import (
-    CREATE_EVENT_KIND,
     BookingBlocked,
     Bookings,
     InvalidVisitor,
@@ -23,9 +22,11 @@ from bot.booking import (
     Visitor,
     token_hash,
 )
+from bot.booking_events import SYNC_EVENT_KIND, EventSync
 from bot.calendar.base import ProviderRegistry
 from bot.calendar.local import local_factory
 from bot.demo import seed
+from bot.links import Links
 from bot.notify import EMAIL_KIND
 from bot.outbox import OutboxWorker
 from bot.scheduling import Scheduler
@@ -62,7 +63,7 @@ async def _setup(sessions: async_sessionmaker[AsyncSession], secrets: SecretBox
     scheduler = Scheduler(sessions, registry, secrets)
     async with sessions() as session:
         page_id = (await session.execute(select(SchedulingPage.id))).scalar_one()
-    return Bookings(sessions, scheduler, base_url="http://slotbot.test"), scheduler, host.user_id, page_id
+    return Bookings(sessions, scheduler, links=Links("http://slotbot.test")), scheduler, host.user_id, page_id
 
 
 async def test_booking_writes_everything_and_the_event_lands_in_the_default_calendar(
@@ -79,14 +80,15 @@ async def test_booking_writes_everything_and_the_event_lands_in_the_default_cale
         engagement = (await session.execute(select(MeetingEngagement))).scalar_one()
         kinds = sorted(m.kind for m in (await session.execute(select(OutboxMessage))).scalars())
     assert contact.email == "ana@example.com" and engagement.booking_id == made.booking_id
-    assert kinds == [CREATE_EVENT_KIND, EMAIL_KIND, EMAIL_KIND]
+    assert kinds == [SYNC_EVENT_KIND, EMAIL_KIND, EMAIL_KIND]
 
     sent: list[dict[str, Any]] = []
 
     async def capture(payload: dict[str, Any]) -> None:
         sent.append(payload)
 
-    worker = OutboxWorker(sessions, {CREATE_EVENT_KIND: bookings.create_event, EMAIL_KIND: capture})
+    sync = EventSync(sessions, scheduler).sync
+    worker = OutboxWorker(sessions, {SYNC_EVENT_KIND: sync, EMAIL_KIND: capture})
     assert await worker.run_once() == 3
     async with sessions() as session:
         events = (await session.execute(select(LocalEvent.uid))).scalars().all()
@@ -100,7 +102,7 @@ async def test_booking_writes_everything_and_the_event_lands_in_the_default_cale
     assert vevent.decoded("DTSTART") == at(23, 11)
     assert "ana@example.com" in str(vevent["ATTENDEE"])
     assert "demo.host@example.com" in str(vevent["ORGANIZER"])
-    assert made.manage_token in visitor_mail["text"]
+    assert f"http://slotbot.test/meetings-manage/{made.manage_token}" in visitor_mail["text"]
 
     # The slot is gone, and booking it again is refused.
     answer = await scheduler.availability(host_id, start=at(23, 0), end=at(24, 0), now=NOW)
@@ -143,7 +145,7 @@ async def test_offline_mode_takes_requests_and_writes_no_calendar(
     assert made.status == "requested"
     async with sessions() as session:
         kinds = [m.kind for m in (await session.execute(select(OutboxMessage))).scalars()]
-    assert CREATE_EVENT_KIND not in kinds and kinds.count(EMAIL_KIND) == 2
+    assert SYNC_EVENT_KIND not in kinds and kinds.count(EMAIL_KIND) == 2
 
 
 async def test_lost_calendar_blocks_booking_and_keeps_the_visitor(
