@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.booking import (
     BookingBlocked,
+    BookingError,
     Bookings,
     InvalidVisitor,
     PagesOff,
@@ -218,3 +219,70 @@ async def test_pages_turned_off_take_no_bookings(
     async with sessions() as session:
         assert (await session.get(SchedulingPage, page_id)) is not None  # not deleted
 
+
+
+async def test_reschedule_moves_the_event_and_the_invitation_keeps_its_uid(
+    sessions: async_sessionmaker[AsyncSession], secrets: SecretBox
+) -> None:
+    bookings, scheduler, host_id, page_id = await _setup(sessions, secrets)
+    sent: list[dict[str, Any]] = []
+
+    async def capture(payload: dict[str, Any]) -> None:
+        sent.append(payload)
+
+    worker = OutboxWorker(sessions, {SYNC_EVENT_KIND: EventSync(sessions, scheduler).sync,
+                                     EMAIL_KIND: capture})
+    made = await bookings.book(page_id, start=at(23, 11), duration_minutes=30, visitor=VISITOR, now=NOW)
+    await worker.run_once()
+    other = await bookings.book(page_id, start=at(24, 10), duration_minutes=30,
+                                visitor=Visitor(name="Bo", email="bo@example.com"), now=NOW)
+    await worker.run_once()
+    with pytest.raises(SlotTaken):
+        await bookings.reschedule(made.manage_token, start=other.start, now=NOW)
+    sent.clear()
+
+    free = await scheduler.availability(host_id, start=at(25, 12), end=at(26, 0), now=NOW, live=True)
+    target = free.result.slots[0].start
+    moved = await bookings.reschedule(made.manage_token, start=target, now=NOW)
+    assert (moved.booking_id, moved.start) == (made.booking_id, target)
+    assert await worker.run_once() == 3  # event sync, visitor mail, host mail
+    async with sessions() as session:
+        uids = set((await session.execute(select(LocalEvent.uid))).scalars())
+        booking = await session.get(Booking, made.booking_id)
+        engagement = (await session.execute(
+            select(MeetingEngagement).where(MeetingEngagement.booking_id == made.booking_id))).scalar_one()
+    assert f"slotbot-booking-{made.booking_id}@slotbot" not in uids
+    assert f"slotbot-booking-{made.booking_id}-1@slotbot" in uids
+    assert booking is not None and (booking.sequence, booking.event_sequence) == (1, 1)
+    assert engagement.start_at == target
+    visitor_mail = next(p for p in sent if p["to"] == "ana@example.com")
+    vevent = next(iter(icalendar.Calendar.from_ical(visitor_mail["ics"]).walk("VEVENT")))
+    assert str(vevent["UID"]) == f"slotbot-booking-{made.booking_id}@slotbot"
+    assert int(vevent["SEQUENCE"]) == 1 and vevent.decoded("DTSTART") == target
+    assert "Moved" in visitor_mail["subject"]
+    answer = await scheduler.availability(host_id, start=at(23, 0), end=at(26, 0), now=NOW)
+    offered = [s.start for s in answer.result.slots]
+    assert at(23, 11) in offered and target not in offered
+
+    # Running the sync again changes nothing; cancelling removes the moved event.
+    await EventSync(sessions, scheduler).sync({"booking_id": made.booking_id})
+    await bookings.cancel(made.manage_token)
+    await worker.run_once()
+    async with sessions() as session:
+        uids = set((await session.execute(select(LocalEvent.uid))).scalars())
+    assert not any(uid.startswith(f"slotbot-booking-{made.booking_id}") for uid in uids)
+    assert f"slotbot-booking-{other.booking_id}@slotbot" in uids
+    with pytest.raises(BookingError, match="cancelled"):
+        await bookings.reschedule(made.manage_token, start=at(26, 10), now=NOW)
+    with pytest.raises(BookingError, match="does not belong"):
+        await bookings.reschedule("not-a-token", start=at(26, 10), now=NOW)
+
+
+async def test_a_started_meeting_cannot_be_moved(
+    sessions: async_sessionmaker[AsyncSession], secrets: SecretBox
+) -> None:
+    bookings, _, _, page_id = await _setup(sessions, secrets)
+    made = await bookings.book(page_id, start=at(23, 11), duration_minutes=30, visitor=VISITOR, now=NOW)
+    later = datetime(2026, 11, 23, 10, 5, tzinfo=UTC)
+    with pytest.raises(SlotUnavailable, match="already started"):
+        await bookings.reschedule(made.manage_token, start=at(25, 14), now=later)
