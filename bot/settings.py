@@ -100,11 +100,22 @@ class SlackSettings:
     client_secret: str = field(default="", repr=False)
     api_base: str = "https://slack.com/api/"
     authorize_url: str = "https://slack.com/oauth/v2/authorize"
+    user_requests_per_minute: int = 30
 
     @property
     def enabled(self) -> bool:
         """Whether Slack requests can be verified (a signing secret is set)."""
         return bool(self.signing_secret)
+
+    @property
+    def configured(self) -> bool:
+        """Whether the Slack channel can run: a signing secret and a bot token or OAuth client."""
+        return self.enabled and bool(self.bot_token or self.multi_workspace)
+
+    @property
+    def multi_workspace(self) -> bool:
+        """Whether workspaces install the app through OAuth (client id and secret are set)."""
+        return bool(self.client_id and self.client_secret)
 
 
 @dataclass(frozen=True)
@@ -234,9 +245,22 @@ class Settings:
                 client_secret=reader.text("SLACK_CLIENT_SECRET", ""),
                 api_base=_with_slash(reader.url("SLACK_API_BASE", SlackSettings.api_base)),
                 authorize_url=reader.url("SLACK_AUTHORIZE_URL", SlackSettings.authorize_url),
+                user_requests_per_minute=reader.integer(
+                    "SLACK_USER_REQUESTS_PER_MINUTE", 30, low=1, high=100000
+                ),
             ),
             demo=reader.flag("SLOTBOT_DEMO", False),
-        )
+        )._checked()
+
+    def _checked(self) -> Settings:
+        """``self``, after the checks that involve several variables."""
+        slack = self.slack
+        if bool(slack.client_id) != bool(slack.client_secret):
+            missing = "SLACK_CLIENT_SECRET" if slack.client_id else "SLACK_CLIENT_ID"
+            raise SettingsError(missing, "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET set together")
+        if (slack.multi_workspace or slack.bot_token) and not slack.enabled:
+            raise SettingsError("SLACK_SIGNING_SECRET", "the Slack app's signing secret")
+        return self
 
 
 def _with_slash(url: str) -> str:
