@@ -7,8 +7,9 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 
 from storage.models import Base
+from storage.slack_tables import slack_metadata
 
-target_metadata = Base.metadata
+target_metadata = [Base.metadata, slack_metadata()]
 
 
 def _run(connection: Connection) -> None:
