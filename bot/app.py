@@ -22,10 +22,12 @@ from bot.calendar.google import WORKER_THREADS, google_factory
 from bot.calendar.local import local_factory
 from bot.calendar.microsoft import microsoft_factory
 from bot.connections import Connections, GoogleConnect, MicrosoftConnect
+from bot.domains import Domains
 from bot.handlers import dashboard, demo_login, free_time, pages, site
 from bot.keys import (
     BOOKINGS,
     CONNECTIONS,
+    DOMAINS,
     ENGINE,
     HTTP,
     LINKS,
@@ -66,7 +68,9 @@ SECURITY_HEADERS = {
 
 def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.Application:
     """Build the web application for ``settings`` (an ``engine`` may be passed in by tests)."""
-    app = web.Application(middlewares=[_errors, _security_headers], client_max_size=256 * 1024)
+    app = web.Application(
+        middlewares=[_errors, _security_headers, _custom_domains], client_max_size=256 * 1024
+    )
     app[SETTINGS] = settings
     app[SECRETS] = SecretBox(settings.secret_keys)
     app[TEMPLATES] = Templates()
@@ -125,6 +129,7 @@ def _database(given: AsyncEngine | None) -> Callable[[web.Application], AsyncIte
             timeout=app[SETTINGS].calendar_timeout_seconds,
         )
         app[TOKENS] = Tokens(app[SESSIONS], app[SECRETS])
+        app[DOMAINS] = Domains(app[SESSIONS])
         app[BOOKINGS] = Bookings(
             app[SESSIONS], app[SCHEDULER], links=app[LINKS]
         )
@@ -177,6 +182,19 @@ async def _security_headers(
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+# What a custom domain serves: the visitor's side only (no dashboard, no sign-in, no chat hooks).
+CUSTOM_DOMAIN_PATHS = ("/meetings/", "/meetings-manage/", "/static/", "/robots.txt", "/healthz")
+
+
+@web.middleware
+async def _custom_domains(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    if request.path.startswith(CUSTOM_DOMAIN_PATHS) or not await request.app[DOMAINS].is_custom(request.host):
+        return await handler(request)
+    raise web.HTTPNotFound()
 
 
 @web.middleware

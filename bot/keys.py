@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.booking import Bookings
 from bot.calendar.base import ProviderRegistry
 from bot.connections import Connections
+from bot.domains import Domains
 from bot.links import Links
 from bot.outbox import OutboxWorker
 from bot.scheduling import Scheduler
@@ -32,6 +33,7 @@ TOKENS = web.AppKey("tokens", Tokens)
 BOOKINGS = web.AppKey("bookings", Bookings)
 CONNECTIONS = web.AppKey("connections", Connections)
 LINKS = web.AppKey("links", Links)
+DOMAINS = web.AppKey("domains", Domains)
 
 OutboxRegistrar = Callable[[web.Application, OutboxWorker], None]
 OUTBOX_REGISTRARS = web.AppKey("outbox_registrars", list[OutboxRegistrar])

@@ -19,6 +19,9 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        # Pages that are not translated still render: ``_`` is the identity unless a caller
+        # passes the reader's translations in the context.
+        self._env.globals["_"] = str
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         """Render template ``name`` with ``context``."""

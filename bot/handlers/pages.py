@@ -2,28 +2,24 @@
 
 Server-rendered and usable without JavaScript (a small script only detects the visitor's zone).
 Free slots are grouped by day in the visitor's zone and formatted with Babel in the visitor's
-language (``?lang=``, else Accept-Language). Picking a slot shows the form; posting it goes
-through :meth:`bot.booking.Bookings.book`. Forms carry a double-submit CSRF token; booking POSTs
-are rate limited per IP and per page. Every response says ``X-Robots-Tag: noindex``.
-Manage links live under ``/meetings-manage/<token>``.
+language (``?lang=``, else the page's language, else Accept-Language). Picking a slot shows the
+form (name, e-mail, note and the page's own questions; prefilled from the query string, and on a
+custom domain from the visitor's previous submission, kept in a sealed first-party cookie);
+posting it goes through :meth:`bot.booking.Bookings.book`. Forms carry a double-submit CSRF
+token; booking POSTs are rate limited per IP and per page. Every response says
+``X-Robots-Tag: noindex``. Manage links live in :mod:`bot.handlers.manage`.
 """
 
 from __future__ import annotations
 
-import secrets as random_secrets
-import time as monotonic
-from collections import deque
-from datetime import UTC, date, datetime, time, timedelta
-from itertools import groupby
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from babel import Locale
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_datetime
 from sqlalchemy import select
 
-from bot.availability import Slot
 from bot.booking import (
     BookingBlocked,
     BookingError,
@@ -33,34 +29,27 @@ from bot.booking import (
     SlotUnavailable,
     Visitor,
 )
-from bot.keys import BOOKINGS, SCHEDULER, SESSIONS, TEMPLATES
+from bot.handlers import manage
+from bot.handlers.prefill import remember_visitor, remembered_visitor
+from bot.handlers.visitor_web import (
+    RateLimiter,
+    csrf_ok,
+    csrf_token,
+    days,
+    language,
+    locale_of,
+    message,
+    not_found,
+    respond,
+    set_csrf,
+    translator,
+    zone_or,
+)
+from bot.keys import BOOKINGS, LINKS, SCHEDULER, SESSIONS
 from bot.rules import RulesError, rules_from_json
 from storage.models import CalendarConnection, SchedulingPage, User
 
-LANGUAGES = {"en": "en", "pt": "pt_BR", "da": "da"}
-CSRF_COOKIE = "slotbot_form"
 DAYS_SHOWN = 14
-
-
-class RateLimiter:
-    """At most ``limit`` events per ``window`` seconds per key (in memory, per process)."""
-
-    def __init__(self, limit: int, window: float) -> None:
-        self._limit, self._window = limit, window
-        self._events: dict[str, deque[float]] = {}
-
-    def allow(self, key: str, now: float | None = None) -> bool:
-        """Record an event for ``key``; False when over the limit."""
-        moment = monotonic.monotonic() if now is None else now
-        events = self._events.setdefault(key, deque())
-        while events and events[0] <= moment - self._window:
-            events.popleft()
-        if len(events) >= self._limit:
-            return False
-        events.append(moment)
-        if len(self._events) > 10_000:
-            self._events = {k: v for k, v in self._events.items() if v}
-        return True
 
 
 PER_IP = web.AppKey("pages_per_ip", RateLimiter)
@@ -75,47 +64,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/meetings/{user}/{page}", page_view)
     app.router.add_post("/meetings/{user}", page_post)
     app.router.add_post("/meetings/{user}/{page}", page_post)
-    app.router.add_get("/meetings-manage/{token}", manage_view)
-    app.router.add_post("/meetings-manage/{token}/cancel", manage_cancel)
-
-
-def _language(request: web.Request) -> str:
-    asked = request.query.get("lang")
-    if asked in LANGUAGES:
-        return asked
-    header = request.headers.get("Accept-Language", "")
-    for part in header.split(","):
-        code = part.split(";")[0].strip().lower()[:2]
-        if code in LANGUAGES:
-            return code
-    return "en"
-
-
-def _zone(text: str | None, fallback: str) -> str:
-    if text:
-        try:
-            ZoneInfo(text)
-            return text
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return fallback
-
-
-def _respond(request: web.Request, name: str, context: dict[str, Any], status: int = 200) -> web.Response:
-    response = request.app[TEMPLATES].response(name, context, status=status)
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _not_found(request: web.Request) -> web.Response:
-    return _respond(
-        request,
-        "page_message.html",
-        {"title": "Page not found", "text": "There is no scheduling page at this address.",
-         "lang": _language(request)},
-        404,
-    )
+    manage.setup(app)
 
 
 async def _load(request: web.Request) -> tuple[User, SchedulingPage] | None:
@@ -145,17 +94,44 @@ async def _blocked(request: web.Request, user: User) -> tuple[bool, bool]:
     return (not statuses, any(s != "active" for s in statuses))
 
 
-async def page_view(request: web.Request, *, message: str = "", status: int = 200,
-                    form: dict[str, str] | None = None) -> web.Response:
+def _questions(page: SchedulingPage) -> list[dict[str, Any]]:
+    """The page's own questions as form fields ``q1``, ``q2``... (label, required)."""
+    out = []
+    for number, item in enumerate(page.questions or [], start=1):
+        if isinstance(item, dict) and str(item.get("label", "")).strip():
+            out.append({"name": f"q{number}", "label": str(item["label"]).strip()[:200],
+                        "required": bool(item.get("required"))})
+    return out
+
+
+async def _prefill(request: web.Request, source: dict[str, str]) -> dict[str, str]:
+    """Form values: what was posted, else the query string, else (custom domains) the cookie."""
+    remembered = await remembered_visitor(request)
+    return {
+        key: source.get(key) or request.query.get(key, "") or remembered.get(key, "")
+        for key in ("name", "email", "note")
+    }
+
+
+async def page_view(request: web.Request, *, note: str = "", status: int = 200,
+                    form: dict[str, str] | None = None, preview: bool = False) -> web.Response:
     """The page: free slots by day, or the booking form for a chosen slot."""
     loaded = await _load(request)
     if loaded is None:
-        return _not_found(request)
+        return not_found(request)
     user, page = loaded
-    lang = _language(request)
-    locale = Locale.parse(LANGUAGES[lang])
+    return await render_page(request, user, page, note=note, status=status, form=form, preview=preview)
+
+
+async def render_page(request: web.Request, user: User, page: SchedulingPage, *, note: str = "",
+                      status: int = 200, form: dict[str, str] | None = None,
+                      preview: bool = False) -> web.Response:
+    """Render ``page`` of ``user`` (``preview``: for its host, whether or not pages are on)."""
+    lang = language(request, page.language)
+    _ = translator(lang)
+    locale = locale_of(lang)
     source = form or {}
-    zone_name = _zone(source.get("tz") or request.query.get("tz"), user.timezone)
+    zone_name = zone_or(source.get("tz") or request.query.get("tz"), user.timezone)
     zone = ZoneInfo(zone_name)
     durations = [int(d) for d in page.durations] or [30]
     try:
@@ -166,30 +142,30 @@ async def page_view(request: web.Request, *, message: str = "", status: int = 20
         duration = durations[0]
     base: dict[str, Any] = {
         "host": user, "page": page, "lang": lang, "tz": zone_name, "duration": duration,
-        "durations": durations, "message": message, "path": request.path,
+        "durations": durations, "message": note, "path": request.path, "preview": preview,
+        "questions": _questions(page), "answers": source,
     }
-    if not (user.pages_enabled and page.enabled):
-        return _respond(request, "page_off.html", base, 200 if status == 200 else status)
+    if not (user.pages_enabled and page.enabled) and not preview:
+        return respond(request, "page_off.html", base, status)
     offline, blocked = await _blocked(request, user)
-    csrf = request.cookies.get(CSRF_COOKIE) or random_secrets.token_urlsafe(24)
-    base.update({"offline": offline, "blocked": blocked, "csrf": csrf})
-    prefill = {k: source.get(k) or request.query.get(k, "") for k in ("name", "email", "note")}
-    base["prefill"] = prefill
+    csrf = csrf_token(request)
+    base.update({"offline": offline, "blocked": blocked, "csrf": csrf,
+                 "prefill": await _prefill(request, source)})
     if blocked:
-        response = _respond(request, "page_blocked.html", base, status)
+        response = respond(request, "page_blocked.html", base, status)
     else:
         now = datetime.now(UTC)
         try:
             rules = rules_from_json(page.rules, timezone=user.timezone, durations=durations)
         except RulesError:
-            return _respond(request, "page_message.html", {
-                "title": page.title, "lang": lang,
-                "text": "This page is being set up and cannot take bookings yet."}, 503)
-        first = now.astimezone(ZoneInfo(user.timezone)).date()
+            return message(request, lang, page.title,
+                           _("This page is being set up and cannot take bookings yet."), 503)
+        host_zone = ZoneInfo(user.timezone)
+        first = now.astimezone(host_zone).date()
         answer = await request.app[SCHEDULER].availability(
             user.id,
-            start=datetime.combine(first, time(0), ZoneInfo(user.timezone)),
-            end=datetime.combine(first + timedelta(days=DAYS_SHOWN), time(0), ZoneInfo(user.timezone)),
+            start=datetime.combine(first, time(0), host_zone),
+            end=datetime.combine(first + timedelta(days=DAYS_SHOWN), time(0), host_zone),
             now=now,
             rules=rules,
             duration_minutes=duration,
@@ -198,7 +174,7 @@ async def page_view(request: web.Request, *, message: str = "", status: int = 20
         slots = list(answer.result.slots)
         picked = next((s for s in slots if s.start.isoformat() == chosen), None)
         base.update({
-            "days": _days(slots, zone, locale),
+            "days": days(slots, zone, locale),
             "complete": answer.complete,
             "picked": None if picked is None else {
                 "start": picked.start.isoformat(),
@@ -206,121 +182,75 @@ async def page_view(request: web.Request, *, message: str = "", status: int = 20
             },
             "chosen_missing": bool(chosen) and picked is None,
         })
-        response = _respond(request, "page.html", base, status)
-    response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="Strict",
-                        path="/meetings", secure=request.secure)
+        response = respond(request, "page.html", base, status)
+    set_csrf(request, response, csrf, "/meetings")
     return response
-
-
-def _days(slots: list[Slot], zone: ZoneInfo, locale: Locale) -> list[dict[str, Any]]:
-    def local_day(slot: Slot) -> date:
-        return slot.start.astimezone(zone).date()
-
-    return [
-        {
-            "label": format_date(day, "full", locale=locale),
-            "slots": [
-                {"start": s.start.isoformat(),
-                 "label": format_time(s.start.astimezone(zone), "short", locale=locale)}
-                for s in items
-            ],
-        }
-        for day, items in groupby(slots, key=local_day)
-    ]
 
 
 async def page_post(request: web.Request) -> web.Response:
     """Book the chosen slot (or, when booking is blocked, leave details for the host)."""
     loaded = await _load(request)
     if loaded is None:
-        return _not_found(request)
+        return not_found(request)
     user, page = loaded
+    lang = language(request, page.language)
+    _ = translator(lang)
     data = await request.post()
     form = {k: str(v) for k, v in data.items() if isinstance(v, str)}
-    cookie = request.cookies.get(CSRF_COOKIE)
-    if not cookie or not random_secrets.compare_digest(cookie, form.get("csrf", "")):
-        return await page_view(request, message="The form expired. Please try again.", status=403,
-                               form=form)
+    if not csrf_ok(request, form.get("csrf")):
+        return await page_view(request, note=_("The form expired. Please try again."), status=403, form=form)
     ip = request.remote or "unknown"
     if not request.app[PER_IP].allow(ip) or not request.app[PER_PAGE].allow(f"page:{page.id}"):
-        return await page_view(request, message="Too many attempts. Please wait a minute.",
+        return await page_view(request, note=_("Too many attempts. Please wait a minute."),
                                status=429, form=form)
+    questions = _questions(page)
+    missing = [q["label"] for q in questions if q["required"] and not form.get(q["name"], "").strip()]
     visitor = Visitor(name=form.get("name", ""), email=form.get("email", ""),
-                      timezone=_zone(form.get("tz"), user.timezone), note=form.get("note", ""))
+                      timezone=zone_or(form.get("tz"), user.timezone), note=form.get("note", ""),
+                      answers={q["label"]: form.get(q["name"], "").strip() for q in questions
+                               if form.get(q["name"], "").strip()})
     bookings = request.app[BOOKINGS]
     if form.get("mode") == "leave_details":
         try:
             visitor = visitor.validated()
         except InvalidVisitor as exc:
-            return await page_view(request, message=str(exc), status=400, form=form)
+            return await page_view(request, note=_(str(exc)), status=400, form=form)
         await bookings.keep_attempt(page, user, visitor, None, "left_details")
-        return _respond(request, "page_message.html", {
-            "title": "Thank you", "lang": _language(request),
-            "text": f"{user.display_name} has your details and will get back to you."})
+        return message(request, lang, _("Thank you"),
+                       _("{host} has your details and will get back to you.").format(host=user.display_name))
+    if missing:
+        return await page_view(request, note=_("Please answer: {questions}").format(
+            questions=", ".join(missing)), status=400, form=form)
     try:
         start = datetime.fromisoformat(form.get("start", ""))
         if start.tzinfo is None:
             raise ValueError("naive")
         duration = int(form.get("d", ""))
     except ValueError:
-        return await page_view(request, message="Please pick a time from the list.", status=400,
+        return await page_view(request, note=_("Please pick a time from the list."), status=400,
                                form={**form, "start": ""})
     try:
         made = await bookings.book(page.id, start=start, duration_minutes=duration,
                                    visitor=visitor, now=datetime.now(UTC))
     except InvalidVisitor as exc:
-        return await page_view(request, message=str(exc), status=400, form=form)
+        return await page_view(request, note=_(str(exc)), status=400, form=form)
     except SlotTaken as exc:
-        return await page_view(request, message=str(exc), status=409, form={**form, "start": ""})
+        return await page_view(request, note=_(str(exc)), status=409, form={**form, "start": ""})
     except (SlotUnavailable, PagesOff) as exc:
-        return await page_view(request, message=str(exc), status=400, form={**form, "start": ""})
-    except BookingBlocked as exc:
-        return _respond(request, "page_message.html",
-                        {"title": "Booking is paused", "text": str(exc), "lang": _language(request)}, 503)
+        return await page_view(request, note=_(str(exc)), status=400, form={**form, "start": ""})
+    except BookingBlocked:
+        return message(request, lang, _("Booking is paused"), _(
+            "Booking is temporarily unavailable. We kept your details and told {host}, "
+            "who will get back to you.").format(host=user.display_name), 503)
     except BookingError as exc:
-        return await page_view(request, message=str(exc), status=400, form=form)
+        return await page_view(request, note=_(str(exc)), status=400, form=form)
     zone = ZoneInfo(visitor.timezone)
-    locale = Locale.parse(LANGUAGES[_language(request)])
-    return _respond(request, "booked.html", {
-        "host": user, "page": page, "lang": _language(request), "status": made.status,
-        "when": format_datetime(made.start.astimezone(zone), "full", locale=locale),
-        "manage": f"/meetings-manage/{made.manage_token}", "email": visitor.email,
+    async with request.app[SESSIONS]() as session:
+        hostname = await request.app[LINKS].hostname_of(session, user)
+    response = respond(request, "booked.html", {
+        "host": user, "page": page, "lang": lang, "status": made.status,
+        "when": format_datetime(made.start.astimezone(zone), "full", locale=locale_of(lang)),
+        "manage": request.app[LINKS].manage(made.manage_token, hostname=hostname), "email": visitor.email,
     })
-
-
-async def manage_view(request: web.Request) -> web.Response:
-    """What a manage link shows: the booking and a cancel button."""
-    found = await request.app[BOOKINGS].by_token(request.match_info["token"])
-    if found is None:
-        return _respond(request, "page_message.html", {
-            "title": "Link not valid", "lang": "en",
-            "text": "This link does not belong to a booking."}, 404)
-    booking, host, page = found
-    zone = ZoneInfo(booking.timezone)
-    csrf = request.cookies.get(CSRF_COOKIE) or random_secrets.token_urlsafe(24)
-    response = _respond(request, "manage.html", {
-        "booking": booking, "host": host, "title": page.title if page else "Meeting", "lang": "en",
-        "when": format_datetime(booking.start_at.astimezone(zone), "full", locale="en"),
-        "csrf": csrf, "path": request.path,
-    })
-    response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="Strict", path="/meetings-manage",
-                        secure=request.secure)
+    await remember_visitor(request, response, visitor)
     return response
-
-
-async def manage_cancel(request: web.Request) -> web.Response:
-    """Cancel through a manage link."""
-    data = await request.post()
-    cookie = request.cookies.get(CSRF_COOKIE)
-    submitted = data.get("csrf")
-    if not cookie or not isinstance(submitted, str) or not random_secrets.compare_digest(cookie, submitted):
-        return _respond(request, "page_message.html", {
-            "title": "Form expired", "lang": "en", "text": "Reload the page and try again."}, 403)
-    try:
-        await request.app[BOOKINGS].cancel(request.match_info["token"])
-    except BookingError as exc:
-        return _respond(request, "page_message.html", {"title": "Not cancelled", "lang": "en",
-                                                       "text": str(exc)}, 404)
-    return _respond(request, "page_message.html", {
-        "title": "Cancelled", "lang": "en",
-        "text": "The meeting is cancelled and both of you have been told."})

@@ -1,0 +1,143 @@
+"""What every visitor-facing page shares: language, zone, CSRF cookie, rate limits, slot lists.
+
+Used by :mod:`bot.handlers.pages` (scheduling pages) and :mod:`bot.handlers.manage` (manage
+links). Responses say ``X-Robots-Tag: noindex`` and ``Cache-Control: no-store``; templates get
+``_`` (the page's translations) in their context.
+"""
+
+from __future__ import annotations
+
+import secrets as random_secrets
+import time as monotonic
+from collections import deque
+from collections.abc import Callable
+from datetime import date
+from itertools import groupby
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aiohttp import web
+from babel import Locale
+from babel.dates import format_date, format_time
+
+from bot.availability import Slot
+from bot.keys import TEMPLATES
+
+LANGUAGES = {"en": "en", "pt": "pt_BR", "da": "da"}
+CSRF_COOKIE = "slotbot_form"
+
+
+class RateLimiter:
+    """At most ``limit`` events per ``window`` seconds per key (in memory, per process)."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self._limit, self._window = limit, window
+        self._events: dict[str, deque[float]] = {}
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        """Record an event for ``key``; False when over the limit."""
+        moment = monotonic.monotonic() if now is None else now
+        events = self._events.setdefault(key, deque())
+        while events and events[0] <= moment - self._window:
+            events.popleft()
+        if len(events) >= self._limit:
+            return False
+        events.append(moment)
+        if len(self._events) > 10_000:
+            self._events = {k: v for k, v in self._events.items() if v}
+        return True
+
+
+def language(request: web.Request, preferred: str | None = None) -> str:
+    """The visitor's language: ``?lang=``, else the page's own, else Accept-Language, else English."""
+    asked = request.query.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    if preferred in LANGUAGES:
+        return preferred
+    for part in request.headers.get("Accept-Language", "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return "en"
+
+
+def locale_of(lang: str) -> Locale:
+    """The Babel locale of a page language."""
+    return Locale.parse(LANGUAGES.get(lang, "en"))
+
+
+def zone_or(text: str | None, fallback: str) -> str:
+    """``text`` when it names an IANA zone, else ``fallback``."""
+    if text:
+        try:
+            ZoneInfo(text)
+            return text
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return fallback
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    """The ``_`` of templates and handlers for a page language."""
+    return str
+
+
+def respond(request: web.Request, name: str, context: dict[str, Any], status: int = 200) -> web.Response:
+    """Render a visitor page (translated for ``context["lang"]``), never cached, never indexed."""
+    lang = str(context.setdefault("lang", "en"))
+    context.setdefault("_", translator(lang))
+    response = request.app[TEMPLATES].response(name, context, status=status)
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def message(request: web.Request, lang: str, title: str, text: str, status: int = 200) -> web.Response:
+    """A short page with a title and a sentence (both already translated)."""
+    return respond(request, "page_message.html", {"title": title, "text": text, "lang": lang}, status)
+
+
+def not_found(request: web.Request) -> web.Response:
+    """The readable 404 of visitor pages."""
+    lang = language(request)
+    _ = translator(lang)
+    return message(request, lang, _("Page not found"), _("There is no scheduling page at this address."), 404)
+
+
+def csrf_token(request: web.Request) -> str:
+    """The form token: the visitor's cookie, or a new one (set it with :func:`set_csrf`)."""
+    return request.cookies.get(CSRF_COOKIE) or random_secrets.token_urlsafe(24)
+
+
+def set_csrf(request: web.Request, response: web.StreamResponse, token: str, path: str) -> None:
+    """Set the double-submit cookie for forms under ``path``."""
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="Strict", path=path,
+                        secure=request.secure)
+
+
+def csrf_ok(request: web.Request, submitted: object) -> bool:
+    """Whether the form's token matches the cookie."""
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if not cookie or not isinstance(submitted, str):
+        return False
+    return random_secrets.compare_digest(cookie, submitted)
+
+
+def days(slots: list[Slot], zone: ZoneInfo, locale: Locale) -> list[dict[str, Any]]:
+    """Slots grouped by the visitor's local day, with labels in the visitor's language."""
+
+    def local_day(slot: Slot) -> date:
+        return slot.start.astimezone(zone).date()
+
+    return [
+        {
+            "label": format_date(day, "full", locale=locale),
+            "slots": [
+                {"start": s.start.isoformat(),
+                 "label": format_time(s.start.astimezone(zone), "short", locale=locale)}
+                for s in items
+            ],
+        }
+        for day, items in groupby(slots, key=local_day)
+    ]
