@@ -1,4 +1,4 @@
-"""The ``slotbot`` command: serve, demo, db upgrade, free, genkey.
+"""The ``slotbot`` command: serve, demo, db upgrade, free, genkey, slack-manifest.
 
 Every user error ends with one line on stderr and exit code 2 — never a traceback.
 """
@@ -82,6 +82,23 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print a new random 32-byte key for SLOTBOT_SECRET_KEY.",
     )
     genkey.set_defaults(handler=_genkey)
+
+    manifest = sub.add_parser(
+        "slack-manifest",
+        help="print the Slack app manifest for this deployment",
+        description="Print the Slack app manifest (JSON) with this deployment's URLs and domain, "
+        "to paste at https://api.slack.com/apps (Create New App, From an app manifest).",
+    )
+    manifest.add_argument("--base-url", required=True, help="public https URL of this deployment")
+    manifest.add_argument(
+        "--single-workspace", action="store_true",
+        help="for SLACK_BOT_TOKEN installs: keep token rotation off",
+    )
+    manifest.add_argument(
+        "--unfurl-domain", action="append", default=[], metavar="DOMAIN",
+        help="another domain whose meeting links Slotbot unfurls (repeatable)",
+    )
+    manifest.set_defaults(handler=_slack_manifest)
 
     add_free_parser(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
     return parser
@@ -201,6 +218,21 @@ def _genkey(args: argparse.Namespace) -> int:
     from storage.crypto import generate_key
 
     print(generate_key())
+    return 0
+
+
+def _slack_manifest(args: argparse.Namespace) -> int:
+    from bot.slack.manifest import ManifestError, manifest_json
+
+    try:
+        text = manifest_json(
+            args.base_url,
+            single_workspace=args.single_workspace,
+            unfurl_domains=tuple(args.unfurl_domain),
+        )
+    except ManifestError as exc:
+        raise CommandError(str(exc)) from None
+    sys.stdout.write(text)
     return 0
 
 
