@@ -15,6 +15,7 @@ from typing import cast
 
 from aiohttp import web
 
+from bot.domain_cli import DomainCommandError, add_domain_parser
 from bot.free_cli import OneLineArgumentParser, add_free_parser
 from bot.settings import Settings, SettingsError, load_environment
 
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.set_defaults(handler=_slack_manifest)
 
     add_free_parser(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
+    add_domain_parser(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
     return parser
 
 
@@ -111,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except (CommandError, SettingsError) as exc:
+    except (CommandError, SettingsError, DomainCommandError) as exc:
         print(f"slotbot: {exc}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:

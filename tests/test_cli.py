@@ -167,3 +167,18 @@ def test_free_is_a_slotbot_subcommand(tmp_path: Path) -> None:
 
     body = json.loads(result.stdout)
     assert body["busy"][0] == {"start": "2026-11-23T09:30:00+01:00", "end": "2026-11-23T09:45:00+01:00"}
+
+
+def test_domain_commands_add_list_remove_with_one_line_errors(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/s.db"}
+    assert run("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    added = run("domain", "add", "Meet.Example.com", env=env, cwd=tmp_path)
+    assert added.returncode == 0 and "meet.example.com" in added.stdout
+    bad = run("domain", "add", "https://meet.example.com/x", env=env, cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "host name only" in bad.stderr
+    listed = run("domain", "list", env=env, cwd=tmp_path)
+    assert listed.stdout.strip() == "meet.example.com\tactive"
+    assert run("domain", "remove", "meet.example.com", env=env, cwd=tmp_path).returncode == 0
+    assert run("domain", "list", env=env, cwd=tmp_path).stdout.strip() == "meet.example.com\tremoved"
+    unknown = run("domain", "remove", "other.example.com", env=env, cwd=tmp_path)
+    assert unknown.returncode == 2 and "not a custom domain" in unknown.stderr
