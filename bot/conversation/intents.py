@@ -1,0 +1,167 @@
+"""What the user wants: plain language (English, Portuguese, Danish) or ``/meet`` words -> an intent.
+
+:func:`understand` reads a message ("when am I free tomorrow?", "compartilhar meu link",
+"forbind min Google-kalender"); :func:`command` reads the arguments of the slash command
+("connect google", "free next week", "link intro"). Both answer an :class:`Intent`:
+
+``connect`` (argument: ``google``, ``microsoft``, ``exchange``, ``other`` or ``""``), ``free``
+(argument: the text holding the time expression), ``link`` (argument: what may name a page),
+``pages``, ``calendars``, ``settings``, ``disconnect``, ``help``, ``language`` (argument: ``en``,
+``pt_BR``, ``da``, ``auto`` or ``""``), ``greeting`` and ``unknown``. PURE: words only.
+
+Words of every supported language are understood whatever the speaker's language, because people
+mix them ("link pra sexta?").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.conversation.when import normalize
+
+INTENTS = (
+    "connect", "free", "link", "pages", "calendars", "settings", "disconnect", "help", "language",
+    "greeting", "unknown",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """An intent and its argument (see the module docstring)."""
+
+    kind: str
+    argument: str = ""
+
+
+_LANGUAGE_NAMES = {
+    "en": r"english|inglês|ingles|engelsk|en",
+    "pt_BR": r"portuguese|português|portugues|portugisisk|brazilian portuguese|pt-br|pt_br|pt",
+    "da": r"danish|dansk|dinamarquês|dinamarques|da",
+    "auto": r"auto|automatic|automático|automatico|default|padrão|padrao|standard|reset",
+}
+_LANGUAGE_WORD = "|".join(f"(?:{words})" for words in _LANGUAGE_NAMES.values())
+
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("language", re.compile(
+        r"\b(?:language|idioma|língua|lingua|sprog)\b"
+        r"|\b(?:speak|talk|write|fale|falar|fala|escreva|tal|snak|skriv)\b.*\b(?:"
+        r"english|inglês|ingles|engelsk|portuguese|português|portugues|portugisisk|danish|dansk"
+        r"|dinamarquês|dinamarques)\b"
+        r"|^(?:in |em |på )?(?:english|inglês|engelsk|portuguese|português|portugisisk|danish|dansk"
+        r"|dinamarquês)(?: please| por favor| tak)?$")),
+    ("disconnect", re.compile(
+        r"\b(?:disconnect|unlink|desconectar|desconecte|desvincular|afbryd|frakobl)"
+        r"|\b(?:remove|remover|fjern)\b.*\b(?:calendar|calendário|calendario|agenda|kalender)")),
+    ("connect", re.compile(
+        r"\b(?:connect|add|link|hook up|conectar|conecte|ligar|adicionar|adicione|vincular|vincule"
+        r"|forbind|tilslut|tilføj)\b.*\b(?:calendars?|google|gmail|outlook|microsoft|office|365|m365"
+        r"|exchange|icloud|apple|caldav|agenda|calendários?|calendarios?|kalender|kalendere"
+        r"|google-kalender)\b"
+        r"|^(?:connect|conectar|forbind|tilslut)\b")),
+    ("settings", re.compile(
+        r"\b(?:settings?|preferences|dashboard|configurações|configuracoes|configuração|ajustes"
+        r"|preferências|painel|indstillinger|opsætning|kontrolpanel)\b")),
+    ("calendars", re.compile(
+        r"\b(?:calendars|calendar status|calendários|calendarios|agendas|kalendere|kalenderstatus"
+        r"|health|status|saúde)\b"
+        r"|\b(?:show|list|mostrar|mostre|listar|liste|vis)\b.*\b(?:calendar|calendário|agenda|kalender)\b")),
+    ("pages", re.compile(r"\b(?:pages|páginas|paginas|sider)\b")),
+    ("link", re.compile(
+        r"\b(?:link|links|share|booking page|scheduling page|compartilhar|compartilhe|partilhar"
+        r"|enviar meu|meu link|del|dele|delingslink|bookingside)\b")),
+    ("free", re.compile(
+        r"\b(?:free|available|availability|open slots?|livre|livres|disponível|disponivel"
+        r"|disponibilidade|horários livres|ledig|ledige|fri tid|er jeg fri|har jeg tid)\b")),
+    ("help", re.compile(
+        r"\b(?:help|ajuda|hjælp|hjaelp|commands|comandos|kommandoer|what can you do"
+        r"|o que você faz|o que voce faz|hvad kan du)\b|^\?$")),
+    ("greeting", re.compile(
+        r"^(?:hi|hello|hey|oi|olá|ola|hej|hejsa|goddag|bom dia|boa tarde|boa noite|good morning"
+        r"|good afternoon|tak|thanks|thank you|obrigad[oa])\b")),
+)
+
+_COMMANDS = {
+    "connect": "connect", "conectar": "connect", "forbind": "connect", "tilslut": "connect",
+    "free": "free", "when": "free", "livre": "free", "quando": "free", "ledig": "free",
+    "availability": "free", "hvornår": "free",
+    "link": "link", "share": "link", "compartilhar": "link", "del": "link",
+    "pages": "pages", "páginas": "pages", "paginas": "pages", "sider": "pages",
+    "calendars": "calendars", "calendários": "calendars", "calendarios": "calendars",
+    "kalendere": "calendars", "status": "calendars",
+    "settings": "settings", "configurações": "settings", "ajustes": "settings",
+    "indstillinger": "settings", "dashboard": "settings",
+    "disconnect": "disconnect", "desconectar": "disconnect", "afbryd": "disconnect",
+    "help": "help", "ajuda": "help", "hjælp": "help",
+    "language": "language", "lang": "language", "idioma": "language", "sprog": "language",
+}
+
+_PROVIDERS = (
+    ("google", re.compile(r"\b(?:google|gmail|gsuite|workspace)")),
+    ("microsoft", re.compile(r"\b(?:microsoft|outlook|office|365|m365|o365)")),
+    ("exchange", re.compile(r"\bexchange\b")),
+    ("other", re.compile(r"\b(?:icloud|apple|caldav|ics|yahoo|fastmail|zoho)\b")),
+)
+
+_LINK_NOISE = re.compile(
+    r"\b(?:please|can you|could you|the|my|me|a|an|for|of|to|share|link|links|send|give|post|page"
+    r"|booking|scheduling|meeting|por favor|pode|o|meu|minha|de|do|da|para|pra|compartilhar"
+    r"|compartilhe|enviar|envie|página|pagina|kan du|du|mit|min|mig|til|del|dele|side)\b"
+)
+
+
+def provider_of(text: str) -> str:
+    """Which calendar service ``text`` names (``""`` when none)."""
+    for kind, pattern in _PROVIDERS:
+        if pattern.search(text):
+            return kind
+    return ""
+
+
+def language_of(text: str) -> str:
+    """Which language ``text`` names: ``en``, ``pt_BR``, ``da``, ``auto`` or ``""``."""
+    for code, words in _LANGUAGE_NAMES.items():
+        if re.search(rf"(?:^|\s)(?:{words})(?:\s|$)", text):
+            return code
+    return ""
+
+
+def _with_argument(kind: str, text: str) -> Intent:
+    if kind == "connect":
+        return Intent(kind, provider_of(text))
+    if kind == "language":
+        stripped = re.sub(r"\b(?:language|idioma|língua|lingua|sprog|lang|set|to|para|til)\b", " ", text)
+        return Intent(kind, language_of(" ".join(stripped.split())))
+    if kind == "link":
+        return Intent(kind, " ".join(_LINK_NOISE.sub(" ", text).split()))
+    if kind == "free":
+        return Intent(kind, text)
+    return Intent(kind)
+
+
+def understand(text: str) -> Intent:
+    """The intent of a plain-language message."""
+    said = normalize(text)
+    if not said:
+        return Intent("help")
+    for kind, pattern in _PATTERNS:
+        if pattern.search(said):
+            return _with_argument(kind, said)
+    return Intent("unknown", said)
+
+
+def command(text: str) -> Intent:
+    """The intent of the slash command's arguments; ``""`` is help, other words are read as a
+    message (and may still be unknown)."""
+    said = normalize(text)
+    if not said:
+        return Intent("help")
+    word, _, rest = said.partition(" ")
+    kind = _COMMANDS.get(word)
+    if kind is None:
+        return understand(text)
+    if kind == "free":
+        return Intent(kind, said if word in ("when", "quando", "hvornår") else rest)
+    if kind == "link":
+        return Intent(kind, rest.strip())
+    return _with_argument(kind, said)
