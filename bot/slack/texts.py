@@ -7,10 +7,16 @@ profile's locale (``en-US``, ``pt-BR``, ``da-DK``...) or a resolved speaker's.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from babel.dates import format_timedelta
+
+from bot.i18n import supported_locale
+
 _SLOW_DOWN = {
-    "en": "You're sending me requests quickly. Please try again in {seconds} seconds.",
-    "pt_BR": "Você está me enviando pedidos muito rápido. Tente novamente em {seconds} segundos.",
-    "da": "Du sender mig forespørgsler meget hurtigt. Prøv igen om {seconds} sekunder.",
+    "en": "You're sending me requests quickly. Please try again in {wait}.",
+    "pt_BR": "Você está me enviando pedidos muito rápido. Tente novamente em {wait}.",
+    "da": "Du sender mig forespørgsler meget hurtigt. Prøv igen om {wait}.",
 }
 _SORRY = {
     "en": "Sorry, something went wrong on my side. Please try again in a moment.",
@@ -21,17 +27,14 @@ _SORRY = {
 
 def language(tag: str | None) -> str:
     """Slotbot's locale for a Slack or Slotbot locale tag: ``pt_BR``, ``da`` or ``en``."""
-    key = (tag or "").strip().replace("-", "_").lower()
-    if key.startswith("pt"):
-        return "pt_BR"
-    if key == "da" or key.startswith("da_"):
-        return "da"
-    return "en"
+    return supported_locale(tag)
 
 
 def slow_down_text(locale: str | None, seconds: float) -> str:
     """The polite refusal for a user over their request rate."""
-    return _SLOW_DOWN[language(locale)].format(seconds=max(1, round(seconds + 0.5)))
+    locale = language(locale)
+    wait = format_timedelta(timedelta(seconds=max(1, round(seconds + 0.5))), locale=locale, threshold=2)
+    return _SLOW_DOWN[locale].format(wait=wait)
 
 
 def sorry_text(locale: str | None) -> str:
