@@ -23,7 +23,7 @@ from bot.calendar.local import local_factory
 from bot.calendar.microsoft import microsoft_factory
 from bot.connections import Connections, GoogleConnect, MicrosoftConnect
 from bot.domains import Domains
-from bot.handlers import dashboard, demo_login, free_time, pages, site
+from bot.handlers import dashboard, demo_login, free_time, page_admin, pages, site
 from bot.keys import (
     BOOKINGS,
     CONNECTIONS,
@@ -83,6 +83,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     site.setup(app)
     dashboard.setup(app)
     pages.setup(app)
+    page_admin.setup(app)
     if settings.demo:
         free_time.setup(app)
         demo_login.setup(app)

@@ -89,6 +89,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], secrets: SecretBox) -
             timezone=DEMO_TIMEZONE,
             locale="en",
             slug=DEMO_SLUG,
+            is_admin=True,  # the demo's only user runs the place: custom domains are theirs to add
         )
         session.add(user)
         await session.flush()

@@ -7,12 +7,13 @@ import contextlib
 import signal
 import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from bot.app import create_app
-from bot.demo import DemoSetupError, seed
-from bot.keys import SECRETS, SESSIONS, START_LINKS
+from bot.demo import DEMO_SLUG, DemoSetupError, seed
+from bot.keys import DOMAINS, SECRETS, SESSIONS, START_LINKS
 from bot.logs import configure_logging
 from bot.settings import Settings, load_environment
 from storage.db import create_engine, upgrade
@@ -66,8 +67,9 @@ async def _run(data_dir: Path, key: str, *, host: str, port: int) -> int:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await seed(app[SESSIONS], app[SECRETS])
+        extra = await _custom_domain(app, settings.base_url)
         await web.SockSite(runner, sock).start()
-        _print_welcome(settings.base_url, app.get(START_LINKS, []), data_dir)
+        _print_welcome(settings.base_url, [*app.get(START_LINKS, []), *extra], data_dir)
         await _wait_for_signal()
     finally:
         if runner is not None:
@@ -77,16 +79,22 @@ async def _run(data_dir: Path, key: str, *, host: str, port: int) -> int:
     return 0
 
 
+async def _custom_domain(app: web.Application, base_url: str) -> list[tuple[str, str, str]]:
+    """On 127.0.0.1, ``localhost`` plays a custom domain: the same pages under another host name."""
+    address = urlsplit(base_url)
+    if address.hostname != "127.0.0.1":
+        return []
+    domain = await app[DOMAINS].add(f"localhost:{address.port}")
+    return [(f"http://{domain.hostname}/meetings/{DEMO_SLUG}", "Custom domain", "")]
+
+
 def _print_welcome(base_url: str, links: list[tuple[str, str, str]], data_dir: Path) -> None:
-    lines = [
-        "",
-        "Slotbot demo is running (press Ctrl+C to stop).",
-        f"  Start page:   {base_url}/",
-    ]
-    for href, title, _ in links:
-        lines.append(f"  {title + ':':<13} {base_url}{href}")
-    lines.append(f"  Health:       {base_url}/healthz")
-    lines.append(f"  Data folder:  {data_dir}")
+    rows = [("Start page", f"{base_url}/")]
+    rows += [(title, href if "://" in href else f"{base_url}{href}") for href, title, _ in links]
+    rows += [("Health", f"{base_url}/healthz"), ("Data folder", str(data_dir))]
+    width = max(len(title) for title, _ in rows) + 2
+    lines = ["", "Slotbot demo is running (press Ctrl+C to stop)."]
+    lines += [f"  {title + ':':<{width}} {target}" for title, target in rows]
     print("\n".join(lines), flush=True)
 
 

@@ -28,12 +28,12 @@ Handler = Callable[[web.Request, Session], Awaitable[web.StreamResponse]]
 def setup(app: web.Application) -> None:
     """Add the dashboard and OAuth routes."""
     app.router.add_get("/dashboard/login", login)
-    app.router.add_post("/dashboard/logout", _signed_in(logout))
-    app.router.add_get("/dashboard", _signed_in(dashboard))
-    app.router.add_get("/dashboard/connect/{kind}", _signed_in(connect_page))
-    app.router.add_post("/dashboard/connect/{kind}", _signed_in(connect_start))
-    app.router.add_post("/dashboard/connections/{id:\\d+}/{action}", _signed_in(connection_action))
-    app.router.add_post("/dashboard/calendars/{id:\\d+}/{action}", _signed_in(calendar_action))
+    app.router.add_post("/dashboard/logout", signed_in(logout))
+    app.router.add_get("/dashboard", signed_in(dashboard))
+    app.router.add_get("/dashboard/connect/{kind}", signed_in(connect_page))
+    app.router.add_post("/dashboard/connect/{kind}", signed_in(connect_start))
+    app.router.add_post("/dashboard/connections/{id:\\d+}/{action}", signed_in(connection_action))
+    app.router.add_post("/dashboard/calendars/{id:\\d+}/{action}", signed_in(calendar_action))
     app.router.add_get("/oauth/{kind}/callback", oauth_callback)
 
 
@@ -51,7 +51,9 @@ async def _session(request: web.Request) -> Session | None:
     return await request.app[TOKENS].session(request.cookies.get(COOKIE))
 
 
-def _signed_in(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def signed_in(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Run ``handler`` for a signed-in host only; POSTs must carry the session's CSRF token."""
+
     async def wrapped(request: web.Request) -> web.StreamResponse:
         session = await _session(request)
         if session is None:
