@@ -1,0 +1,65 @@
+"""A visitor of a scheduling page over plain HTTP (aiohttp client), as a browser without scripts.
+
+Used by the booking race test and the pages benchmark: open the page (which sets the
+double-submit form cookie ``slotbot_form``), read the offered slots from its links, post the
+booking form with the cookie and its token. Cookies are handled explicitly, one visitor per
+:class:`PageVisitor`, so many visitors can share one ``ClientSession`` (made with
+``cookie_jar=aiohttp.DummyCookieJar()``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import unquote
+
+import aiohttp
+
+FORM_COOKIE = "slotbot_form"
+_SLOT_LINK = re.compile(r'href="[^"]*[?&]start=([^&"]+)&amp;')
+
+
+def offered_starts(html: str) -> list[datetime]:
+    """The starts of the slots a page offers (its slot links), in page order."""
+    return [datetime.fromisoformat(unquote(raw)) for raw in _SLOT_LINK.findall(html)]
+
+
+@dataclass
+class Answer:
+    """A response: status, content type and body."""
+
+    status: int
+    content_type: str
+    text: str
+
+
+class PageVisitor:
+    """One visitor (one form cookie) of the page at ``url``."""
+
+    def __init__(self, http: aiohttp.ClientSession, url: str) -> None:
+        self._http = http
+        self.url = url
+        self.token = ""
+
+    async def open(self, query: str = "") -> Answer:
+        """GET the page; keeps the form cookie it sets (or the one already held)."""
+        headers = {"Cookie": f"{FORM_COOKIE}={self.token}"} if self.token else {}
+        async with self._http.get(self.url + query, headers=headers) as response:
+            answer = Answer(response.status, response.content_type, await response.text())
+            cookie = response.cookies.get(FORM_COOKIE)
+        if cookie is not None:
+            self.token = cookie.value
+        if not self.token:
+            raise AssertionError(f"{self.url} set no {FORM_COOKIE} cookie ({answer.status})")
+        return answer
+
+    async def book(self, start: datetime, *, duration: int, name: str, email: str,
+                   timezone: str = "Europe/Lisbon", note: str = "") -> Answer:
+        """POST the booking form for ``start`` (call :meth:`open` once first)."""
+        form = {"csrf": self.token, "start": start.isoformat(), "d": str(duration), "tz": timezone,
+                "name": name, "email": email, "note": note}
+        async with self._http.post(
+            self.url, data=form, headers={"Cookie": f"{FORM_COOKIE}={self.token}"}
+        ) as response:
+            return Answer(response.status, response.content_type, await response.text())

@@ -1,0 +1,125 @@
+"""The booking race over real HTTP: 50 visitors post the same slot at once, 20 times over.
+
+Exactly one visitor gets the booking page; the 49 others get a readable "that time was just
+taken" page (409) that offers fresh slots without the taken one, and nobody sees an error. The
+database then holds one booking per slot, none overlapping, each with exactly one calendar write
+and its two e-mails in the outbox, all delivered. Runs on SQLite and on PostgreSQL.
+
+The app is the demo as it runs (``tests/browser.py``); only its booking rate limits are raised
+(a configuration, as an operator could): 50 posts a second from one address would otherwise be
+refused, which is what the limits are for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.demo import DEMO_EMAIL, DEMO_TIMEZONE
+from bot.handlers.pages import PER_IP, PER_PAGE
+from bot.handlers.visitor_web import RateLimiter
+from bot.keys import SESSIONS
+from bot.notify import EMAIL_KIND
+from storage.models import Booking, LocalEvent, OutboxMessage
+from tests.page_client import Answer, PageVisitor, offered_starts
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tests.browser import LiveDemo
+
+pytest_plugins = ["tests.browser"]
+
+VISITORS = 50
+SLOTS = 20
+DURATION = 30
+TAKEN = ("That time was just taken", "That time is no longer available")
+
+
+def generous_limits(app: web.Application) -> None:
+    """Booking rate limits high enough for a burst of posts from one address."""
+    app[PER_IP] = RateLimiter(100_000, 60.0)
+    app[PER_PAGE] = RateLimiter(100_000, 60.0)
+
+
+def pick_slots(starts: list[datetime], count: int) -> list[datetime]:
+    """``count`` offered starts from tomorrow on (host's zone), none overlapping another."""
+    tomorrow = datetime.now(ZoneInfo(DEMO_TIMEZONE)).date() + timedelta(days=1)
+    chosen: list[datetime] = []
+    for start in starts:
+        if start.astimezone(ZoneInfo(DEMO_TIMEZONE)).date() < tomorrow:
+            continue
+        if not chosen or start >= chosen[-1] + timedelta(minutes=DURATION):
+            chosen.append(start)
+        if len(chosen) == count:
+            return chosen
+    raise AssertionError(f"the demo page offers fewer than {count} slots from tomorrow on")
+
+
+async def test_fifty_visitors_race_for_each_of_twenty_slots(
+    start_demo: Callable[..., Awaitable[LiveDemo]],
+) -> None:
+    demo = await start_demo(configure=generous_limits)
+    connector = aiohttp.TCPConnector(limit=VISITORS)
+    async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as http:
+        visitors = [PageVisitor(http, demo.url("/meetings/demo")) for _ in range(VISITORS)]
+        first = await asyncio.gather(*(visitor.open() for visitor in visitors))
+        assert {answer.status for answer in first} == {200}
+        slots = pick_slots(offered_starts(first[0].text), SLOTS)
+        messages: collections.Counter[str] = collections.Counter()
+        for round_number, start in enumerate(slots):
+            answers = await asyncio.gather(*(
+                visitor.book(start, duration=DURATION, name=f"Visitor {n}",
+                             email=f"v{round_number}-{n}@example.com")
+                for n, visitor in enumerate(visitors)
+            ))
+            _check_round(start, answers, messages)
+    print(f"\nlosers' messages over {SLOTS} rounds: {dict(messages)}")
+    await _check_database(demo, slots)
+
+
+def _check_round(start: datetime, answers: list[Answer], messages: collections.Counter[str]) -> None:
+    statuses = collections.Counter(answer.status for answer in answers)
+    assert statuses == {200: 1, 409: VISITORS - 1}, (start, statuses, _first_odd(answers))
+    for answer in answers:
+        assert answer.content_type == "text/html"
+        assert "Traceback" not in answer.text
+        if answer.status == 200:
+            assert "booked" in answer.text
+            continue
+        said = [text for text in TAKEN if text in answer.text]
+        assert said, answer.text[:2000]
+        messages[said[0]] += 1
+        fresh = offered_starts(answer.text)
+        assert fresh and start not in fresh, "the loser's page must offer fresh slots only"
+
+
+def _first_odd(answers: list[Answer]) -> str:
+    odd = [a for a in answers if a.status not in (200, 409)]
+    return f"{odd[0].status}: {odd[0].text[:1500]}" if odd else ""
+
+
+async def _check_database(demo: LiveDemo, slots: list[datetime]) -> None:
+    outbox = await demo.outbox_settled(seconds=60)
+    async with demo.app[SESSIONS]() as session:
+        bookings = (await session.execute(select(Booking).order_by(Booking.start_at))).scalars().all()
+        messages = (await session.execute(select(OutboxMessage))).scalars().all()
+        events = (await session.execute(select(LocalEvent.uid))).scalars().all()
+    assert [b.start_at for b in bookings] == slots
+    assert {b.status for b in bookings} == {"confirmed"}
+    for before, after in itertools.pairwise(bookings):
+        assert before.end_at <= after.start_at, "overlapping bookings"
+    assert {status for _, status in outbox.values()} == {"done"}, outbox
+    writes = collections.Counter(m.payload.get("booking_id") for m in messages if m.kind != EMAIL_KIND)
+    assert writes == {b.id: 1 for b in bookings}, "one calendar write per booking"
+    mails = collections.Counter(m.payload["to"] for m in messages if m.kind == EMAIL_KIND)
+    assert mails == {DEMO_EMAIL: len(bookings), **{b.visitor_email: 1 for b in bookings}}
+    assert sorted(events) == sorted(["sample", *(b.external_event_id for b in bookings)])
