@@ -21,15 +21,22 @@ from bot.calendar.base import ProviderRegistry
 from bot.calendar.google import WORKER_THREADS, google_factory
 from bot.calendar.local import local_factory
 from bot.calendar.microsoft import microsoft_factory
+from bot.chat_notify import NOTICE_KIND, ChatNotifier
 from bot.connections import Connections, GoogleConnect, MicrosoftConnect
+from bot.conversation.backend import AppBackend
+from bot.conversation.core import Conversation
 from bot.domains import Domains
 from bot.handlers import dashboard, demo_login, free_time, page_admin, pages, site
+from bot.identities import Identities
 from bot.keys import (
     BOOKINGS,
+    CHAT_NOTIFIER,
     CONNECTIONS,
+    CONVERSATION,
     DOMAINS,
     ENGINE,
     HTTP,
+    IDENTITIES,
     LINKS,
     OUTBOX,
     OUTBOX_REGISTRARS,
@@ -93,6 +100,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
 def _outbox_handlers(app: web.Application, worker: OutboxWorker) -> None:
     worker.register(EMAIL_KIND, Mailer(app[SETTINGS].smtp).send_payload)
     worker.register(SYNC_EVENT_KIND, EventSync(app[SESSIONS], app[SCHEDULER]).sync)
+    worker.register(NOTICE_KIND, app[CHAT_NOTIFIER].handle)
 
 
 def _providers(app: web.Application, settings: Settings) -> ProviderRegistry:
@@ -144,6 +152,18 @@ def _database(given: AsyncEngine | None) -> Callable[[web.Application], AsyncIte
                 "google": GoogleConnect(app[SETTINGS]),
                 "microsoft": MicrosoftConnect(app[SETTINGS], lambda: app[HTTP]),
             },
+        )
+        app[IDENTITIES] = Identities(app[SESSIONS], default_timezone=app[SETTINGS].default_timezone)
+        app[CHAT_NOTIFIER] = ChatNotifier(app[SESSIONS])
+        app[CONVERSATION] = Conversation(
+            AppBackend(
+                sessions=app[SESSIONS],
+                scheduler=app[SCHEDULER],
+                tokens=app[TOKENS],
+                links=app[LINKS],
+                connections=app[CONNECTIONS],
+                identities=app[IDENTITIES],
+            )
         )
         yield
         if given is None:

@@ -10,8 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.booking import Bookings
 from bot.calendar.base import ProviderRegistry
+from bot.chat_notify import ChatNotifier
 from bot.connections import Connections
+from bot.conversation.core import Conversation
 from bot.domains import Domains
+from bot.identities import Identities
 from bot.links import Links
 from bot.outbox import OutboxWorker
 from bot.scheduling import Scheduler
@@ -34,6 +37,9 @@ BOOKINGS = web.AppKey("bookings", Bookings)
 CONNECTIONS = web.AppKey("connections", Connections)
 LINKS = web.AppKey("links", Links)
 DOMAINS = web.AppKey("domains", Domains)
+IDENTITIES = web.AppKey("identities", Identities)
+CHAT_NOTIFIER = web.AppKey("chat_notifier", ChatNotifier)
+CONVERSATION = web.AppKey("conversation", Conversation)
 
 OutboxRegistrar = Callable[[web.Application, OutboxWorker], None]
 OUTBOX_REGISTRARS = web.AppKey("outbox_registrars", list[OutboxRegistrar])

@@ -11,7 +11,13 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_interval, format_skeleton, format_time
+from babel.dates import (
+    format_date,
+    format_interval,
+    format_skeleton,
+    format_time,
+    get_timezone_location,
+)
 from babel.lists import format_list
 from babel.units import format_unit
 
@@ -80,3 +86,10 @@ def either(values: list[str], locale: str) -> str:
 def all_of(values: list[str], locale: str) -> str:
     """``a, b and c``."""
     return format_list(values, locale=locale) if values else ""
+
+
+def zone_name(zone: ZoneInfo, locale: str) -> str:
+    """A zone as people say it: ``Denmark Time`` / ``Horário Dinamarca`` / ``Danmark-tid``."""
+    if zone.key in ("UTC", "GMT", "Universal", "Zulu") or zone.key.startswith("Etc/"):
+        return zone.key.removeprefix("Etc/")
+    return get_timezone_location(zone, locale=locale)

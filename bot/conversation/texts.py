@@ -27,7 +27,7 @@ def gettext_for(locale: str) -> Gettext:
 
 
 PROVIDER_LABELS = {
-    "google": "Google Calendar",
+    "google": N_("Google Calendar"),
     "microsoft": "Microsoft 365",
     "exchange": "Microsoft Exchange",
     "local": N_("Slotbot calendar"),

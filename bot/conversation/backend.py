@@ -1,0 +1,335 @@
+"""What the conversation needs from the rest of Slotbot: one small Protocol, one real implementation.
+
+:class:`Backend` is everything :class:`~bot.conversation.core.Conversation` asks of the app (the
+user's pages, calendar accounts, availability, one-time links, disconnecting, the language
+override...). :class:`AppBackend` implements it with the app's own services (sessions, scheduler,
+tokens, links, connections, identities); ``create_app`` builds it. Values crossing the boundary are
+small frozen dataclasses, so the conversation never holds a database row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from urllib.parse import quote, unquote, urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.availability import AvailabilityRules
+from bot.connections import ConnectError, Connections
+from bot.identities import Identities
+from bot.links import Links
+from bot.scheduling import Scheduler, UserAvailability
+from bot.tokens import Tokens
+from storage.models import (
+    Booking,
+    Calendar,
+    CalendarConnection,
+    CustomDomain,
+    SchedulingPage,
+    User,
+)
+
+
+class NotConnected(LookupError):
+    """The calendar account is not (or no longer) connected for this user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """A Slotbot user as the conversation sees them."""
+
+    user_id: int
+    name: str
+    email: str | None
+    timezone: str
+    slug: str
+    pages_enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A scheduling page with its public link."""
+
+    id: int
+    slug: str
+    title: str
+    durations: tuple[int, ...]
+    rules: Mapping[str, Any]
+    enabled: bool
+    is_default: bool
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarState:
+    """One calendar of an account and how it is used."""
+
+    id: int
+    name: str
+    active: bool
+    checks_conflicts: bool
+    is_default: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A connected calendar account (``status``: ``active``, ``needs_reauth``, ``inactive``)."""
+
+    id: int
+    provider: str
+    email: str
+    status: str
+    calendars: tuple[CalendarState, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A calendar service people can connect, and whether this deployment set it up."""
+
+    kind: str
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    """A booking ahead (``status``: ``confirmed`` or ``requested``)."""
+
+    start: datetime
+    end: datetime
+    title: str
+    visitor_name: str
+    status: str
+
+
+class Backend(Protocol):
+    """Everything the conversation asks of the app."""
+
+    async def host(self, user_id: int) -> Host | None:
+        """The user, or None when unknown."""
+        ...
+
+    async def pages(self, user_id: int) -> list[Page]:
+        """The user's scheduling pages, the default one first."""
+        ...
+
+    async def accounts(self, user_id: int) -> list[Account]:
+        """The user's connected calendar accounts with their calendars."""
+        ...
+
+    def services(self) -> list[Service]:
+        """The calendar services one can connect (Google, Microsoft 365)."""
+        ...
+
+    async def availability(
+        self, user_id: int, *, start: datetime, end: datetime, now: datetime,
+        rules: AvailabilityRules, duration_minutes: int,
+    ) -> UserAvailability:
+        """The user's busy time and free slots in ``[start, end)`` across every checked calendar."""
+        ...
+
+    async def login_link(self, user_id: int, next_path: str = "/dashboard") -> str:
+        """A one-time dashboard sign-in link that leads to ``next_path`` (a /dashboard path)."""
+        ...
+
+    async def disconnect(self, user_id: int, account_id: int) -> Account:
+        """Disconnect an account; raises :class:`NotConnected` when it is not the user's."""
+        ...
+
+    async def set_language(self, user_id: int, locale: str | None) -> str:
+        """Set (or, with None, clear) the user's language override; the language now in effect."""
+        ...
+
+    async def upcoming(self, user_id: int, *, now: datetime, limit: int) -> list[Upcoming]:
+        """The next bookings of the user."""
+        ...
+
+    async def page_at(self, url: str) -> tuple[Host, Page] | None:
+        """The host and page a Slotbot meeting link opens, or None when it is not one of ours."""
+        ...
+
+
+_PAGE_PATH = re.compile(r"^/meetings/(?P<user>[^/]+)(?:/(?P<page>[^/]+))?/?$")
+
+
+class AppBackend:
+    """:class:`Backend` over the app's services and database."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        scheduler: Scheduler,
+        tokens: Tokens,
+        links: Links,
+        connections: Connections,
+        identities: Identities,
+    ) -> None:
+        self._sessions = sessions
+        self._scheduler = scheduler
+        self._tokens = tokens
+        self._links = links
+        self._connections = connections
+        self._identities = identities
+
+    async def host(self, user_id: int) -> Host | None:
+        """The user, or None when unknown."""
+        async with self._sessions() as session:
+            user = await session.get(User, user_id)
+        return None if user is None else _host(user)
+
+    async def pages(self, user_id: int) -> list[Page]:
+        """The user's pages, default first, each with its link on the user's domain."""
+        async with self._sessions() as session:
+            user = await session.get(User, user_id)
+            if user is None:
+                return []
+            rows = (
+                await session.execute(
+                    select(SchedulingPage)
+                    .where(SchedulingPage.owner_id == user_id)
+                    .order_by(SchedulingPage.is_default.desc(), SchedulingPage.id)
+                )
+            ).scalars().all()
+            return [_page(row, await self._links.page_of(session, user, row)) for row in rows]
+
+    async def accounts(self, user_id: int) -> list[Account]:
+        """Connected accounts in the order they were connected."""
+        async with self._sessions() as session:
+            connections = (
+                await session.execute(
+                    select(CalendarConnection)
+                    .where(CalendarConnection.user_id == user_id)
+                    .order_by(CalendarConnection.id)
+                )
+            ).scalars().all()
+            calendars = (
+                await session.execute(
+                    select(Calendar).where(Calendar.user_id == user_id).order_by(Calendar.id)
+                )
+            ).scalars().all()
+        return [
+            Account(
+                id=c.id,
+                provider=c.provider,
+                email=c.account_email,
+                status=c.status,
+                calendars=tuple(
+                    CalendarState(k.id, k.name, k.status == "active", k.checks_conflicts, k.is_default)
+                    for k in calendars
+                    if k.connection_id == c.id
+                ),
+            )
+            for c in connections
+        ]
+
+    def services(self) -> list[Service]:
+        """The OAuth services the connect flow knows, configured or not."""
+        return [Service(kind, provider.enabled) for kind, provider in self._connections.providers.items()]
+
+    async def availability(
+        self, user_id: int, *, start: datetime, end: datetime, now: datetime,
+        rules: AvailabilityRules, duration_minutes: int,
+    ) -> UserAvailability:
+        """Through the scheduler (cached busy time, each calendar with its timeout)."""
+        return await self._scheduler.availability(
+            user_id, start=start, end=end, now=now, rules=rules, duration_minutes=duration_minutes
+        )
+
+    async def login_link(self, user_id: int, next_path: str = "/dashboard") -> str:
+        """``<base>/dashboard/login?token=...&next=...``: single use, valid for 15 minutes."""
+        token = await self._tokens.login_link_token(user_id)
+        return (
+            f"{self._links.base_url}/dashboard/login?token={quote(token, safe='')}"
+            f"&next={quote(next_path, safe='/')}"
+        )
+
+    async def disconnect(self, user_id: int, account_id: int) -> Account:
+        """Revoke and delete the connection (its calendars stop being checked at once)."""
+        found = next((a for a in await self.accounts(user_id) if a.id == account_id), None)
+        if found is None:
+            raise NotConnected(account_id)
+        try:
+            await self._connections.disconnect(user_id, account_id)
+        except ConnectError:
+            raise NotConnected(account_id) from None
+        self._scheduler.forget(user_id)
+        return found
+
+    async def set_language(self, user_id: int, locale: str | None) -> str:
+        """Through :meth:`Identities.set_language` (every chat identity of the user)."""
+        return await self._identities.set_language(user_id, locale)
+
+    async def upcoming(self, user_id: int, *, now: datetime, limit: int) -> list[Upcoming]:
+        """Bookings not cancelled that have not ended yet, soonest first."""
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Booking, SchedulingPage.title)
+                    .outerjoin(SchedulingPage, Booking.page_id == SchedulingPage.id)
+                    .where(Booking.host_id == user_id, Booking.status != "cancelled",
+                           Booking.end_at > now)
+                    .order_by(Booking.start_at)
+                    .limit(limit)
+                )
+            ).all()
+        return [
+            Upcoming(b.start_at, b.end_at, title or "", b.visitor_name, b.status) for b, title in rows
+        ]
+
+    async def page_at(self, url: str) -> tuple[Host, Page] | None:
+        """Ours when the host is this deployment's (or an active custom domain) and the path is a
+        page of an existing user."""
+        parts = urlsplit(url.strip())
+        match = _PAGE_PATH.match(parts.path)
+        if parts.scheme not in ("http", "https") or not parts.hostname or match is None:
+            return None
+        async with self._sessions() as session:
+            if not await self._our_host(session, parts.netloc.lower(), parts.hostname.lower()):
+                return None
+            user = (
+                await session.execute(select(User).where(User.slug == unquote(match["user"])))
+            ).scalar_one_or_none()
+            if user is None:
+                return None
+            query = select(SchedulingPage).where(SchedulingPage.owner_id == user.id)
+            if match["page"]:
+                query = query.where(SchedulingPage.slug == unquote(match["page"]))
+            else:
+                query = query.order_by(SchedulingPage.is_default.desc(), SchedulingPage.id)
+            page = (await session.execute(query.limit(1))).scalar_one_or_none()
+            if page is None:
+                return None
+            return _host(user), _page(page, await self._links.page_of(session, user, page))
+
+    async def _our_host(self, session: AsyncSession, netloc: str, hostname: str) -> bool:
+        if netloc == urlsplit(self._links.base_url).netloc.lower():
+            return True
+        found = (
+            await session.execute(
+                select(CustomDomain.id).where(CustomDomain.hostname == hostname, CustomDomain.active)
+            )
+        ).scalar_one_or_none()
+        return found is not None
+
+
+def _host(user: User) -> Host:
+    return Host(user.id, user.display_name, user.email, user.timezone, user.slug, user.pages_enabled)
+
+
+def _page(row: SchedulingPage, url: str) -> Page:
+    durations = tuple(int(d) for d in row.durations if isinstance(d, int | str) and str(d).isdigit())
+    return Page(
+        id=row.id,
+        slug=row.slug,
+        title=row.title,
+        durations=durations or (30,),
+        rules=dict(row.rules or {}),
+        enabled=row.enabled,
+        is_default=row.is_default,
+        url=url,
+    )
