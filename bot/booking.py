@@ -52,6 +52,11 @@ EMAIL_PATTERN = re.compile(
 MAX_NAME, MAX_EMAIL, MAX_NOTE = 200, 320, 5000
 
 
+def N_(message: str) -> str:
+    """Mark a visitor-facing sentence for the ``pages`` catalog; it is translated where shown."""
+    return message
+
+
 class BookingError(Exception):
     """A booking that cannot be made; the message is a sentence for the visitor."""
 
@@ -100,17 +105,17 @@ class Visitor:
         """The same details, trimmed; raises :class:`InvalidVisitor` for unusable ones."""
         name, email, note = self.name.strip(), self.email.strip(), self.note.strip()
         if not name:
-            raise InvalidVisitor("Please tell us your name.")
+            raise InvalidVisitor(N_("Please tell us your name."))
         if len(name) > MAX_NAME or len(email) > MAX_EMAIL or len(note) > MAX_NOTE:
-            raise InvalidVisitor("Some of the details are too long.")
+            raise InvalidVisitor(N_("Some of the details are too long."))
         if any(c in name + email for c in "\r\n"):
-            raise InvalidVisitor("Names and e-mail addresses must be on one line.")
+            raise InvalidVisitor(N_("Names and e-mail addresses must be on one line."))
         if not EMAIL_PATTERN.match(email):
-            raise InvalidVisitor("Please enter a valid e-mail address.")
+            raise InvalidVisitor(N_("Please enter a valid e-mail address."))
         try:
             ZoneInfo(self.timezone)
         except (KeyError, ValueError):
-            raise InvalidVisitor("Unknown time zone.") from None
+            raise InvalidVisitor(N_("Unknown time zone.")) from None
         answers = {str(k)[:100]: str(v)[:MAX_NOTE] for k, v in self.answers.items()}
         return Visitor(name, email, self.timezone, note, answers)
 
@@ -190,7 +195,7 @@ class Bookings:
                 manage = self._links.manage(token, hostname=await self._links.hostname_of(session, host))
                 announce_booked(session, host, page.title, booking, manage)
         except IntegrityError:
-            raise SlotTaken("That time was just taken. Please pick another one.") from None
+            raise SlotTaken(N_("That time was just taken. Please pick another one.")) from None
         self._scheduler.forget(host.id)
         return Confirmation(booking.id, booking.status, start, end, token)
 
@@ -200,13 +205,13 @@ class Bookings:
         async with self._sessions() as session:
             found = await _by_token(session, token)
         if found is None:
-            raise BookingError("This link does not belong to a booking.")
+            raise BookingError(N_("This link does not belong to a booking."))
         if found.status == "cancelled":
-            raise BookingError("This meeting was cancelled, so it cannot be moved.")
+            raise BookingError(N_("This meeting was cancelled, so it cannot be moved."))
         if found.page_id is None:
-            raise PagesOff("The scheduling page of this meeting no longer exists.")
+            raise PagesOff(N_("The scheduling page of this meeting no longer exists."))
         if found.start_at <= now:
-            raise SlotUnavailable("This meeting has already started, so it cannot be moved.")
+            raise SlotUnavailable(N_("This meeting has already started, so it cannot be moved."))
         page, host, _ = await self._bookable(found.page_id)
         length = int((found.end_at - found.start_at).total_seconds() // 60)
         visitor = Visitor(found.visitor_name, found.visitor_email, found.timezone, found.note)
@@ -215,7 +220,7 @@ class Bookings:
             async with self._sessions() as session, session.begin():
                 booking = await session.get(Booking, found.id, with_for_update=True)
                 if booking is None or booking.status == "cancelled":
-                    raise BookingError("This meeting was cancelled, so it cannot be moved.")
+                    raise BookingError(N_("This meeting was cancelled, so it cannot be moved."))
                 previous = booking.start_at
                 booking.start_at, booking.end_at = start, end
                 booking.sequence += 1
@@ -231,7 +236,7 @@ class Bookings:
                 manage = self._links.manage(token, hostname=await self._links.hostname_of(session, host))
                 announce_moved(session, host, page.title, booking, previous, manage)
         except IntegrityError:
-            raise SlotTaken("That time was just taken. Please pick another one.") from None
+            raise SlotTaken(N_("That time was just taken. Please pick another one.")) from None
         self._scheduler.forget(host.id)
         return Confirmation(booking.id, booking.status, start, end, token)
 
@@ -241,14 +246,14 @@ class Bookings:
             page = await session.get(SchedulingPage, page_id)
             host = await session.get(User, page.owner_id) if page is not None else None
             if page is None or host is None:
-                raise PagesOff("This scheduling page does not exist.")
+                raise PagesOff(N_("This scheduling page does not exist."))
             statuses = (
                 await session.execute(
                     select(CalendarConnection.status).where(CalendarConnection.user_id == host.id)
                 )
             ).scalars().all()
         if not (host.pages_enabled and page.enabled):
-            raise PagesOff(f"{host.display_name} is not taking bookings right now.")
+            raise PagesOff(N_("This page is not taking bookings right now."))
         return page, host, not statuses
 
     async def _check_slot(
@@ -257,7 +262,7 @@ class Bookings:
     ) -> datetime:
         """The slot's end, when ``start`` is offered now by live availability; else raise."""
         if minutes not in page.durations:
-            raise SlotUnavailable("That meeting length is not offered on this page.")
+            raise SlotUnavailable(N_("That meeting length is not offered on this page."))
         end = start + timedelta(minutes=minutes)
         async with self._sessions() as session:
             lost = (
@@ -292,7 +297,7 @@ class Bookings:
                 f"We kept your details and told {host.display_name}."
             )
         if not any(s.start == start and s.end == end for s in answer.result.slots):
-            raise SlotTaken("That time is no longer available. Please pick another one.")
+            raise SlotTaken(N_("That time is no longer available. Please pick another one."))
         return end
 
     async def keep_attempt(
@@ -348,7 +353,7 @@ class Bookings:
         async with self._sessions() as session, session.begin():
             booking = await _by_token(session, token)
             if booking is None:
-                raise BookingError("This link is not valid.")
+                raise BookingError(N_("This link is not valid."))
             if booking.status == "cancelled":
                 return booking
             was_confirmed = booking.status == "confirmed"

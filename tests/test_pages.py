@@ -134,3 +134,35 @@ async def test_booking_posts_are_rate_limited_per_ip(client: TestClient) -> None
                                                              "name": "A", "email": "bad"})
         statuses.append(response.status)
     assert statuses[:10] == [400] * 10 and statuses[10:] == [429, 429]
+
+
+def test_the_pages_catalogs_translate_every_message() -> None:
+    from babel.messages.pofile import read_po
+
+    from bot.i18n import catalog_root, load
+
+    template = catalog_root().joinpath("pages.pot")
+    wanted = {m.id for m in read_po(template.open("rb")) if m.id}
+    assert len(wanted) > 50
+    for locale in ("pt_BR", "da"):
+        po = catalog_root().joinpath(locale, "LC_MESSAGES", "pages.po")
+        catalog = read_po(po.open("rb"))
+        done = {m.id for m in catalog if m.id and m.string}
+        assert wanted <= done, (locale, sorted(wanted - done))
+        translated = load(catalog_root(), locale, "pages")
+        for message in wanted:
+            assert set(re.findall(r"{\w+}", translated.gettext(str(message)))) == set(
+                re.findall(r"{\w+}", str(message))), (locale, message)
+
+
+async def test_pages_speak_the_visitors_language(client: TestClient) -> None:
+    danish = await (await client.get("/meetings/demo?lang=da")).text()
+    assert "Vis tider" in danish and "Intro call med Demo Host" in danish and 'lang="da"' in danish
+    portuguese = await client.get("/meetings/demo", headers={"Accept-Language": "pt-BR"})
+    assert "Mostrar horários" in await portuguese.text()
+    missing = await (await client.get("/meetings/nobody?lang=da")).text()
+    assert "Siden blev ikke fundet" in missing
+    start, csrf = await _form(client)
+    wrong = await client.post("/meetings/demo?lang=pt", data={"csrf": csrf, "start": start, "d": "30",
+                                                              "name": "Ana", "email": "nope"})
+    assert wrong.status == 400 and "Informe um endereço de e-mail válido." in await wrong.text()

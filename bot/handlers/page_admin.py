@@ -127,8 +127,9 @@ async def edit_view(request: web.Request, session: Session, *, form: dict[str, s
     page = await request.app[SETTINGS_KEY].page(session.user_id, page_id) if page_id else None
     if page_id and page is None:
         raise web.HTTPNotFound()
+    shown = {**dict.fromkeys(page_form(None), ""), **form} if form else page_form(page)
     return _render(request, "page_edit.html", {
-        "page": page, "form": {**dict.fromkeys(page_form(None), ""), **form} if form else page_form(page), "problems": problems or [], "csrf": session.csrf_token,
+        "page": page, "form": shown, "problems": problems or [], "csrf": session.csrf_token,
         "days": DAY_NAMES, "action": request.path,
     }, status)
 

@@ -21,6 +21,7 @@ from babel import Locale
 from babel.dates import format_date, format_time
 
 from bot.availability import Slot
+from bot.i18n import translations
 from bot.keys import TEMPLATES
 
 LANGUAGES = {"en": "en", "pt": "pt_BR", "da": "da"}
@@ -79,8 +80,8 @@ def zone_or(text: str | None, fallback: str) -> str:
 
 
 def translator(lang: str) -> Callable[[str], str]:
-    """The ``_`` of templates and handlers for a page language."""
-    return str
+    """The ``_`` of templates and handlers for a page language (the ``pages`` catalog)."""
+    return translations(LANGUAGES.get(lang, "en"), "pages").gettext
 
 
 def respond(request: web.Request, name: str, context: dict[str, Any], status: int = 200) -> web.Response:
