@@ -28,6 +28,7 @@ from bot.calendar.base import (
     ConnectionContext,
     ProviderRegistry,
 )
+from bot.chat_notify import enqueue_notice
 from bot.scheduling import CREDENTIALS_PURPOSE, credential_saver
 from bot.settings import Settings
 from bot.tokens import Tokens, new_secret
@@ -275,6 +276,8 @@ class Connections:
             connection.last_checked_at, connection.incident_notified_at = utcnow(), None
             await session.flush()
             connection_id = connection.id
+            enqueue_notice(session, pending.user_id, "calendar_connected",
+                           {"account": grant.account_email, "provider": kind})
         return await self.refresh_calendars(pending.user_id, connection_id)
 
     async def refresh_calendars(self, user_id: int, connection_id: int) -> Connected:

@@ -35,6 +35,7 @@ from bot.calendar.base import (
     SaveCredentials,
     TimedSpan,
 )
+from bot.chat_notify import enqueue_notice
 from bot.notify import enqueue_email
 from bot.rules import rules_from_json
 from storage.crypto import SecretBox
@@ -267,6 +268,9 @@ class Scheduler:
             if changed.rowcount == 1:  # type: ignore[attr-defined]
                 connection = await session.get(CalendarConnection, connection_id)
                 user = await session.get(User, connection.user_id) if connection else None
+                if connection is not None and user is not None:
+                    enqueue_notice(session, user.id, "calendar_lost",
+                                   {"calendar": connection.account_email, "reason": status})
                 if connection is not None and user is not None and user.email:
                     enqueue_email(
                         session,
@@ -294,6 +298,9 @@ class Scheduler:
             if changed.rowcount == 1:  # type: ignore[attr-defined]
                 calendar = await session.get(Calendar, calendar_id)
                 user = await session.get(User, calendar.user_id) if calendar else None
+                if calendar is not None and user is not None:
+                    enqueue_notice(session, user.id, "calendar_lost",
+                                   {"calendar": calendar.name, "reason": "access_lost"})
                 if calendar is not None and user is not None and user.email:
                     enqueue_email(
                         session,
