@@ -2,7 +2,8 @@
 
 Each function adds outbox rows to the caller's session, so a message is sent exactly when the
 change it describes is committed: the visitor's e-mail (with an iCalendar invitation, update or
-cancellation and the manage link) and the host's e-mail and chat notice.
+cancellation and the manage link) and the host's e-mail and chat notice
+(:func:`bot.chat_notify.enqueue_notice`: every chat the host uses gets it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.booking_events import booking_event, invitation_uid
+from bot.chat_notify import enqueue_notice
 from bot.invitations import event_to_ics
 from bot.notify import enqueue_email
 from storage.models import Booking, User
@@ -53,6 +55,10 @@ def announce_booked(session: AsyncSession, host: User, title: str, booking: Book
                   f"Change or cancel: {manage}"),
             ics=_invitation(host, title, booking),
         )
+    enqueue_notice(session, host.id, "booking_created", {
+        "visitor_name": booking.visitor_name, "visitor_email": booking.visitor_email, "title": title,
+        "start": iso_utc(booking.start_at), "status": booking.status,
+    })
     verb = "requested" if requested else "booked"
     tell_host(
         session, host,
@@ -74,6 +80,10 @@ def announce_moved(
               f"{_when(booking.start_at, booking.timezone)}.\n\nChange or cancel: {manage}"),
         ics=None if booking.status == "requested" else _invitation(host, title, booking),
     )
+    enqueue_notice(session, host.id, "booking_rescheduled", {
+        "visitor_name": booking.visitor_name, "title": title, "start": iso_utc(booking.start_at),
+        "previous_start": iso_utc(previous),
+    })
     tell_host(
         session, host,
         subject=f"{booking.visitor_name} moved {title}",
@@ -90,6 +100,9 @@ def announce_cancelled(session: AsyncSession, host: User, title: str, booking: B
         text=f"Your meeting on {_when(booking.start_at, booking.timezone)} is cancelled.",
         ics=_invitation(host, title, booking, cancelled=True),
     )
+    enqueue_notice(session, host.id, "booking_cancelled", {
+        "visitor_name": booking.visitor_name, "title": title, "start": iso_utc(booking.start_at),
+    })
     tell_host(
         session, host,
         subject=f"{booking.visitor_name} cancelled {title}",
@@ -104,6 +117,10 @@ def announce_blocked(
 ) -> None:
     """Someone tried to book while a calendar could not be read: tell the host how to fix it."""
     when = _when(start, host.timezone) if start is not None else "a time to be agreed"
+    enqueue_notice(session, host.id, "booking_blocked", {
+        "visitor_name": name, "visitor_email": email, "title": title,
+        "start": iso_utc(start) if start is not None else "",
+    })
     tell_host(
         session, host,
         subject=f"Slotbot: {name} tried to book you",

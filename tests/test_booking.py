@@ -26,6 +26,7 @@ from bot.booking import (
 from bot.booking_events import SYNC_EVENT_KIND, EventSync
 from bot.calendar.base import ProviderRegistry
 from bot.calendar.local import local_factory
+from bot.chat_notify import NOTICE_KIND
 from bot.demo import seed
 from bot.links import Links
 from bot.notify import EMAIL_KIND
@@ -81,7 +82,7 @@ async def test_booking_writes_everything_and_the_event_lands_in_the_default_cale
         engagement = (await session.execute(select(MeetingEngagement))).scalar_one()
         kinds = sorted(m.kind for m in (await session.execute(select(OutboxMessage))).scalars())
     assert contact.email == "ana@example.com" and engagement.booking_id == made.booking_id
-    assert kinds == [SYNC_EVENT_KIND, EMAIL_KIND, EMAIL_KIND]
+    assert kinds == sorted([SYNC_EVENT_KIND, EMAIL_KIND, EMAIL_KIND, NOTICE_KIND])
 
     sent: list[dict[str, Any]] = []
 
@@ -89,8 +90,11 @@ async def test_booking_writes_everything_and_the_event_lands_in_the_default_cale
         sent.append(payload)
 
     sync = EventSync(sessions, scheduler).sync
-    worker = OutboxWorker(sessions, {SYNC_EVENT_KIND: sync, EMAIL_KIND: capture})
-    assert await worker.run_once() == 3
+    worker = OutboxWorker(sessions, {SYNC_EVENT_KIND: sync, EMAIL_KIND: capture, NOTICE_KIND: capture})
+    assert await worker.run_once() == 4
+    notice = next(p for p in sent if p.get("notice") == "booking_created")
+    assert notice["params"]["visitor_email"] == "ana@example.com"
+    assert notice["params"]["start"] == at(23, 11).astimezone(UTC).isoformat()
     async with sessions() as session:
         events = (await session.execute(select(LocalEvent.uid))).scalars().all()
         booking = await session.get(Booking, made.booking_id)
@@ -159,8 +163,12 @@ async def test_lost_calendar_blocks_booking_and_keeps_the_visitor(
         await bookings.book(page_id, start=at(23, 11), duration_minutes=30, visitor=VISITOR, now=NOW)
     async with sessions() as session:
         attempt = (await session.execute(select(BookingAttempt))).scalar_one()
-        mail = (await session.execute(select(OutboxMessage))).scalar_one()
+        rows = {m.kind: m for m in (await session.execute(select(OutboxMessage))).scalars()}
+        mail, notice = rows[EMAIL_KIND], rows[NOTICE_KIND]
+        assert len(rows) == 2
         assert (await session.execute(select(Booking))).first() is None
+    assert notice.payload["notice"] == "booking_blocked"
+    assert notice.payload["params"]["visitor_email"] == "ana@example.com"
     assert (attempt.visitor_email, attempt.note) == ("ana@example.com", "About the pilot")
     assert mail.payload["to"] == "demo.host@example.com" and "Ana Lúcia" in mail.payload["subject"]
 
@@ -231,7 +239,7 @@ async def test_reschedule_moves_the_event_and_the_invitation_keeps_its_uid(
         sent.append(payload)
 
     worker = OutboxWorker(sessions, {SYNC_EVENT_KIND: EventSync(sessions, scheduler).sync,
-                                     EMAIL_KIND: capture})
+                                     EMAIL_KIND: capture, NOTICE_KIND: capture})
     made = await bookings.book(page_id, start=at(23, 11), duration_minutes=30, visitor=VISITOR, now=NOW)
     await worker.run_once()
     other = await bookings.book(page_id, start=at(24, 10), duration_minutes=30,
@@ -245,7 +253,9 @@ async def test_reschedule_moves_the_event_and_the_invitation_keeps_its_uid(
     target = free.result.slots[0].start
     moved = await bookings.reschedule(made.manage_token, start=target, now=NOW)
     assert (moved.booking_id, moved.start) == (made.booking_id, target)
-    assert await worker.run_once() == 3  # event sync, visitor mail, host mail
+    assert await worker.run_once() == 4  # event sync, visitor mail, host mail, host chat notice
+    moved_notice = next(p for p in sent if p.get("notice") == "booking_rescheduled")
+    assert moved_notice["params"]["start"] == target.astimezone(UTC).isoformat()
     async with sessions() as session:
         uids = set((await session.execute(select(LocalEvent.uid))).scalars())
         booking = await session.get(Booking, made.booking_id)
