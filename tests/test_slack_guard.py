@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.slack.guard import RateLimiter, RequestGuard, SeenRequests
 from bot.slack.texts import slow_down_text, sorry_text
-from tests.fakes.slack import FakeSlack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -25,6 +24,8 @@ def _event(event_id: str) -> bytes:
 
 def _headers(body: bytes, *, timestamp: int | None = None, retry: int | None = None,
              secret: str = SECRET) -> dict[str, str]:
+    from tests.fakes.slack import FakeSlack
+
     headers = FakeSlack(signing_secret=secret).signed(body.decode(), timestamp=timestamp,
                                                       content_type="application/json")
     if retry is not None:

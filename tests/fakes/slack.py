@@ -2,8 +2,9 @@
 
 It speaks Slack's wire format closely enough that slack_sdk and Bolt talk to it unchanged:
 
-* ``POST /api/<method>`` with a form or JSON body, the token as ``Authorization: Bearer`` (or a
-  ``token`` field), answers ``{"ok": true, ...}`` or ``{"ok": false, "error": ...}`` with HTTP 200
+* ``POST /api/<method>`` with a form or JSON body (or ``GET`` with a query), the token as
+  ``Authorization: Bearer`` (or a ``token`` field), answers ``{"ok": true, ...}`` or
+  ``{"ok": false, "error": ...}`` with HTTP 200
   (``not_authed``, ``invalid_auth``, ``token_expired``, ``missing_scope`` with ``needed`` and
   ``provided``, ``channel_not_found``, ``user_not_found``, ``no_text``, ``invalid_blocks``...), and
   HTTP 429 with ``Retry-After`` when told to (:meth:`FakeSlack.rate_limit`). Methods:
@@ -150,6 +151,7 @@ class FakeSlack:
         """Serve on 127.0.0.1, a free port."""
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # slack_sdk GETs a few (users.info)
         app.router.add_get("/oauth/v2/authorize", self._authorize)
         app.router.add_post("/commands/{team}/{id}/{secret}", self._response_url)
         self._runner = web.AppRunner(app, access_log=None)
@@ -383,8 +385,10 @@ class FakeSlack:
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        if request.content_type == "application/json":
-            params: dict[str, Any] = await request.json() if await request.read() else {}
+        if request.method == "GET":
+            params: dict[str, Any] = {}
+        elif request.content_type == "application/json":
+            params = await request.json() if await request.read() else {}
         else:
             params = dict(await request.post())
         params.update(request.query)
