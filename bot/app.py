@@ -26,7 +26,7 @@ from bot.connections import Connections, GoogleConnect, MicrosoftConnect
 from bot.conversation.backend import AppBackend
 from bot.conversation.core import Conversation
 from bot.domains import Domains
-from bot.handlers import dashboard, demo_login, free_time, page_admin, pages, site
+from bot.handlers import dashboard, demo_login, free_time, page_admin, pages, site, slack
 from bot.identities import Identities
 from bot.keys import (
     BOOKINGS,
@@ -91,6 +91,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     dashboard.setup(app)
     pages.setup(app)
     page_admin.setup(app)
+    slack.setup(app)  # only when Slack is configured
     if settings.demo:
         free_time.setup(app)
         demo_login.setup(app)
