@@ -10,13 +10,14 @@ Languages: a profile's language tag is mapped to a supported locale (:func:`bot.
 and kept on the user; a language the user chose in chat ("language pt") is an *override*, stored on
 each of the user's chat identities, and wins over the profile until cleared ("language auto").
 The database guards one user per identity (``uq_chat_identity``) and unique slugs; a race between
-two first contacts is retried.
+two first contacts is retried (after two lost races, with a random suffix on the slug).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import secrets
 import unicodedata
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SLUG = "meeting"
 DEFAULT_DURATIONS = [30, 60]
-_ATTEMPTS = 5
+_ATTEMPTS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +83,13 @@ class Identities:
             raise ValueError("a chat identity needs an id")
         for attempt in range(_ATTEMPTS):
             try:
-                return await self._resolve(channel, tenant, external_id, profile)
+                return await self._resolve(channel, tenant, external_id, profile, crowded=attempt >= 2)
             except IntegrityError:  # a concurrent first contact, or a slug just taken
                 log.info("identity resolve retried", extra={"channel": channel, "attempt": attempt})
         raise RuntimeError("could not create the chat identity")
 
     async def _resolve(
-        self, channel: str, tenant: str, external_id: str, profile: Profile | None
+        self, channel: str, tenant: str, external_id: str, profile: Profile | None, *, crowded: bool
     ) -> Speaker:
         async with self._sessions() as session, session.begin():
             identity = (
@@ -101,7 +102,7 @@ class Identities:
                 )
             ).scalar_one_or_none()
             if identity is None:
-                user = await self._new_user(session, profile)
+                user = await self._new_user(session, profile, crowded=crowded)
                 identity = ChatIdentity(
                     user_id=user.id, channel=channel, tenant=tenant, external_id=external_id
                 )
@@ -116,15 +117,18 @@ class Identities:
                     _refresh(user, profile)
             return Speaker(user.id, identity.locale or user.locale, user.timezone)
 
-    async def _new_user(self, session: AsyncSession, profile: Profile | None) -> User:
+    async def _new_user(self, session: AsyncSession, profile: Profile | None, *, crowded: bool) -> User:
         name = (profile.name.strip() if profile else "") or "Slotbot user"
+        base = slugify(name)
+        if crowded:  # several first contacts race for the same slugs: step aside at random
+            base = f"{base[:43]}-{secrets.token_hex(2)}"
         locale = supported_locale(profile.locale if profile else None)
         user = User(
             display_name=name[:200],
             email=(profile.email or None) if profile else None,
             timezone=_zone(profile.timezone if profile else None) or self._default_timezone,
             locale=locale,
-            slug=await _free_slug(session, slugify(name)),
+            slug=await _free_slug(session, base),
         )
         session.add(user)
         await session.flush()

@@ -163,5 +163,5 @@ def command(text: str) -> Intent:
     if kind == "free":
         return Intent(kind, said if word in ("when", "quando", "hvornår") else rest)
     if kind == "link":
-        return Intent(kind, rest.strip())
+        return _with_argument(kind, rest)
     return _with_argument(kind, said)
