@@ -7,6 +7,12 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+"""Every page's policy: no inline script or style, framed only by this site."""
+
 
 class Templates:
     """Loads templates from ``bot/templates`` and renders them into responses."""

@@ -166,3 +166,17 @@ async def test_pages_speak_the_visitors_language(client: TestClient) -> None:
     wrong = await client.post("/meetings/demo?lang=pt", data={"csrf": csrf, "start": start, "d": "30",
                                                               "name": "Ana", "email": "nope"})
     assert wrong.status == 400 and "Informe um endereço de e-mail válido." in await wrong.text()
+
+
+async def test_only_widget_pages_may_be_framed_by_other_sites(client: TestClient) -> None:
+    framed = await client.get("/meetings/demo/intro?embed=1")  # the demo page is in the widget
+    policy = framed.headers["Content-Security-Policy"]
+    assert "frame-ancestors *" in policy and "script-src 'self'" in policy
+    assert "embed=1" in await framed.text()
+    plain = await client.get("/meetings/demo/intro")
+    assert "frame-ancestors 'self'" in plain.headers["Content-Security-Policy"]
+    assert client.app is not None
+    async with client.app[SESSIONS]() as session, session.begin():
+        await session.execute(update(SchedulingPage).values(in_widget=False))
+    refused = await client.get("/meetings/demo/intro?embed=1")
+    assert "frame-ancestors 'self'" in refused.headers["Content-Security-Policy"]

@@ -33,6 +33,7 @@ from bot.handlers import manage
 from bot.handlers.prefill import remember_visitor, remembered_visitor
 from bot.handlers.visitor_web import (
     RateLimiter,
+    allow_framing,
     csrf_ok,
     csrf_token,
     days,
@@ -140,13 +141,14 @@ async def render_page(request: web.Request, user: User, page: SchedulingPage, *,
         duration = durations[0]
     if duration not in durations:
         duration = durations[0]
+    embedded = _embedded(request, page)
     base: dict[str, Any] = {
         "host": user, "page": page, "lang": lang, "tz": zone_name, "duration": duration,
         "durations": durations, "message": note, "path": request.path, "preview": preview,
-        "questions": _questions(page), "answers": source,
+        "questions": _questions(page), "answers": source, "embed": embedded,
     }
     if not (user.pages_enabled and page.enabled) and not preview:
-        return respond(request, "page_off.html", base, status)
+        return _framed(respond(request, "page_off.html", base, status), embedded)
     offline, blocked = await _blocked(request, user)
     csrf = csrf_token(request)
     base.update({"offline": offline, "blocked": blocked, "csrf": csrf,
@@ -158,8 +160,8 @@ async def render_page(request: web.Request, user: User, page: SchedulingPage, *,
         try:
             rules = rules_from_json(page.rules, timezone=user.timezone, durations=durations)
         except RulesError:
-            return message(request, lang, page.title,
-                           _("This page is being set up and cannot take bookings yet."), 503)
+            setting_up = _("This page is being set up and cannot take bookings yet.")
+            return _framed(message(request, lang, page.title, setting_up, 503), embedded)
         host_zone = ZoneInfo(user.timezone)
         first = now.astimezone(host_zone).date()
         answer = await request.app[SCHEDULER].availability(
@@ -183,7 +185,18 @@ async def render_page(request: web.Request, user: User, page: SchedulingPage, *,
             "chosen_missing": bool(chosen) and picked is None,
         })
         response = respond(request, "page.html", base, status)
-    set_csrf(request, response, csrf, "/meetings")
+    set_csrf(request, response, csrf, "/meetings", embedded=embedded)
+    return _framed(response, embedded)
+
+
+def _embedded(request: web.Request, page: SchedulingPage) -> bool:
+    """Whether this is the page shown inside the website chat widget (``?embed=1``, opted in)."""
+    return request.query.get("embed") == "1" and page.in_widget
+
+
+def _framed(response: web.Response, embedded: bool) -> web.Response:
+    if embedded:
+        allow_framing(response)
     return response
 
 
@@ -216,8 +229,9 @@ async def page_post(request: web.Request) -> web.Response:
         except InvalidVisitor as exc:
             return await page_view(request, note=_(str(exc)), status=400, form=form)
         await bookings.keep_attempt(page, user, visitor, None, "left_details")
-        return message(request, lang, _("Thank you"),
-                       _("{host} has your details and will get back to you.").format(host=user.display_name))
+        return _framed(message(request, lang, _("Thank you"), _(
+            "{host} has your details and will get back to you.").format(host=user.display_name)),
+            _embedded(request, page))
     if missing:
         return await page_view(request, note=_("Please answer: {questions}").format(
             questions=", ".join(missing)), status=400, form=form)
@@ -239,9 +253,9 @@ async def page_post(request: web.Request) -> web.Response:
     except (SlotUnavailable, PagesOff) as exc:
         return await page_view(request, note=_(str(exc)), status=400, form={**form, "start": ""})
     except BookingBlocked:
-        return message(request, lang, _("Booking is paused"), _(
+        return _framed(message(request, lang, _("Booking is paused"), _(
             "Booking is temporarily unavailable. We kept your details and told {host}, "
-            "who will get back to you.").format(host=user.display_name), 503)
+            "who will get back to you.").format(host=user.display_name), 503), _embedded(request, page))
     except BookingError as exc:
         return await page_view(request, note=_(str(exc)), status=400, form=form)
     zone = ZoneInfo(visitor.timezone)
@@ -251,6 +265,7 @@ async def page_post(request: web.Request) -> web.Response:
         "host": user, "page": page, "lang": lang, "status": made.status,
         "when": format_datetime(made.start.astimezone(zone), "full", locale=locale_of(lang)),
         "manage": request.app[LINKS].manage(made.manage_token, hostname=hostname), "email": visitor.email,
+        "embed": _embedded(request, page),
     })
     await remember_visitor(request, response, visitor)
-    return response
+    return _framed(response, _embedded(request, page))

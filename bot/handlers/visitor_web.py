@@ -23,8 +23,10 @@ from babel.dates import format_date, format_time
 from bot.availability import Slot
 from bot.i18n import translations
 from bot.keys import TEMPLATES
+from bot.templating import CONTENT_SECURITY_POLICY
 
 LANGUAGES = {"en": "en", "pt": "pt_BR", "da": "da"}
+
 CSRF_COOKIE = "slotbot_form"
 
 
@@ -111,10 +113,25 @@ def csrf_token(request: web.Request) -> str:
     return request.cookies.get(CSRF_COOKIE) or random_secrets.token_urlsafe(24)
 
 
-def set_csrf(request: web.Request, response: web.StreamResponse, token: str, path: str) -> None:
-    """Set the double-submit cookie for forms under ``path``."""
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="Strict", path=path,
-                        secure=request.secure)
+def set_csrf(request: web.Request, response: web.StreamResponse, token: str, path: str,
+             *, embedded: bool = False) -> None:
+    """Set the double-submit cookie for forms under ``path``.
+
+    A page embedded in another site's chat widget is a third-party frame: browsers send its
+    cookie only when it is ``SameSite=None; Secure``, which needs https.
+    """
+    third_party = embedded and request.secure
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="None" if third_party else "Strict",
+                        path=path, secure=request.secure)
+
+
+def allow_framing(response: web.StreamResponse) -> None:
+    """Let any site frame this response (pages a host offers in the website chat widget)."""
+    policy = "; ".join(
+        "frame-ancestors *" if part.strip().startswith("frame-ancestors") else part.strip()
+        for part in CONTENT_SECURITY_POLICY.split(";")
+    )
+    response.headers["Content-Security-Policy"] = policy
 
 
 def csrf_ok(request: web.Request, submitted: object) -> bool:
