@@ -101,7 +101,8 @@ async def unfurl(backend: Backend, url: str, *, now: datetime, locale: str) -> R
         return None
     host, page = found
     _ = gettext_for(locale)
-    title = Text(_("{title} with {name}").format(title=page.title, name=host.name))
+    named = host.name.lower() in page.title.lower()
+    title = Text(page.title if named else _("{title} with {name}").format(title=page.title, name=host.name))
     if not (host.pages_enabled and page.enabled):
         return Reply((title, Text(_("This page is not taking bookings right now."))), private=False)
     zone = ZoneInfo(host.timezone)
