@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.conversation.when import find_duration, normalize, parse_when
+from bot.conversation.daytime import find_duration, normalize
+from bot.conversation.when import parse_when
 
 CPH = "Europe/Copenhagen"
 NYC = "America/New_York"

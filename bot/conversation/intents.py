@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.conversation.when import normalize
+from bot.conversation.daytime import normalize
 
 INTENTS = (
     "connect", "free", "link", "pages", "calendars", "settings", "disconnect", "help", "language",
