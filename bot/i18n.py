@@ -29,9 +29,9 @@ LOCALES = ("en", "pt_BR", "da")
 DEFAULT_LOCALE = "en"
 
 EXTRACT_RECIPE = """\
-pybabel extract -F babel.cfg -o bot/locales/conversation.pot \\
+pybabel extract -F babel.cfg --no-wrap -o bot/locales/conversation.pot \\
     bot/conversation bot/chat_notify.py bot/identities.py
-pybabel update -i bot/locales/conversation.pot -d bot/locales -D conversation
+pybabel update --no-wrap -i bot/locales/conversation.pot -d bot/locales -D conversation
 """
 """How the ``conversation`` catalogs are refreshed from the source (see the README)."""
 
