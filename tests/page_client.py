@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
@@ -23,6 +24,25 @@ _SLOT_LINK = re.compile(r'href="[^"]*[?&]start=([^&"]+)&amp;')
 def offered_starts(html: str) -> list[datetime]:
     """The starts of the slots a page offers (its slot links), in page order."""
     return [datetime.fromisoformat(unquote(raw)) for raw in _SLOT_LINK.findall(html)]
+
+
+def spread_starts(starts: list[datetime], *, minutes: int, zone: str, count: int | None = None,
+                  after: date | None = None) -> list[datetime]:
+    """Offered starts whose ``minutes``-long meetings do not overlap, from the day after ``after``
+    (the host's date in ``zone``, default today) on; ``count`` of them (all when None)."""
+    local = ZoneInfo(zone)
+    first = (after or datetime.now(local).date()) + timedelta(days=1)
+    chosen: list[datetime] = []
+    for start in sorted(starts):
+        if start.astimezone(local).date() < first:
+            continue
+        if not chosen or start >= chosen[-1] + timedelta(minutes=minutes):
+            chosen.append(start)
+        if count is not None and len(chosen) == count:
+            break
+    if count is not None and len(chosen) < count:
+        raise AssertionError(f"the page offers fewer than {count} separate slots from {first} on")
+    return chosen
 
 
 @dataclass

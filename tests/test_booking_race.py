@@ -2,8 +2,8 @@
 
 Exactly one visitor gets the booking page; the 49 others get a readable "that time was just
 taken" page (409) that offers fresh slots without the taken one, and nobody sees an error. The
-database then holds one booking per slot, none overlapping, each with exactly one calendar write
-and its two e-mails in the outbox, all delivered. Runs on SQLite and on PostgreSQL.
+database then holds one booking per slot, none overlapping, each with exactly one calendar write,
+its two e-mails and one chat notice in the outbox, all run. Runs on SQLite and on PostgreSQL.
 
 The app is the demo as it runs (``tests/browser.py``); only its booking rate limits are raised
 (a configuration, as an operator could): 50 posts a second from one address would otherwise be
@@ -15,21 +15,22 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
 from sqlalchemy import select
 
+from bot.booking_events import SYNC_EVENT_KIND
+from bot.chat_notify import NOTICE_KIND
 from bot.demo import DEMO_EMAIL, DEMO_TIMEZONE
 from bot.handlers.pages import PER_IP, PER_PAGE
 from bot.handlers.visitor_web import RateLimiter
 from bot.keys import SESSIONS
 from bot.notify import EMAIL_KIND
 from storage.models import Booking, LocalEvent, OutboxMessage
-from tests.page_client import Answer, PageVisitor, offered_starts
+from tests.page_client import Answer, PageVisitor, offered_starts, spread_starts
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -50,20 +51,6 @@ def generous_limits(app: web.Application) -> None:
     app[PER_PAGE] = RateLimiter(100_000, 60.0)
 
 
-def pick_slots(starts: list[datetime], count: int) -> list[datetime]:
-    """``count`` offered starts from tomorrow on (host's zone), none overlapping another."""
-    tomorrow = datetime.now(ZoneInfo(DEMO_TIMEZONE)).date() + timedelta(days=1)
-    chosen: list[datetime] = []
-    for start in starts:
-        if start.astimezone(ZoneInfo(DEMO_TIMEZONE)).date() < tomorrow:
-            continue
-        if not chosen or start >= chosen[-1] + timedelta(minutes=DURATION):
-            chosen.append(start)
-        if len(chosen) == count:
-            return chosen
-    raise AssertionError(f"the demo page offers fewer than {count} slots from tomorrow on")
-
-
 async def test_fifty_visitors_race_for_each_of_twenty_slots(
     start_demo: Callable[..., Awaitable[LiveDemo]],
 ) -> None:
@@ -73,7 +60,8 @@ async def test_fifty_visitors_race_for_each_of_twenty_slots(
         visitors = [PageVisitor(http, demo.url("/meetings/demo")) for _ in range(VISITORS)]
         first = await asyncio.gather(*(visitor.open() for visitor in visitors))
         assert {answer.status for answer in first} == {200}
-        slots = pick_slots(offered_starts(first[0].text), SLOTS)
+        slots = spread_starts(offered_starts(first[0].text), minutes=DURATION, zone=DEMO_TIMEZONE,
+                              count=SLOTS)
         messages: collections.Counter[str] = collections.Counter()
         for round_number, start in enumerate(slots):
             answers = await asyncio.gather(*(
@@ -118,8 +106,12 @@ async def _check_database(demo: LiveDemo, slots: list[datetime]) -> None:
     for before, after in itertools.pairwise(bookings):
         assert before.end_at <= after.start_at, "overlapping bookings"
     assert {status for _, status in outbox.values()} == {"done"}, outbox
-    writes = collections.Counter(m.payload.get("booking_id") for m in messages if m.kind != EMAIL_KIND)
+    kinds = collections.Counter(m.kind for m in messages)
+    assert kinds == {SYNC_EVENT_KIND: SLOTS, EMAIL_KIND: 2 * SLOTS, NOTICE_KIND: SLOTS}, kinds
+    writes = collections.Counter(m.payload["booking_id"] for m in messages if m.kind == SYNC_EVENT_KIND)
     assert writes == {b.id: 1 for b in bookings}, "one calendar write per booking"
     mails = collections.Counter(m.payload["to"] for m in messages if m.kind == EMAIL_KIND)
-    assert mails == {DEMO_EMAIL: len(bookings), **{b.visitor_email: 1 for b in bookings}}
+    assert mails == {DEMO_EMAIL: SLOTS, **{b.visitor_email: 1 for b in bookings}}
+    notices = collections.Counter(m.payload["notice"] for m in messages if m.kind == NOTICE_KIND)
+    assert notices == {"booking_created": SLOTS}
     assert sorted(events) == sorted(["sample", *(b.external_event_id for b in bookings)])
