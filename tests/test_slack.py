@@ -335,3 +335,21 @@ async def test_ack_within_three_seconds_while_calendars_are_slow(
     [answer] = slack_fake.responses_to(url)
     assert answer["response_type"] == "ephemeral" and answer["blocks"]
     assert google_fake.api_calls("freebusy.query")
+
+
+async def test_request_url_verification(client: TestClient, slack_fake: FakeSlack) -> None:
+    body = json.dumps({"token": "unused", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+                       "type": "url_verification"})
+    response = await send(client, slack_fake, body, json_body=True)
+    assert response.status == 200
+    assert (await response.json())["challenge"].startswith("3eZbrw1aBm2r")
+
+
+async def test_home_buttons_answer_in_the_messages_tab(client: TestClient, slack_fake: FakeSlack) -> None:
+    body, url = slack_fake.block_actions(ULLA, "slotbot:settings:7", container="view")
+    assert url is None
+    assert (await send(client, slack_fake, body)).status == 200
+    await slack_fake.wait_for(lambda: slack_fake.calls_to("chat.postMessage")
+                              and slack_fake.calls_to("views.publish"))
+    [answer] = slack_fake.calls_to("chat.postMessage")
+    assert answer.params["channel"] == ULLA and "/dashboard/login?token=" in answer.params["text"]

@@ -11,7 +11,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.slack.guard import RateLimiter, RequestGuard, SeenRequests
+from bot.slack.guard import (
+    DatabaseSeenRequests,
+    MemorySeenRequests,
+    RateLimiter,
+    RequestGuard,
+    SeenRequests,
+    seen_requests,
+)
 from bot.slack.texts import slow_down_text, sorry_text
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -34,9 +41,7 @@ def _headers(body: bytes, *, timestamp: int | None = None, retry: int | None = N
     return headers
 
 
-async def test_seen_requests_remember_until_expiry(engine: AsyncEngine) -> None:
-    now = [datetime(2026, 3, 2, 9, 0, tzinfo=UTC)]
-    seen = SeenRequests(engine, clock=lambda: now[0])
+async def _remember_until_expiry(seen: SeenRequests, now: list[datetime]) -> None:
     assert await seen.first_seen({"a": timedelta(minutes=10), "b": timedelta(minutes=1)}) == set()
     assert await seen.first_seen({"a": timedelta(minutes=10), "c": timedelta(minutes=1)}) == {"a"}
     now[0] += timedelta(minutes=5)  # b expired, a not
@@ -44,13 +49,28 @@ async def test_seen_requests_remember_until_expiry(engine: AsyncEngine) -> None:
     long_key = "sig:" + "x" * 300  # hashed to fit the column
     assert await seen.first_seen({long_key: timedelta(minutes=1)}) == set()
     assert await seen.first_seen({long_key: timedelta(minutes=1)}) == {long_key}
+
+
+async def test_seen_requests_in_the_database_remember_until_expiry(engine: AsyncEngine) -> None:
+    now = [datetime(2026, 3, 2, 9, 0, tzinfo=UTC)]
+    await _remember_until_expiry(DatabaseSeenRequests(engine, clock=lambda: now[0]), now)
     async with engine.connect() as conn:
         keys = (await conn.execute(text("SELECT key FROM slack_seen_requests"))).scalars().all()
     assert len(keys) == 4 and all(len(k) <= 100 for k in keys)
 
 
+async def test_seen_requests_in_memory_remember_until_expiry() -> None:
+    now = [datetime(2026, 3, 2, 9, 0, tzinfo=UTC)]
+    await _remember_until_expiry(MemorySeenRequests(clock=lambda: now[0]), now)
+
+
+def test_postgresql_shares_what_was_seen_sqlite_keeps_it_in_memory(engine: AsyncEngine) -> None:
+    expected = DatabaseSeenRequests if engine.dialect.name == "postgresql" else MemorySeenRequests
+    assert isinstance(seen_requests(engine), expected)
+
+
 async def test_concurrent_deliveries_of_one_event_are_handled_once(engine: AsyncEngine) -> None:
-    guard = RequestGuard(SECRET, SeenRequests(engine))
+    guard = RequestGuard(SECRET, DatabaseSeenRequests(engine))
     body = _event("Ev0CONCURRENT")
     requests = [(body, _headers(body, timestamp=int(time.time()) - n, retry=n or None)) for n in range(5)]
     answers = await asyncio.gather(*(guard.check(b, h) for b, h in requests))
@@ -62,7 +82,7 @@ async def test_concurrent_deliveries_of_one_event_are_handled_once(engine: Async
 
 
 async def test_guard_refuses_bad_stale_and_replayed_requests(engine: AsyncEngine) -> None:
-    guard = RequestGuard(SECRET, SeenRequests(engine))
+    guard = RequestGuard(SECRET, seen_requests(engine))
     body = _event("Ev0001")
     fresh = _headers(body)
     assert await guard.check(body, fresh) is None

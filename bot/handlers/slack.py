@@ -39,6 +39,7 @@ from slack_bolt.context.say.async_say import AsyncSay
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.reply import Reply, Text
+from bot.conversation.speaker import Speaker
 from bot.handlers.site import add_start_link
 from bot.keys import CHAT_NOTIFIER, OUTBOX_REGISTRARS, SETTINGS
 from bot.outbox import OutboxWorker
@@ -112,10 +113,14 @@ def _sorry(locale: str | None) -> Reply:
 
 
 def listen(bolt: AsyncApp, channel: SlackChannel) -> None:
-    """Add Slotbot's listeners to ``bolt``."""
+    """Add Slotbot's listeners to ``bolt``.
+
+    Each listener acknowledges at once and hands the rest to :meth:`SlackChannel.spawn`, so the
+    HTTP answer never waits for calendars, the database or the Web API.
+    """
 
     async def answer(client: AsyncWebClient, team: str, user: str,
-                     ask: Callable[[Any], Awaitable[Reply]]) -> tuple[Reply, Any]:
+                     ask: Callable[[Speaker], Awaitable[Reply]]) -> tuple[Reply, Speaker | None]:
         """Resolve the speaker and ask the conversation; a failure becomes an apology."""
         speaker = None
         try:
@@ -139,14 +144,17 @@ def listen(bolt: AsyncApp, channel: SlackChannel) -> None:
             await ack(text=refusal, response_type="ephemeral")
             return
         await ack()
-        channel.track()
         text = (command.get("text") or "").strip()
-        reply, speaker = await answer(client, team, user,
-                                      lambda s: channel.conversation.command(s, text, now=_now()))
-        await respond(**message(reply), response_type="ephemeral" if reply.private else "in_channel")
-        first = text.split()[0].lower() if text else ""
-        if speaker is not None and first not in READ_ONLY:
-            await channel.publish_home(client, user, speaker)
+
+        async def work() -> None:
+            reply, speaker = await answer(client, team, user,
+                                          lambda s: channel.conversation.command(s, text, now=_now()))
+            await respond(**message(reply), response_type="ephemeral" if reply.private else "in_channel")
+            first = text.split()[0].lower() if text else ""
+            if speaker is not None and first not in READ_ONLY:
+                await channel.publish_home(client, user, speaker)
+
+        channel.spawn(work())
 
     @bolt.event("message")
     async def on_message(event: dict[str, Any], say: AsyncSay, client: AsyncWebClient,
@@ -157,32 +165,39 @@ def listen(bolt: AsyncApp, channel: SlackChannel) -> None:
         team, user = str(context.team_id), str(context.user_id)
         if not text:
             return
-        channel.track()
-        refusal = limited(team, user)
-        if refusal:
-            await say(text=refusal, thread_ts=event.get("thread_ts"))
-            return
-        reply, _ = await answer(client, team, user,
-                                lambda s: channel.conversation.message(s, text, now=_now()))
-        await say(**message(reply), thread_ts=event.get("thread_ts"))
+        thread = event.get("thread_ts")
+
+        async def work() -> None:
+            refusal = limited(team, user)
+            if refusal:
+                await say(text=refusal, thread_ts=thread)
+                return
+            reply, _ = await answer(client, team, user,
+                                    lambda s: channel.conversation.message(s, text, now=_now()))
+            await say(**message(reply), thread_ts=thread)
+
+        channel.spawn(work())
 
     @bolt.event("app_mention")
     async def on_mention(event: dict[str, Any], client: AsyncWebClient,
                          context: AsyncBoltContext) -> None:
         team, user = str(context.team_id), str(context.user_id)
         where = {"channel": event["channel"], "thread_ts": event.get("thread_ts")}
-        channel.track()
-        refusal = limited(team, user)
-        if refusal:
-            await client.chat_postEphemeral(user=user, text=refusal, **where)
-            return
         text = _MENTION.sub("", event.get("text") or "").strip()
-        reply, _ = await answer(client, team, user,
-                                lambda s: channel.conversation.message(s, text, now=_now()))
-        if reply.private:
-            await client.chat_postEphemeral(user=user, **message(reply), **where)
-        else:
-            await client.chat_postMessage(**message(reply), **where)
+
+        async def work() -> None:
+            refusal = limited(team, user)
+            if refusal:
+                await client.chat_postEphemeral(user=user, text=refusal, **where)
+                return
+            reply, _ = await answer(client, team, user,
+                                    lambda s: channel.conversation.message(s, text, now=_now()))
+            if reply.private:
+                await client.chat_postEphemeral(user=user, **message(reply), **where)
+            else:
+                await client.chat_postMessage(**message(reply), **where)
+
+        channel.spawn(work())
 
     @bolt.action(re.compile(r"^slotbot:"))
     async def on_action(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
@@ -192,58 +207,68 @@ def listen(bolt: AsyncApp, channel: SlackChannel) -> None:
         name = parse_action_id(str(action.get("action_id", "")))
         if name is None or name == "open":
             return
-        channel.track()
         team, user = str(context.team_id), str(context.user_id)
         has_url = bool(body.get("response_url"))
-        refusal = limited(team, user)
-        if refusal:
-            if has_url:
-                await respond(text=refusal, response_type="ephemeral", replace_original=False)
-            return
         value = str(action.get("value") or "")
-        reply, speaker = await answer(client, team, user,
-                                      lambda s: channel.conversation.action(s, name, value, now=_now()))
-        if has_url and not reply.private:  # e.g. share_link: posted for everyone, the menu stays
-            await respond(**message(reply), response_type="in_channel", replace_original=False)
-        elif has_url:
-            await respond(**message(reply), response_type="ephemeral", replace_original=True)
-        else:  # a button on the App Home: the answer goes to the user's messages tab
-            await client.chat_postMessage(channel=user, **message(reply))
-        if speaker is not None and name != "share_link":
-            await channel.publish_home(client, user, speaker)
+
+        async def work() -> None:
+            refusal = limited(team, user)
+            if refusal:
+                if has_url:
+                    await respond(text=refusal, response_type="ephemeral", replace_original=False)
+                return
+            reply, speaker = await answer(
+                client, team, user, lambda s: channel.conversation.action(s, name, value, now=_now()))
+            if has_url and not reply.private:  # e.g. share_link: posted for everyone, the menu stays
+                await respond(**message(reply), response_type="in_channel", replace_original=False)
+            elif has_url:
+                await respond(**message(reply), response_type="ephemeral", replace_original=True)
+            else:  # a button on the App Home: the answer goes to the user's messages tab
+                await client.chat_postMessage(channel=user, **message(reply))
+            if speaker is not None and name != "share_link":
+                await channel.publish_home(client, user, speaker)
+
+        channel.spawn(work())
 
     @bolt.event("app_home_opened")
     async def on_home(event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
         if event.get("tab") != "home":
             return
         team, user = str(context.team_id), str(context.user_id)
-        if limited(team, user):
-            return
-        channel.track()
-        speaker = await channel.speaker(client, team, user)
-        await channel.publish_home(client, user, speaker)
+
+        async def work() -> None:
+            if limited(team, user):
+                return
+            speaker = await channel.speaker(client, team, user)
+            await channel.publish_home(client, user, speaker)
+
+        channel.spawn(work())
 
     @bolt.event("link_shared")
     async def on_link_shared(event: dict[str, Any], client: AsyncWebClient,
                              context: AsyncBoltContext) -> None:
         team, user = str(context.team_id), str(event.get("user") or context.user_id)
-        if limited(team, user):
-            return
-        channel.track()
-        profile = await channel.people.profile(client, team, user)
-        locale = language(profile.locale if profile else None)
-        unfurls: dict[str, Any] = {}
-        for link in event.get("links") or []:
-            url = str(link.get("url") or "")
-            reply = await channel.conversation.unfurl(url, now=_now(), locale=locale) if url else None
-            if reply is not None:
-                unfurls[url] = unfurl(reply)
-        if not unfurls:
-            return
-        if event.get("unfurl_id") and event.get("source"):
-            await client.chat_unfurl(unfurl_id=event["unfurl_id"], source=event["source"], unfurls=unfurls)
-        else:
-            await client.chat_unfurl(channel=event["channel"], ts=event["message_ts"], unfurls=unfurls)
+
+        async def work() -> None:
+            if limited(team, user):
+                return
+            profile = await channel.people.profile(client, team, user)
+            locale = language(profile.locale if profile else None)
+            unfurls: dict[str, Any] = {}
+            for link in event.get("links") or []:
+                url = str(link.get("url") or "")
+                reply = await channel.conversation.unfurl(url, now=_now(), locale=locale) if url else None
+                if reply is not None:
+                    unfurls[url] = unfurl(reply)
+            if not unfurls:
+                return
+            if event.get("unfurl_id") and event.get("source"):
+                await client.chat_unfurl(unfurl_id=event["unfurl_id"], source=event["source"],
+                                         unfurls=unfurls)
+            else:
+                await client.chat_unfurl(channel=event["channel"], ts=event["message_ts"], unfurls=unfurls)
+
+        channel.spawn(work())
 
     if bolt.installation_store is not None:
         bolt.enable_token_revocation_listeners()

@@ -7,16 +7,17 @@ because it needs the database engine and HTTP session that ``create_app``'s clea
 
 It also does the few things several listeners share: resolving a speaker, publishing a user's App
 Home, delivering a notice as a direct message (:meth:`deliver`, registered on the chat notifier),
-and keeping track of work that continues after Slack was acknowledged, so shutdown can wait for it.
+and running the work that follows an acknowledgement (:meth:`spawn`), so shutdown can wait for it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -30,7 +31,7 @@ from bot.conversation.speaker import Speaker
 from bot.keys import CONVERSATION, ENGINE, HTTP, IDENTITIES, SECRETS, SETTINGS, TEMPLATES
 from bot.settings import SlackSettings
 from bot.slack.blocks import home_view, message
-from bot.slack.guard import RateLimiter, RequestGuard, SeenRequests
+from bot.slack.guard import RateLimiter, RequestGuard, seen_requests
 from bot.slack.install import BotTokens, build_bolt_app, web_client
 from bot.slack.people import CHANNEL, People, slack_error
 from storage.models import ChatIdentity
@@ -63,7 +64,7 @@ class SlackChannel:
         self._app = app
         self._listen = listen
         self._runtime: _Runtime | None = None
-        self._tasks: set[asyncio.Task[object]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self.limiter = RateLimiter(app[SETTINGS].slack.user_requests_per_minute)
 
     @property
@@ -84,7 +85,7 @@ class SlackChannel:
             self._listen(bolt, self)
             self._runtime = _Runtime(
                 bolt=bolt,
-                guard=RequestGuard(settings.slack.signing_secret, SeenRequests(app[ENGINE])),
+                guard=RequestGuard(settings.slack.signing_secret, seen_requests(app[ENGINE])),
                 people=People(app[IDENTITIES]),
                 tokens=BotTokens(settings.slack, bolt),
             )
@@ -110,12 +111,16 @@ class SlackChannel:
         """The channel-neutral conversation core."""
         return self._app[CONVERSATION]
 
-    def track(self) -> None:
-        """Count the current task as work after the acknowledgement (shutdown waits for it)."""
-        task = asyncio.current_task()
-        if task is not None and task not in self._tasks:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` after the acknowledgement; shutdown waits for it, failures are logged."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("slack work failed", exc_info=task.exception())
 
     async def idle(self, seconds: float = SHUTDOWN_SECONDS) -> None:
         """Wait (at most ``seconds``) until the work started after acknowledgements is done."""

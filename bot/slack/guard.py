@@ -4,8 +4,9 @@
 the signing secret; timestamps more than 5 minutes off are refused), that this exact signed request
 was not seen before (a replay: 401), and that an Events API delivery's ``event_id`` was not handled
 already (Slack retries with ``X-Slack-Retry-Num`` when an answer was slow or lost: 200 without
-handling it again). What was seen lives in ``slack_seen_requests`` (:class:`SeenRequests`), so
-every worker behind a load balancer shares it. Bolt verifies the signature once more.
+handling it again). With PostgreSQL, what was seen lives in ``slack_seen_requests``
+(:class:`DatabaseSeenRequests`), so every worker behind a load balancer shares it; with SQLite (one
+process) it stays in memory (:class:`MemorySeenRequests`). Bolt verifies the signature once more.
 
 :class:`RateLimiter` is a per-user token bucket (``SLACK_USER_REQUESTS_PER_MINUTE``, in memory per
 worker); ``bot.slack.texts.slow_down_text`` is the polite answer.
@@ -19,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from aiohttp import web
 from slack_sdk.signature import Clock, SignatureVerifier
@@ -40,8 +42,16 @@ PURGE_EVERY = 300.0
 KEY_CHARS = 100
 
 
-class SeenRequests:
-    """Keys remembered until they expire, shared by every worker through the database."""
+class SeenRequests(Protocol):
+    """Keys remembered until they expire (signatures, event ids)."""
+
+    async def first_seen(self, keys: Mapping[str, timedelta]) -> set[str]:
+        """Remember ``keys`` (each for its time); return those that were already remembered."""
+        ...
+
+
+class DatabaseSeenRequests:
+    """:class:`SeenRequests` in ``slack_seen_requests``, shared by every worker (PostgreSQL)."""
 
     def __init__(self, engine: AsyncEngine, *, clock: Callable[[], datetime] | None = None) -> None:
         self._engine = engine
@@ -57,8 +67,7 @@ class SeenRequests:
         seen: set[str] = set()
         async with self._engine.begin() as conn:
             for key, keep in keys.items():
-                stored = key if len(key) <= KEY_CHARS else hashlib.sha256(key.encode()).hexdigest()
-                statement = insert(self._table).values(key=stored, expires_at=now + keep)
+                statement = insert(self._table).values(key=_stored(key), expires_at=now + keep)
                 statement = statement.on_conflict_do_update(
                     index_elements=["key"],
                     set_={"expires_at": statement.excluded.expires_at},
@@ -71,6 +80,46 @@ class SeenRequests:
                 self._purged_at = time.monotonic()
                 await conn.execute(delete(self._table).where(self._table.c.expires_at <= now))
         return seen
+
+
+class MemorySeenRequests:
+    """:class:`SeenRequests` in this process's memory: enough for one process (SQLite installs).
+
+    SQLite serializes every transaction, so a write per Slack request would queue the
+    acknowledgements behind the answers being computed; a single process needs no sharing.
+    """
+
+    def __init__(self, *, clock: Callable[[], datetime] | None = None) -> None:
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._until: dict[str, datetime] = {}
+        self._purged_at = 0.0
+
+    async def first_seen(self, keys: Mapping[str, timedelta]) -> set[str]:
+        """Remember ``keys`` (each for its time); return those that were already remembered."""
+        now = self._clock()
+        if time.monotonic() - self._purged_at > PURGE_EVERY:
+            self._purged_at = time.monotonic()
+            self._until = {k: until for k, until in self._until.items() if until > now}
+        seen: set[str] = set()
+        for key, keep in keys.items():
+            stored = _stored(key)
+            until = self._until.get(stored)
+            if until is not None and until > now:
+                seen.add(key)
+            else:
+                self._until[stored] = now + keep
+        return seen
+
+
+def seen_requests(engine: AsyncEngine) -> SeenRequests:
+    """The store for ``engine``: the database for PostgreSQL (several workers), else memory."""
+    if engine.dialect.name == "postgresql":
+        return DatabaseSeenRequests(engine)
+    return MemorySeenRequests()
+
+
+def _stored(key: str) -> str:
+    return key if len(key) <= KEY_CHARS else hashlib.sha256(key.encode()).hexdigest()
 
 
 def _refused(status: int, reason: str) -> web.Response:

@@ -119,13 +119,17 @@ def build_bolt_app(
     session: aiohttp.ClientSession,
     render: PageRenderer,
 ) -> AsyncApp:
-    """The Bolt app for ``settings`` (listeners are added by ``bot.handlers.slack``)."""
+    """The Bolt app for ``settings`` (listeners are added by ``bot.handlers.slack``).
+
+    Listeners run before the HTTP answer (``process_before_response``): they acknowledge and hand
+    their work to a task of their own, so no listener runs on Bolt's 10 ms acknowledgement poll.
+    """
     token = None if settings.multi_workspace else settings.bot_token
     client = web_client(settings, session, token)
     bolt_logger = logging.getLogger("slotbot.slack.bolt")
     if not settings.multi_workspace:
         return AsyncApp(signing_secret=settings.signing_secret, client=client, logger=bolt_logger,
-                        process_before_response=False)
+                        process_before_response=True)
     store = SealedInstallationStore(settings.client_id, engine, box)
     oauth = AsyncOAuthSettings(
         client_id=settings.client_id,
@@ -159,7 +163,7 @@ def build_bolt_app(
     return AsyncApp(signing_secret=settings.signing_secret, client=client, logger=bolt_logger,
                     installation_store=store, authorize=authorize,  # type: ignore[arg-type]
                     oauth_settings=oauth,
-                    process_before_response=False)
+                    process_before_response=True)
 
 
 class BotTokens:
