@@ -26,7 +26,7 @@ from bot.connections import Connections, GoogleConnect, MicrosoftConnect
 from bot.conversation.backend import AppBackend
 from bot.conversation.core import Conversation
 from bot.domains import Domains
-from bot.handlers import dashboard, demo_login, free_time, page_admin, pages, site, slack
+from bot.handlers import dashboard, demo_login, free_time, page_admin, pages, site, slack, web_chat
 from bot.identities import Identities
 from bot.keys import (
     BOOKINGS,
@@ -92,6 +92,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     pages.setup(app)
     page_admin.setup(app)
     slack.setup(app)  # only when Slack is configured
+    web_chat.setup(app)  # the chat page, the website widget (and their demo pages)
     if settings.demo:
         free_time.setup(app)
         demo_login.setup(app)
