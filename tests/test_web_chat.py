@@ -137,8 +137,8 @@ async def test_the_language_selector_overrides_the_browser_like_saying_language(
     page = await (await client.get("/dashboard/chat")).text()
     assert '<option value="da" lang="da" selected>' in page and "Chat med Slotbot" in page
     # Saying it works the same way, and "auto" hands the choice back to the browser.
-    said = (await (await _say(client, csrf, text="language pt", lang="en-US")).json())["reply"]
-    assert said["locale"] == "pt_BR"
+    said = await (await _say(client, csrf, text="language pt", lang="en-US")).json()
+    assert said["reply"]["locale"] == "pt_BR" and said["language"] == "pt_BR"
     await client.post("/dashboard/chat/language", data={"csrf": csrf, "language": "auto"})
     reply = (await (await _say(client, csrf, text="help", lang="en-US")).json())["reply"]
     assert reply["locale"] == "en" and "Here is what I can do" in reply["text"]

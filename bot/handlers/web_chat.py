@@ -3,15 +3,17 @@
 Routes: ``GET /dashboard/chat`` is the chat page for whoever is signed in to the dashboard (in the
 demo, ``/demo/chat`` signs the demo host in and lands there). ``POST /dashboard/chat/messages``
 takes JSON ``{"text", "lang"}`` or ``{"action", "value", "lang"}`` with the session's CSRF token
-in ``X-CSRF-Token`` and answers ``{"reply": ...}`` (blocks from :mod:`bot.web_chat.render`, shown
-by ``static/chat.js`` with ``textContent``). Without JavaScript the same page works as a form:
+in ``X-CSRF-Token`` and answers ``{"reply": ..., "language": ...}``: blocks from
+:mod:`bot.web_chat.render`, shown by ``static/chat.js`` with ``textContent``, and the language
+override now in effect (``auto``: none). Without JavaScript the same page works as a form:
 ``POST /dashboard/chat`` (``text``, or ``action`` and ``value``) re-renders the page with the
 question and the answer. ``POST /dashboard/chat/language`` sets or clears the language override
 ("automatic" follows the browser), exactly like saying "language pt" to the bot.
 
 Messages go to :meth:`Conversation.message` (``/meet ...`` to :meth:`Conversation.command`),
-buttons to :meth:`Conversation.action`, as the signed-in user (:func:`bot.web_chat.speaker.web_speaker`):
-the same answers as in Slack. The widget for visitors lives in :mod:`bot.handlers.widget`.
+buttons to :meth:`Conversation.action`, as the signed-in user
+(:func:`bot.web_chat.speaker.web_speaker`): the same answers as in Slack. The widget for visitors
+lives in :mod:`bot.handlers.widget`.
 """
 
 from __future__ import annotations
@@ -203,8 +205,8 @@ async def chat_api(request: web.Request) -> web.StreamResponse:
     except Exception:
         log.exception("web chat request failed")
         return _json({"error": sorry(hint)}, 500)
-    locale = await language_override(request.app[SESSIONS], session.user_id) or hint
-    return _json({"reply": reply_view(reply, locale)})
+    override = await language_override(request.app[SESSIONS], session.user_id)
+    return _json({"reply": reply_view(reply, override or hint), "language": override or "auto"})
 
 
 async def demo_chat(request: web.Request) -> web.StreamResponse:

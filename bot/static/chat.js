@@ -140,6 +140,7 @@
     }).then(function (response) {
       return response.json().then(function (data) {
         if (response.ok && data.reply) { showReply(pending, data.reply); }
+        if (data.language && languageSelect) { languageSelect.value = data.language; }
         else { showProblem(pending, data.error || log.getAttribute("data-failed")); }
       });
     }).catch(function () {
