@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the page load")
     parser.add_argument("--visitors", type=int, default=50, help="concurrent page visitors")
     parser.add_argument("--rate", type=float, default=300.0, help="paced run: requests/s in all")
-    parser.add_argument("--bookings", type=int, default=80, help="booking posts (distinct slots)")
+    parser.add_argument("--bookings", type=int, default=80, help="booking posts (distinct slots; 0: none)")
     parser.add_argument("--book-concurrency", type=int, default=4, help="booking posts at once")
     parser.add_argument("--postgres", action="store_true", help="serve from a PostgreSQL server")
     parser.add_argument("--profile", type=Path, help="profile the server into this file")
@@ -144,7 +144,9 @@ async def _serve(data_dir: Path, database_url: str | None) -> None:
 
 
 @contextlib.contextmanager
-def _server(directory: Path, profile: Path | None, database_url: str | None) -> Iterator[str]:
+def _server(
+    directory: Path, profile: Path | None, database_url: str | None
+) -> Iterator[tuple[str, int]]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SLOTBOT_LOG_LEVEL": "WARNING"}
     command = [sys.executable, str(Path(__file__).resolve()), "--serve", str(directory / "data")]
     if profile is not None:
@@ -159,7 +161,7 @@ def _server(directory: Path, profile: Path | None, database_url: str | None) -> 
         line = process.stdout.readline()
         if not line.startswith("READY "):
             raise SystemExit(f"the server did not start:\n{(directory / 'server.log').read_text()}")
-        yield f"http://127.0.0.1:{int(line.split()[1])}"
+        yield f"http://127.0.0.1:{int(line.split()[1])}", process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -179,8 +181,8 @@ async def _bench(args: argparse.Namespace) -> bool:
     with tempfile.TemporaryDirectory(prefix="slotbot-bench-pages-") as tmp, _database(args) as url:
         directory = Path(tmp)
         print(f"database: {'PostgreSQL' if url else 'SQLite (the demo)'}")
-        with _server(directory, args.profile, url) as base_url:
-            ok = await _load(base_url, args)
+        with _server(directory, args.profile, url) as (base_url, pid):
+            ok = await _load(base_url, pid, args)
         errors = [line for line in (directory / "server.log").read_text().splitlines()
                   if "ERROR" in line or "Traceback" in line]
         if errors:
@@ -205,7 +207,16 @@ def _database(args: argparse.Namespace) -> Iterator[str | None]:
         server.stop()
 
 
-async def _load(base_url: str, args: argparse.Namespace) -> bool:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _load(base_url: str, pid: int, args: argparse.Namespace) -> bool:
     import aiohttp
 
     from tests.page_client import PageVisitor, offered_starts, spread_starts
@@ -220,18 +231,26 @@ async def _load(base_url: str, args: argparse.Namespace) -> bool:
         print(f"demo page: {len(starts)} slots offered over the next 14 days, "
               f"{len(first[0].text) // 1024} KiB of HTML")
         await _back_to_back(visitors, query, 1.0)  # warm-up: caches, connections
+        cpu = _cpu_seconds(pid)
         seconds, latencies, failures = await _back_to_back(visitors, query, args.seconds)
+        cpu = _cpu_seconds(pid) - cpu
         rate = len(latencies) / seconds
         _report(f"slot page GET back to back, {args.visitors} visitors, {seconds:.1f} s",
                 latencies, failures, GET_P95_MS)
         print(f"  throughput: {rate:.0f} requests/s (target >= {GET_RATE:.0f}) "
               f"{'ok' if rate >= GET_RATE else 'MISSED'}")
+        if cpu:
+            per = cpu * 1000 / len(latencies)
+            print(f"  server CPU: {per:.2f} ms per request, {cpu / seconds * 100:.0f}% of one core "
+                  f"(one process can serve at most ~{1000 / per:.0f} requests/s)")
         latencies, failures, behind = await _paced(visitors, query, args.rate, args.seconds)
         get_ok = _report(f"slot page GET paced at {args.rate:.0f}/s, {args.visitors} visitors, "
                          f"{args.seconds:.1f} s", latencies, failures, GET_P95_MS)
         print(f"  requests sent more than 100 ms behind schedule: {behind}")
         get_ok = get_ok and rate >= GET_RATE
 
+        if args.bookings <= 0:
+            return get_ok
         slots = spread_starts(starts, minutes=DURATION, zone=HOST_ZONE)[: args.bookings]
         bookers = [PageVisitor(http, url) for _ in slots]
         await asyncio.gather(*(b.open(query) for b in bookers))
@@ -248,9 +267,14 @@ async def _load(base_url: str, args: argparse.Namespace) -> bool:
                 failed.append(f"{answer.status}")
             return took
 
+        cpu = _cpu_seconds(pid)
         posts = await asyncio.gather(*(book(n, v) for n, v in enumerate(bookers)))
+        cpu = _cpu_seconds(pid) - cpu
         post_ok = _report(f"booking POST, {len(slots)} distinct slots, {args.book_concurrency} at a time",
                           list(posts), len(failed), POST_P95_MS)
+        if cpu:
+            print(f"  server CPU: {cpu * 1000 / len(slots):.2f} ms per booking (with the outbox work "
+                  "that ran meanwhile)")
         if failed:
             print(f"  non-200 answers: {sorted(set(failed))}")
     return get_ok and post_ok
