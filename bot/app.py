@@ -54,7 +54,7 @@ from bot.notify import EMAIL_KIND, Mailer
 from bot.outbox import OutboxWorker
 from bot.scheduling import Scheduler
 from bot.settings import Settings
-from bot.templating import Templates
+from bot.templating import CONTENT_SECURITY_POLICY, Templates
 from bot.tokens import Tokens
 from storage.crypto import SecretBox
 from storage.db import create_engine, session_factory
@@ -66,10 +66,7 @@ AppHook = Callable[[web.Application], Awaitable[None]]
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'"
-    ),
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
 }
 
 
