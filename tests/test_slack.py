@@ -328,7 +328,7 @@ async def test_ack_within_three_seconds_while_calendars_are_slow(
     began = time.perf_counter()
     ack = await send(client, slack_fake, body)
     acked = time.perf_counter() - began
-    assert ack.status == 200 and acked < 1.0, acked
+    assert ack.status == 200 and acked < 2.0, acked  # Slack allows 3 s
     await slack_fake.wait_for(lambda: slack_fake.responses_to(url), seconds=15)
     answered = time.perf_counter() - began
     assert answered > 3.5
@@ -353,3 +353,22 @@ async def test_home_buttons_answer_in_the_messages_tab(client: TestClient, slack
                               and slack_fake.calls_to("views.publish"))
     [answer] = slack_fake.calls_to("chat.postMessage")
     assert answer.params["channel"] == ULLA and "/dashboard/login?token=" in answer.params["text"]
+
+
+async def test_an_event_retried_to_another_worker_is_handled_once(
+        client: TestClient, aiohttp_client: Any, make_settings: Any, engine: Any,
+        slack_env: dict[str, str], slack_fake: FakeSlack) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serves one process: there is no other worker")
+    other = await aiohttp_client(create_app(make_settings(**slack_env), engine=engine))
+    payload = {"type": "message", "channel_type": "im", "channel": "D0ULLA", "user": ULLA,
+               "text": "help", "ts": "1.6"}
+    body, _ = slack_fake.event(payload, event_id="Ev0TWOWORKERS")
+    first = await send(client, slack_fake, body, json_body=True)
+    headers = slack_fake.signed(body, timestamp=int(time.time()) + 1, content_type="application/json")
+    again = await other.post("/slack/events", data=body.encode(), headers={
+        **headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert first.status == again.status == 200
+    await slack_fake.wait_for(lambda: slack_fake.calls_to("chat.postMessage"))
+    await asyncio.sleep(0.5)
+    assert len(slack_fake.calls_to("chat.postMessage")) == 1

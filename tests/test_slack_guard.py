@@ -17,7 +17,7 @@ from bot.slack.guard import (
     RateLimiter,
     RequestGuard,
     SeenRequests,
-    seen_requests,
+    shared_seen_requests,
 )
 from bot.slack.texts import slow_down_text, sorry_text
 
@@ -65,46 +65,53 @@ async def test_seen_requests_in_memory_remember_until_expiry() -> None:
 
 
 def test_postgresql_shares_what_was_seen_sqlite_keeps_it_in_memory(engine: AsyncEngine) -> None:
-    expected = DatabaseSeenRequests if engine.dialect.name == "postgresql" else MemorySeenRequests
-    assert isinstance(seen_requests(engine), expected)
+    shared = shared_seen_requests(engine)
+    if engine.dialect.name == "postgresql":
+        assert isinstance(shared, DatabaseSeenRequests)
+    else:
+        assert shared is None
 
 
-async def test_concurrent_deliveries_of_one_event_are_handled_once(engine: AsyncEngine) -> None:
-    guard = RequestGuard(SECRET, DatabaseSeenRequests(engine))
+async def test_one_event_delivered_to_several_workers_is_handled_once(engine: AsyncEngine) -> None:
+    workers = [RequestGuard(SECRET, DatabaseSeenRequests(engine)) for _ in range(5)]  # own memories
     body = _event("Ev0CONCURRENT")
-    requests = [(body, _headers(body, timestamp=int(time.time()) - n, retry=n or None)) for n in range(5)]
-    answers = await asyncio.gather(*(guard.check(b, h) for b, h in requests))
-    handled = [a for a in answers if a is None]
-    assert len(handled) == 1
-    for answer in answers:
-        if answer is not None:
-            assert answer.status == 200 and answer.headers["X-Slack-No-Retry"] == "1"
+    verdicts = await asyncio.gather(*(
+        guard.check(body, _headers(body, timestamp=int(time.time()) - n, retry=n or None))
+        for n, guard in enumerate(workers)))
+    assert all(v.response is None and v.claim is not None for v in verdicts)  # answered at once
+    claims = await asyncio.gather(*(v.claim for v in verdicts if v.claim is not None))
+    assert sorted(claims) == [False, False, False, False, True]  # one of them does the work
 
 
-async def test_guard_refuses_bad_stale_and_replayed_requests(engine: AsyncEngine) -> None:
-    guard = RequestGuard(SECRET, seen_requests(engine))
+async def test_guard_refuses_bad_stale_replayed_and_retried_requests(engine: AsyncEngine) -> None:
+    guard = RequestGuard(SECRET, shared_seen_requests(engine))
     body = _event("Ev0001")
     fresh = _headers(body)
-    assert await guard.check(body, fresh) is None
+    first = await guard.check(body, fresh)
+    assert first.response is None
+    if first.claim is not None:
+        assert await first.claim
 
-    replay = await guard.check(body, fresh)
+    replay = (await guard.check(body, fresh)).response
     assert replay is not None and replay.status == 401
+    retry = (await guard.check(body, _headers(body, timestamp=int(time.time()) + 1, retry=1))).response
+    assert retry is not None and retry.status == 200 and retry.headers["X-Slack-No-Retry"] == "1"
 
-    forged = await guard.check(body, _headers(body, secret="not-the-secret-at-all-0000000000"))
+    forged = (await guard.check(body, _headers(body, secret="not-the-secret-at-all-0000000000"))).response
     assert forged is not None and forged.status == 401
-    tampered = await guard.check(body.replace(b"U1", b"U2"), _headers(body))
+    tampered = (await guard.check(body.replace(b"U1", b"U2"), _headers(body))).response
     assert tampered is not None and tampered.status == 401
     stale_body = _event("Ev0002")
-    stale = await guard.check(stale_body, _headers(stale_body, timestamp=int(time.time()) - 301))
+    stale = (await guard.check(stale_body, _headers(stale_body, timestamp=int(time.time()) - 301))).response
     assert stale is not None and stale.status == 401
-    future = await guard.check(stale_body, _headers(stale_body, timestamp=int(time.time()) + 400))
+    future = (await guard.check(stale_body, _headers(stale_body, timestamp=int(time.time()) + 400))).response
     assert future is not None and future.status == 401
     for missing in ({}, {"X-Slack-Signature": "v0=00"}, {"X-Slack-Request-Timestamp": "soon",
                                                           "X-Slack-Signature": "v0=00"}):
-        refused = await guard.check(stale_body, missing)
+        refused = (await guard.check(stale_body, missing)).response
         assert refused is not None and refused.status == 401
-    # The stale attempt did not burn the event: a good delivery is still handled once.
-    assert await guard.check(stale_body, _headers(stale_body)) is None
+    # The refused attempts did not burn the event: a good delivery is still handled.
+    assert (await guard.check(stale_body, _headers(stale_body))).response is None
 
 
 def test_rate_limit_is_per_user_and_refills() -> None:

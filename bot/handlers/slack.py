@@ -44,7 +44,7 @@ from bot.handlers.site import add_start_link
 from bot.keys import CHAT_NOTIFIER, OUTBOX_REGISTRARS, SETTINGS
 from bot.outbox import OutboxWorker
 from bot.slack.blocks import message, parse_action_id, unfurl
-from bot.slack.channel import SlackChannel
+from bot.slack.channel import CLAIM, SlackChannel
 from bot.slack.manifest import COMMAND, EVENTS_PATH, INSTALL_PATH, REDIRECT_PATH
 from bot.slack.texts import language, slow_down_text, sorry_text
 
@@ -82,10 +82,14 @@ def setup(app: web.Application) -> None:
 async def events(request: web.Request) -> web.Response:
     """Every Slack request: guard, then Bolt."""
     channel = request.app[SLACK_CHANNEL]
-    refused = await channel.guard.check(await request.read(), request.headers)
-    if refused is not None:
-        return refused
-    return await to_aiohttp_response(await channel.bolt.async_dispatch(await to_bolt_request(request)))
+    verdict = await channel.guard.check(await request.read(), request.headers)
+    if verdict.response is not None:
+        return verdict.response
+    bolt_request = await to_bolt_request(request)
+    if verdict.claim is not None:
+        channel.keep(verdict.claim)
+        bolt_request.context[CLAIM] = verdict.claim
+    return await to_aiohttp_response(await channel.bolt.async_dispatch(bolt_request))
 
 
 async def install(request: web.Request) -> web.Response:
@@ -154,7 +158,7 @@ def listen(bolt: AsyncApp, channel: SlackChannel) -> None:
             if speaker is not None and first not in READ_ONLY:
                 await channel.publish_home(client, user, speaker)
 
-        channel.spawn(work())
+        channel.spawn(work(), context)
 
     @bolt.event("message")
     async def on_message(event: dict[str, Any], say: AsyncSay, client: AsyncWebClient,
@@ -176,7 +180,7 @@ def listen(bolt: AsyncApp, channel: SlackChannel) -> None:
                                     lambda s: channel.conversation.message(s, text, now=_now()))
             await say(**message(reply), thread_ts=thread)
 
-        channel.spawn(work())
+        channel.spawn(work(), context)
 
     @bolt.event("app_mention")
     async def on_mention(event: dict[str, Any], client: AsyncWebClient,
@@ -197,7 +201,7 @@ def listen(bolt: AsyncApp, channel: SlackChannel) -> None:
             else:
                 await client.chat_postMessage(**message(reply), **where)
 
-        channel.spawn(work())
+        channel.spawn(work(), context)
 
     @bolt.action(re.compile(r"^slotbot:"))
     async def on_action(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
@@ -228,7 +232,7 @@ def listen(bolt: AsyncApp, channel: SlackChannel) -> None:
             if speaker is not None and name != "share_link":
                 await channel.publish_home(client, user, speaker)
 
-        channel.spawn(work())
+        channel.spawn(work(), context)
 
     @bolt.event("app_home_opened")
     async def on_home(event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
@@ -242,7 +246,7 @@ def listen(bolt: AsyncApp, channel: SlackChannel) -> None:
             speaker = await channel.speaker(client, team, user)
             await channel.publish_home(client, user, speaker)
 
-        channel.spawn(work())
+        channel.spawn(work(), context)
 
     @bolt.event("link_shared")
     async def on_link_shared(event: dict[str, Any], client: AsyncWebClient,
@@ -268,7 +272,7 @@ def listen(bolt: AsyncApp, channel: SlackChannel) -> None:
             else:
                 await client.chat_unfurl(channel=event["channel"], ts=event["message_ts"], unfurls=unfurls)
 
-        channel.spawn(work())
+        channel.spawn(work(), context)
 
     if bolt.installation_store is not None:
         bolt.enable_token_revocation_listeners()

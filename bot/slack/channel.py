@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +31,7 @@ from bot.conversation.speaker import Speaker
 from bot.keys import CONVERSATION, ENGINE, HTTP, IDENTITIES, SECRETS, SETTINGS, TEMPLATES
 from bot.settings import SlackSettings
 from bot.slack.blocks import home_view, message
-from bot.slack.guard import RateLimiter, RequestGuard, seen_requests
+from bot.slack.guard import RateLimiter, RequestGuard, shared_seen_requests
 from bot.slack.install import BotTokens, build_bolt_app, web_client
 from bot.slack.people import CHANNEL, People, slack_error
 from storage.models import ChatIdentity
@@ -47,6 +47,8 @@ PERMANENT_ERRORS = frozenset({
 })
 
 Listen = Callable[[AsyncApp, "SlackChannel"], None]
+# Where a request's claim (bot.slack.guard.Verdict.claim) travels in Bolt's context.
+CLAIM = "slotbot_claim"
 
 
 @dataclass
@@ -64,7 +66,7 @@ class SlackChannel:
         self._app = app
         self._listen = listen
         self._runtime: _Runtime | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.limiter = RateLimiter(app[SETTINGS].slack.user_requests_per_minute)
 
     @property
@@ -85,7 +87,7 @@ class SlackChannel:
             self._listen(bolt, self)
             self._runtime = _Runtime(
                 bolt=bolt,
-                guard=RequestGuard(settings.slack.signing_secret, seen_requests(app[ENGINE])),
+                guard=RequestGuard(settings.slack.signing_secret, shared_seen_requests(app[ENGINE])),
                 people=People(app[IDENTITIES]),
                 tokens=BotTokens(settings.slack, bolt),
             )
@@ -111,13 +113,28 @@ class SlackChannel:
         """The channel-neutral conversation core."""
         return self._app[CONVERSATION]
 
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run ``work`` after the acknowledgement; shutdown waits for it, failures are logged."""
-        task = asyncio.get_running_loop().create_task(work)
+    def spawn(self, work: Coroutine[Any, Any, None], context: Mapping[str, Any] | None = None) -> None:
+        """Run ``work`` after the acknowledgement; shutdown waits for it, failures are logged.
+
+        With a request's ``context``, the work first waits for the request's claim (see
+        :class:`~bot.slack.guard.Verdict`) and is dropped when another worker had the request.
+        """
+        claim = (context or {}).get(CLAIM)
+
+        async def claimed() -> None:
+            if claim is not None and not await claim:
+                work.close()
+                return
+            await work
+
+        self.keep(asyncio.get_running_loop().create_task(claimed()))
+
+    def keep(self, task: asyncio.Task[Any]) -> None:
+        """Hold ``task`` until it ends (shutdown waits for it; a failure is logged)."""
         self._tasks.add(task)
         task.add_done_callback(self._finished)
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("slack work failed", exc_info=task.exception())

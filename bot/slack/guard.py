@@ -4,9 +4,11 @@
 the signing secret; timestamps more than 5 minutes off are refused), that this exact signed request
 was not seen before (a replay: 401), and that an Events API delivery's ``event_id`` was not handled
 already (Slack retries with ``X-Slack-Retry-Num`` when an answer was slow or lost: 200 without
-handling it again). With PostgreSQL, what was seen lives in ``slack_seen_requests``
-(:class:`DatabaseSeenRequests`), so every worker behind a load balancer shares it; with SQLite (one
-process) it stays in memory (:class:`MemorySeenRequests`). Bolt verifies the signature once more.
+handling it again). Each worker remembers what it saw (:class:`MemorySeenRequests`) and answers
+from that at once; with PostgreSQL, every worker behind a load balancer also shares what was seen
+through ``slack_seen_requests`` (:class:`DatabaseSeenRequests`), asked in the background so the
+answer to Slack never waits for the database: a request another worker already had is answered
+but its work is dropped (:class:`Verdict`). Bolt verifies the signature once more.
 
 :class:`RateLimiter` is a per-user token bucket (``SLACK_USER_REQUESTS_PER_MINUTE``, in memory per
 worker); ``bot.slack.texts.slow_down_text`` is the polite answer.
@@ -14,11 +16,13 @@ worker); ``bot.slack.texts.slow_down_text`` is the polite answer.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -83,11 +87,7 @@ class DatabaseSeenRequests:
 
 
 class MemorySeenRequests:
-    """:class:`SeenRequests` in this process's memory: enough for one process (SQLite installs).
-
-    SQLite serializes every transaction, so a write per Slack request would queue the
-    acknowledgements behind the answers being computed; a single process needs no sharing.
-    """
+    """:class:`SeenRequests` in this process's memory (all one SQLite install needs)."""
 
     def __init__(self, *, clock: Callable[[], datetime] | None = None) -> None:
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -111,11 +111,9 @@ class MemorySeenRequests:
         return seen
 
 
-def seen_requests(engine: AsyncEngine) -> SeenRequests:
-    """The store for ``engine``: the database for PostgreSQL (several workers), else memory."""
-    if engine.dialect.name == "postgresql":
-        return DatabaseSeenRequests(engine)
-    return MemorySeenRequests()
+def shared_seen_requests(engine: AsyncEngine) -> SeenRequests | None:
+    """What workers share: the database with PostgreSQL; nothing with SQLite (one process)."""
+    return DatabaseSeenRequests(engine) if engine.dialect.name == "postgresql" else None
 
 
 def _stored(key: str) -> str:
@@ -126,36 +124,69 @@ def _refused(status: int, reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=status)
 
 
-class RequestGuard:
-    """Signature, replay and retry checks of one Slack request (see the module docstring)."""
+@dataclass(frozen=True)
+class Verdict:
+    """A request's fate: refused now (``response``), or handled once ``claim`` says it is new.
 
-    def __init__(self, signing_secret: str, seen: SeenRequests,
+    ``claim`` (None without shared storage) resolves to False when another worker already saw
+    this request: its work is then dropped, though Slack was already answered.
+    """
+
+    response: web.Response | None = None
+    claim: asyncio.Task[bool] | None = None
+
+
+class RequestGuard:
+    """Signature, replay and retry checks of one Slack request (see the module docstring).
+
+    This worker's memory decides at once (a replay is refused with 401, a retried event answered
+    200); the shared store, when there is one, is asked in the background, so the answer to Slack
+    never waits for the database, and the request's work waits for the claim instead.
+    """
+
+    def __init__(self, signing_secret: str, shared: SeenRequests | None = None,
                  *, clock: Callable[[], float] = time.time) -> None:
         self._verifier = SignatureVerifier(signing_secret, clock=_Clock(clock))
-        self._seen = seen
+        self._local = MemorySeenRequests()
+        self._shared = shared
 
-    async def check(self, body: bytes, headers: Mapping[str, str]) -> web.Response | None:
-        """None when the request may be handled; else the response to give Slack."""
+    async def check(self, body: bytes, headers: Mapping[str, str]) -> Verdict:
+        """Refuse a bad, stale, replayed or already handled request; else how to claim it."""
         timestamp = headers.get("X-Slack-Request-Timestamp", "")
         signature = headers.get("X-Slack-Signature", "")
         if not timestamp.isdigit() or not self._verifier.is_valid(
             body=body, timestamp=timestamp, signature=signature
         ):
             log.warning("slack request refused: bad or stale signature")
-            return _refused(401, "invalid request")
+            return Verdict(_refused(401, "invalid request"))
         keys = {"sig:" + signature: SIGNATURE_MEMORY}
         event_id = _event_id(body, headers)
         if event_id:
             keys["event:" + event_id] = EVENT_MEMORY
-        seen = await self._seen.first_seen(keys)
-        if "sig:" + signature in seen:
+        seen = await self._local.first_seen(keys)
+        if seen:
+            return Verdict(self._already(seen, "sig:" + signature, event_id, headers))
+        if self._shared is None:
+            return Verdict()
+        return Verdict(claim=asyncio.get_running_loop().create_task(self._claim(keys, event_id)))
+
+    async def _claim(self, keys: Mapping[str, timedelta], event_id: str | None) -> bool:
+        assert self._shared is not None
+        seen = await self._shared.first_seen(keys)
+        if seen:
+            log.warning("slack request dropped: handled by another worker",
+                        extra={"event_id": event_id or ""})
+        return not seen
+
+    @staticmethod
+    def _already(seen: set[str], signature: str, event_id: str | None,
+                 headers: Mapping[str, str]) -> web.Response:
+        if signature in seen:
             log.warning("slack request refused: replayed signature")
             return _refused(401, "invalid request")
-        if seen:
-            log.info("slack event already handled", extra={
-                "event_id": event_id, "retry": headers.get("X-Slack-Retry-Num", "")})
-            return web.Response(status=200, headers={"X-Slack-No-Retry": "1"})
-        return None
+        log.info("slack event already handled", extra={
+            "event_id": event_id or "", "retry": headers.get("X-Slack-Retry-Num", "")})
+        return web.Response(status=200, headers={"X-Slack-No-Retry": "1"})
 
 
 class _Clock(Clock):
