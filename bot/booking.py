@@ -194,8 +194,8 @@ class Bookings:
                     enqueue_sync(session, booking)
                 manage = self._links.manage(token, hostname=await self._links.hostname_of(session, host))
                 announce_booked(session, host, page.title, booking, manage)
-        except IntegrityError:
-            raise SlotTaken(N_("That time was just taken. Please pick another one.")) from None
+        except IntegrityError as exc:
+            raise _overlap_or(exc) from None
         self._scheduler.forget(host.id)
         return Confirmation(booking.id, booking.status, start, end, token)
 
@@ -235,8 +235,8 @@ class Bookings:
                     enqueue_sync(session, booking)
                 manage = self._links.manage(token, hostname=await self._links.hostname_of(session, host))
                 announce_moved(session, host, page.title, booking, previous, manage)
-        except IntegrityError:
-            raise SlotTaken(N_("That time was just taken. Please pick another one.")) from None
+        except IntegrityError as exc:
+            raise _overlap_or(exc) from None
         self._scheduler.forget(host.id)
         return Confirmation(booking.id, booking.status, start, end, token)
 
@@ -324,18 +324,18 @@ class Bookings:
         self, session: AsyncSession, host_id: int, booking: Booking, title: str
     ) -> None:
         email = booking.visitor_email.lower()
-        async with session.begin_nested():
-            contact = (
-                await session.execute(
-                    select(Contact).where(Contact.owner_id == host_id, Contact.email == email)
-                )
-            ).scalar_one_or_none()
-            if contact is None:
-                contact = Contact(owner_id=host_id, email=email, name=booking.visitor_name)
-                session.add(contact)
-                await session.flush()
-            else:
-                contact.name = booking.visitor_name
+        query = select(Contact).where(Contact.owner_id == host_id, Contact.email == email)
+        contact = (await session.execute(query)).scalar_one_or_none()
+        if contact is None:
+            try:
+                async with session.begin_nested():
+                    contact = Contact(owner_id=host_id, email=email, name=booking.visitor_name)
+                    session.add(contact)
+                    await session.flush()
+            except IntegrityError:
+                # The same new visitor booking another slot at this very moment created it first.
+                contact = (await session.execute(query)).scalar_one()
+        contact.name = booking.visitor_name
         session.add(
             MeetingEngagement(
                 contact_id=contact.id,
@@ -383,6 +383,13 @@ class Bookings:
             host = await session.get(User, booking.host_id)
             page = await session.get(SchedulingPage, booking.page_id) if booking.page_id else None
         return (booking, host, page) if host is not None else None
+
+
+def _overlap_or(error: IntegrityError) -> Exception:
+    """The database refused an overlapping booking: someone else was first. Anything else is a bug."""
+    if "bookings_no_overlap" in str(error.orig):
+        return SlotTaken(N_("That time was just taken. Please pick another one."))
+    return error
 
 
 async def _by_token(session: AsyncSession, token: str) -> Booking | None:

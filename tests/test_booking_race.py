@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import aiohttp
-import pytest
 from aiohttp import web
 from sqlalchemy import select
 
@@ -79,13 +78,9 @@ SAME_VISITOR_ROUNDS = 12
 
 
 async def test_one_visitor_booking_two_free_slots_at_once_gets_both(
-    start_demo: Callable[..., Awaitable[LiveDemo]], request: pytest.FixtureRequest, database_url: str,
+    start_demo: Callable[..., Awaitable[LiveDemo]],
 ) -> None:
     """Two tabs, one new e-mail, two different free slots: no race, so both are booked."""
-    if database_url.startswith("postgresql"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "PostgreSQL: the second new contact row with the same e-mail violates uq_contact_email, "
-            "and Bookings.book reports any IntegrityError as 'That time was just taken'")))
     demo = await start_demo(configure=generous_limits)
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
         tabs = [PageVisitor(http, demo.url("/meetings/demo")) for _ in range(2)]
