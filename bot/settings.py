@@ -133,6 +133,8 @@ class Settings:
     data_dir: Path = Path(".")
     outbox_poll_seconds: float = 2.0
     outbox_max_attempts: int = 8
+    booking_limit_per_ip: int = 10  # booking POSTs per minute from one address
+    booking_limit_per_page: int = 60  # booking POSTs per minute to one page
     calendar_timeout_seconds: float = 10.0
     smtp: SmtpSettings = SmtpSettings()
     google: GoogleSettings = GoogleSettings()
@@ -211,6 +213,10 @@ class Settings:
             data_dir=Path(reader.text("SLOTBOT_DATA_DIR", ".")),
             outbox_poll_seconds=reader.number("SLOTBOT_OUTBOX_POLL_SECONDS", 2.0, low=0.01),
             outbox_max_attempts=reader.integer("SLOTBOT_OUTBOX_MAX_ATTEMPTS", 8, low=1, high=100),
+            booking_limit_per_ip=reader.integer("SLOTBOT_BOOKING_LIMIT_PER_IP", 10, low=1, high=1_000_000),
+            booking_limit_per_page=reader.integer(
+                "SLOTBOT_BOOKING_LIMIT_PER_PAGE", 60, low=1, high=1_000_000
+            ),
             calendar_timeout_seconds=reader.number(
                 "SLOTBOT_CALENDAR_TIMEOUT_SECONDS", 10.0, low=0.1
             ),

@@ -180,3 +180,15 @@ async def test_only_widget_pages_may_be_framed_by_other_sites(client: TestClient
         await session.execute(update(SchedulingPage).values(in_widget=False))
     refused = await client.get("/meetings/demo/intro?embed=1")
     assert "frame-ancestors 'self'" in refused.headers["Content-Security-Policy"]
+
+
+async def test_booking_limits_are_settings(aiohttp_client: Any, make_settings: Any, engine: Any) -> None:
+    settings = make_settings(SLOTBOT_BOOKING_LIMIT_PER_IP="2")
+    client: TestClient = await aiohttp_client(create_app(settings, engine=engine))
+    assert client.app is not None
+    await seed(client.app[SESSIONS], client.app[SECRETS])
+    start, csrf = await _form(client)
+    statuses = [(await client.post("/meetings/demo", data={"csrf": csrf, "start": start, "d": "30",
+                                                           "name": "A", "email": "bad"})).status
+                for _ in range(3)]
+    assert statuses == [400, 400, 429]

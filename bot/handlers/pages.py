@@ -46,7 +46,7 @@ from bot.handlers.visitor_web import (
     translator,
     zone_or,
 )
-from bot.keys import BOOKINGS, LINKS, SCHEDULER, SESSIONS
+from bot.keys import BOOKINGS, LINKS, SCHEDULER, SESSIONS, SETTINGS
 from bot.rules import RulesError, rules_from_json
 from storage.models import CalendarConnection, SchedulingPage, User
 
@@ -59,8 +59,9 @@ PER_PAGE = web.AppKey("pages_per_page", RateLimiter)
 
 def setup(app: web.Application) -> None:
     """Add the page routes."""
-    app[PER_IP] = RateLimiter(10, 60.0)
-    app[PER_PAGE] = RateLimiter(60, 60.0)
+    settings = app[SETTINGS]
+    app[PER_IP] = RateLimiter(settings.booking_limit_per_ip, 60.0)
+    app[PER_PAGE] = RateLimiter(settings.booking_limit_per_page, 60.0)
     app.router.add_get("/meetings/{user}", page_view)
     app.router.add_get("/meetings/{user}/{page}", page_view)
     app.router.add_post("/meetings/{user}", page_post)
