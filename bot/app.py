@@ -41,6 +41,7 @@ from bot.keys import (
     OUTBOX,
     OUTBOX_REGISTRARS,
     PROVIDERS,
+    READ_SESSIONS,
     SCHEDULER,
     SECRETS,
     SESSIONS,
@@ -57,7 +58,7 @@ from bot.settings import Settings
 from bot.templating import CONTENT_SECURITY_POLICY, Templates
 from bot.tokens import Tokens
 from storage.crypto import SecretBox
-from storage.db import create_engine, session_factory
+from storage.db import create_engine, read_session_factory, session_factory
 
 log = logging.getLogger(__name__)
 
@@ -130,11 +131,13 @@ def _database(given: AsyncEngine | None) -> Callable[[web.Application], AsyncIte
         engine = given or create_engine(app[SETTINGS].database_url)
         app[ENGINE] = engine
         app[SESSIONS] = session_factory(engine)
+        app[READ_SESSIONS] = read_session_factory(engine)
         app[SCHEDULER] = Scheduler(
             app[SESSIONS],
             app[PROVIDERS],
             app[SECRETS],
             timeout=app[SETTINGS].calendar_timeout_seconds,
+            read_sessions=app[READ_SESSIONS],
         )
         app[TOKENS] = Tokens(app[SESSIONS], app[SECRETS])
         app[DOMAINS] = Domains(app[SESSIONS])

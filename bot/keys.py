@@ -26,6 +26,7 @@ from storage.crypto import SecretBox
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+READ_SESSIONS = web.AppKey("read_sessions", async_sessionmaker[AsyncSession])  # reads only
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 SECRETS = web.AppKey("secrets", SecretBox)
 OUTBOX = web.AppKey("outbox", OutboxWorker)

@@ -94,8 +94,10 @@ class Scheduler:
         timeout: float = 10.0,
         cache_seconds: float = 60.0,
         clock: Callable[[], float] = monotonic.monotonic,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessions = sessions
+        self._read_sessions = read_sessions or sessions
         self._providers = providers
         self._secrets = secrets
         self._timeout = timeout
@@ -120,7 +122,7 @@ class Scheduler:
         live: bool = False,
     ) -> UserAvailability:
         """Free slots of ``user_id`` in ``[start, end)`` under ``rules`` (default: 9-17 Mon-Fri)."""
-        async with self._sessions() as session:
+        async with self._read_sessions() as session:
             user = await session.get(User, user_id)
             if user is None:
                 raise UnknownUser(user_id)

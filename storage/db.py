@@ -2,7 +2,8 @@
 
 SQLite is configured for a server: WAL, foreign keys on, a busy timeout, and every transaction
 begun with ``BEGIN IMMEDIATE`` so writes are serialized and a check-then-insert (like the booking
-overlap check) cannot interleave with another writer.
+overlap check) cannot interleave with another writer -- except sessions from
+:func:`read_session_factory`, which only read and begin a plain (deferred) transaction.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 class DatabaseNotMigrated(Exception):
     """The database schema is older than this version of Slotbot (or empty)."""
+
+
+READ_ONLY_OPTION = "slotbot_read_only"
 
 
 def is_sqlite(url: str) -> bool:
@@ -56,12 +60,20 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only sessions (see read_session_factory) read a WAL snapshot without the write lock.
+        read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """The session factory used everywhere (objects stay usable after commit)."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads only (visitor pages, availability): on SQLite they do not take the
+    write lock, so readers never queue behind writers. Never write through them."""
+    return async_sessionmaker(engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False)
 
 
 def alembic_config(url: str | None = None) -> Config:

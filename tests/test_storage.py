@@ -17,6 +17,7 @@ from storage.db import (
     create_engine,
     current_revision,
     head_revision,
+    read_session_factory,
     require_migrated,
 )
 from storage.models import (
@@ -255,3 +256,18 @@ async def test_datetimes_round_trip_as_aware_utc(
     async with engine.connect() as conn:
         raw = (await conn.execute(text("SELECT start_at FROM bookings"))).scalar_one()
     assert str(raw).startswith("2026-10-25 01:30")
+
+
+async def test_reads_do_not_wait_for_a_writer(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+                                              ) -> None:
+    """A visitor's page reads while a booking holds the write lock (SQLite: a deferred BEGIN)."""
+    reads = read_session_factory(engine)
+    async with sessions() as writer, writer.begin():
+        writer.add(User(display_name="Writer", slug="writer", timezone="UTC"))
+        await writer.flush()
+        async with reads() as reader:
+            found = await asyncio.wait_for(
+                reader.execute(select(User.slug).where(User.slug == "writer")), timeout=5)
+            assert found.first() is None  # not committed yet: the reader sees its snapshot
+    async with reads() as reader:
+        assert (await reader.execute(select(User.slug))).scalars().all() == ["writer"]

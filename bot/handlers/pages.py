@@ -46,7 +46,7 @@ from bot.handlers.visitor_web import (
     translator,
     zone_or,
 )
-from bot.keys import BOOKINGS, LINKS, SCHEDULER, SESSIONS, SETTINGS
+from bot.keys import BOOKINGS, LINKS, READ_SESSIONS, SCHEDULER, SESSIONS, SETTINGS
 from bot.rules import RulesError, rules_from_json
 from storage.models import CalendarConnection, SchedulingPage, User
 
@@ -70,7 +70,7 @@ def setup(app: web.Application) -> None:
 
 
 async def _load(request: web.Request) -> tuple[User, SchedulingPage] | None:
-    async with request.app[SESSIONS]() as session:
+    async with request.app[READ_SESSIONS]() as session:
         user = (
             await session.execute(select(User).where(User.slug == request.match_info["user"]))
         ).scalar_one_or_none()
@@ -87,7 +87,7 @@ async def _load(request: web.Request) -> tuple[User, SchedulingPage] | None:
 
 async def _blocked(request: web.Request, user: User) -> tuple[bool, bool]:
     """(offline, blocked): no connection at all; some connection cannot be read."""
-    async with request.app[SESSIONS]() as session:
+    async with request.app[READ_SESSIONS]() as session:
         statuses = (
             await session.execute(
                 select(CalendarConnection.status).where(CalendarConnection.user_id == user.id)
