@@ -7,11 +7,12 @@ links). Responses say ``X-Robots-Tag: noindex`` and ``Cache-Control: no-store``;
 
 from __future__ import annotations
 
+import functools
 import secrets as random_secrets
 import time as monotonic
 from collections import deque
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -143,19 +144,29 @@ def csrf_ok(request: web.Request, submitted: object) -> bool:
 
 
 def days(slots: list[Slot], zone: ZoneInfo, locale: Locale) -> list[dict[str, Any]]:
-    """Slots grouped by the visitor's local day, with labels in the visitor's language."""
+    """Slots grouped by the visitor's local day, with labels in the visitor's language.
 
-    def local_day(slot: Slot) -> date:
-        return slot.start.astimezone(zone).date()
+    Many visitors see the same slots in the same zone and language, so the labels are kept (the
+    page does not change them).
+    """
+    return _labelled(tuple(s.start for s in slots), zone.key, str(locale))
+
+
+@functools.lru_cache(maxsize=512)
+def _labelled(starts: tuple[datetime, ...], zone_name: str, locale_name: str) -> list[dict[str, Any]]:
+    zone, locale = ZoneInfo(zone_name), Locale.parse(locale_name)
+
+    def local_day(start: datetime) -> date:
+        return start.astimezone(zone).date()
 
     return [
         {
             "label": format_date(day, "full", locale=locale),
             "slots": [
-                {"start": s.start.isoformat(),
-                 "label": format_time(s.start.astimezone(zone), "short", locale=locale)}
-                for s in items
+                {"start": start.isoformat(),
+                 "label": format_time(start.astimezone(zone), "short", locale=locale)}
+                for start in items
             ],
         }
-        for day, items in groupby(slots, key=local_day)
+        for day, items in groupby(starts, key=local_day)
     ]
