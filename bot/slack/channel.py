@@ -122,10 +122,15 @@ class SlackChannel:
         claim = (context or {}).get(CLAIM)
 
         async def claimed() -> None:
-            if claim is not None and not await claim:
+            try:
+                new = claim is None or await claim
+            except BaseException:
                 work.close()
-                return
-            await work
+                raise
+            if new:
+                await work
+            else:
+                work.close()
 
         self.keep(asyncio.get_running_loop().create_task(claimed()))
 
