@@ -104,11 +104,16 @@ class Scheduler:
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._cache: dict[tuple[int, datetime, datetime], tuple[float, dict[int, CalendarBusy]]] = {}
+        self._inflight: dict[
+            tuple[int, datetime, datetime], tuple[frozenset[int], asyncio.Future[dict[int, CalendarBusy]]]
+        ] = {}
 
     def forget(self, user_id: int) -> None:
         """Drop cached busy time of ``user_id`` (after a calendar or booking change)."""
         for key in [k for k in self._cache if k[0] == user_id]:
             del self._cache[key]
+        for key in [k for k in self._inflight if k[0] == user_id]:
+            del self._inflight[key]  # questions asked from now on are asked afresh
 
     async def availability(
         self,
@@ -183,12 +188,35 @@ class Scheduler:
         *,
         live: bool,
     ) -> dict[int, CalendarBusy]:
+        # Ask from the start of the minute: "this week" asked twice a second later is one question.
+        start = start.replace(second=0, microsecond=0)
         key = (user_id, start, end)
-        cached = self._cache.get(key)
-        ids = {c.calendar.id for c in checked}
-        if not live and cached and self._clock() - cached[0] < self._cache_seconds:
-            if set(cached[1]) == ids:
+        ids = frozenset(c.calendar.id for c in checked)
+        if not live:
+            cached = self._cache.get(key)
+            if cached and self._clock() - cached[0] < self._cache_seconds and set(cached[1]) == ids:
                 return cached[1]
+            shared = self._inflight.get(key)
+            if shared is not None and shared[0] == ids:
+                # The same question is being asked right now: wait for its answer, don't ask twice.
+                return await asyncio.shield(shared[1])
+        task = asyncio.ensure_future(self._fetch(key, checked, start, end, zone))
+        if not live:
+            self._inflight[key] = (ids, task)
+        try:
+            return await asyncio.shield(task)
+        finally:
+            if self._inflight.get(key, (ids, None))[1] is task:
+                del self._inflight[key]
+
+    async def _fetch(
+        self,
+        key: tuple[int, datetime, datetime],
+        checked: list[_Checked],
+        start: datetime,
+        end: datetime,
+        zone: str,
+    ) -> dict[int, CalendarBusy]:
         by_connection: dict[int, list[_Checked]] = {}
         answers: dict[int, CalendarBusy] = {}
         for item in checked:

@@ -214,3 +214,36 @@ async def test_unknown_provider_kind_is_a_problem(
     answer = await scheduler.availability(host.user_id, start=MONDAY,
                                           end=MONDAY + timedelta(days=1), now=NOW)
     assert answer.problems[0].reason == "unavailable" and answer.result.slots == ()
+
+
+class CountingProvider(SlowOrBrokenProvider):
+    """Answers after a short wait, counting the questions."""
+
+    async def busy(self, *, start: datetime, end: datetime,
+                   calendar_ids: Sequence[str]) -> Mapping[str, CalendarBusy]:
+        self.calls.append(start.isoformat())
+        await asyncio.sleep(0.2)
+        return {cid: CalendarBusy() for cid in calendar_ids}
+
+
+async def test_the_same_question_asked_at_once_asks_each_calendar_once(
+    sessions: async_sessionmaker[AsyncSession], secrets: SecretBox
+) -> None:
+    host = await seed(sessions, secrets)
+    calls: list[str] = []
+    await _add_remote(sessions, host.user_id, "remote", secrets)
+    registry = _registry(sessions, remote=lambda ctx: CountingProvider("ok", calls))
+    scheduler = Scheduler(sessions, registry, secrets)
+    end = MONDAY + timedelta(days=5)
+    # "This week", asked twenty times within the same minute (the start moves by seconds).
+    answers = await asyncio.gather(*(
+        scheduler.availability(host.user_id, start=MONDAY + timedelta(seconds=n), end=end, now=NOW)
+        for n in range(20)
+    ))
+    assert len(calls) == 1 and all(a.complete for a in answers)
+    assert answers[0].result.slots == answers[19].result.slots
+    # A booking (live) asks afresh, and so does everyone after the host's data changed.
+    await scheduler.availability(host.user_id, start=MONDAY, end=end, now=NOW, live=True)
+    scheduler.forget(host.user_id)
+    await scheduler.availability(host.user_id, start=MONDAY, end=end, now=NOW)
+    assert len(calls) == 3
