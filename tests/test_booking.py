@@ -296,3 +296,14 @@ async def test_a_started_meeting_cannot_be_moved(
     later = datetime(2026, 11, 23, 10, 5, tzinfo=UTC)
     with pytest.raises(SlotUnavailable, match="already started"):
         await bookings.reschedule(made.manage_token, start=at(25, 14), now=later)
+
+
+def test_only_the_overlap_guard_means_the_slot_was_taken() -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from bot.booking import _overlap_or
+
+    overlap = IntegrityError("INSERT", {}, Exception('violates exclusion constraint "bookings_no_overlap"'))
+    other = IntegrityError("INSERT", {}, Exception('duplicate key value violates "uq_contact_email"'))
+    assert isinstance(_overlap_or(overlap), SlotTaken)
+    assert _overlap_or(other) is other  # a bug, not a visitor's bad luck: never "taken"

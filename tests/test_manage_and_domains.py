@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -77,6 +77,15 @@ async def test_moving_a_booking_from_its_manage_link(client: TestClient) -> None
     page = await (await client.get("/meetings/demo")).text()
     assert start in _starts(page) and target not in _starts(page)
 
+    # A meeting that has started offers no other times.
+    async with client.app[SESSIONS]() as session, session.begin():
+        stored = (await session.execute(select(Booking))).scalar_one()
+        length = stored.end_at - stored.start_at
+        stored.start_at = datetime.now(UTC) - timedelta(minutes=5)
+        stored.end_at = stored.start_at + length
+    started = await (await client.get(manage.group(1))).text()
+    assert "Move it to another time" not in started and "Cancel this meeting" in started
+
     cancelled = await client.post(manage.group(1) + "/cancel", data={"csrf": csrf.group(1)})
     assert cancelled.status == 200
     after = await (await client.get(manage.group(1))).text()
@@ -139,6 +148,8 @@ async def test_prefill_from_the_previous_submission_only_on_custom_domains(clien
     booked, _ = await _book(client, host="meet.example.com", name="Ana Remembered")
     assert booked.status == 200
     assert "slotbot_visitor" in booked.cookies
+    on_main, _ = await _book(client, name="Main Domain")
+    assert on_main.status == 200 and "slotbot_visitor" not in on_main.cookies  # shared domain: nothing kept
     assert "Ana Remembered" not in booked.cookies["slotbot_visitor"].value  # sealed, not readable
     page = await (await client.get("/meetings/demo", headers=custom)).text()
     start = _starts(page)[4]
