@@ -162,8 +162,9 @@ class Bookings:
         """Book ``start`` for ``duration_minutes`` on page ``page_id`` (see the module doc)."""
         require_aware(start, "start")
         visitor = visitor.validated()
-        page, host, offline = await self._bookable(page_id)
-        end = await self._check_slot(page, host, start, duration_minutes, now, visitor)
+        page, host, statuses = await self._bookable(page_id)
+        end = await self._check_slot(page, host, start, duration_minutes, now, visitor, statuses)
+        offline = not statuses
         async with self._sessions() as session:
             default = (
                 await session.execute(
@@ -212,10 +213,10 @@ class Bookings:
             raise PagesOff(N_("The scheduling page of this meeting no longer exists."))
         if found.start_at <= now:
             raise SlotUnavailable(N_("This meeting has already started, so it cannot be moved."))
-        page, host, _ = await self._bookable(found.page_id)
+        page, host, statuses = await self._bookable(found.page_id)
         length = int((found.end_at - found.start_at).total_seconds() // 60)
         visitor = Visitor(found.visitor_name, found.visitor_email, found.timezone, found.note)
-        end = await self._check_slot(page, host, start, length, now, visitor)
+        end = await self._check_slot(page, host, start, length, now, visitor, statuses)
         try:
             async with self._sessions() as session, session.begin():
                 booking = await session.get(Booking, found.id, with_for_update=True)
@@ -240,8 +241,8 @@ class Bookings:
         self._scheduler.forget(host.id)
         return Confirmation(booking.id, booking.status, start, end, token)
 
-    async def _bookable(self, page_id: int) -> tuple[SchedulingPage, User, bool]:
-        """The page, its host and whether the host is offline; refuses pages that are off."""
+    async def _bookable(self, page_id: int) -> tuple[SchedulingPage, User, list[str]]:
+        """The page, its host and its connections' states; refuses pages that are off."""
         async with self._sessions() as session:
             page = await session.get(SchedulingPage, page_id)
             host = await session.get(User, page.owner_id) if page is not None else None
@@ -254,25 +255,17 @@ class Bookings:
             ).scalars().all()
         if not (host.pages_enabled and page.enabled):
             raise PagesOff(N_("This page is not taking bookings right now."))
-        return page, host, not statuses
+        return page, host, list(statuses)
 
     async def _check_slot(
         self, page: SchedulingPage, host: User, start: datetime, minutes: int, now: datetime,
-        visitor: Visitor,
+        visitor: Visitor, statuses: list[str],
     ) -> datetime:
         """The slot's end, when ``start`` is offered now by live availability; else raise."""
         if minutes not in page.durations:
             raise SlotUnavailable(N_("That meeting length is not offered on this page."))
         end = start + timedelta(minutes=minutes)
-        async with self._sessions() as session:
-            lost = (
-                await session.execute(
-                    select(CalendarConnection.id).where(
-                        CalendarConnection.user_id == host.id, CalendarConnection.status != "active"
-                    )
-                )
-            ).first()
-        if lost is not None:
+        if any(status != "active" for status in statuses):
             await self.keep_attempt(page, host, visitor, start, "calendar_access")
             raise BookingBlocked(
                 "Booking is temporarily unavailable. We kept your details and told "

@@ -7,7 +7,7 @@ through :meth:`bot.booking.Bookings.reschedule`, which re-checks live availabili
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,15 +22,14 @@ from bot.handlers.visitor_web import (
     language,
     locale_of,
     message,
+    offered,
     respond,
     set_csrf,
     translator,
     zone_or,
 )
-from bot.keys import BOOKINGS, SCHEDULER
+from bot.keys import BOOKINGS
 from bot.rules import RulesError, rules_from_json
-
-DAYS_SHOWN = 14
 
 
 def setup(app: web.Application) -> None:
@@ -65,14 +64,7 @@ async def manage_view(request: web.Request, *, note: str = "", status: int = 200
         except RulesError:
             context["movable"] = False
         else:
-            host_zone = ZoneInfo(host.timezone)
-            first = now.astimezone(host_zone).date()
-            answer = await request.app[SCHEDULER].availability(
-                host.id,
-                start=datetime.combine(first, time(0), host_zone),
-                end=datetime.combine(first + timedelta(days=DAYS_SHOWN), time(0), host_zone),
-                now=now, rules=rules, duration_minutes=length,
-            )
+            answer = await offered(request, host, rules, length, now)
             context["days"] = days(list(answer.result.slots), zone, locale)
             context["complete"] = answer.complete
     token = csrf_token(request)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.domains import DomainError
 from bot.handlers.dashboard import signed_in
@@ -21,7 +20,7 @@ from bot.keys import DOMAINS, LINKS, SESSIONS, TEMPLATES
 from bot.page_settings import PageSettings, PageSettingsError, page_form, parse_page_form
 from bot.rules import DAY_NAMES
 from bot.tokens import Session
-from storage.models import CustomDomain, User
+from storage.models import User
 
 SETTINGS_KEY = web.AppKey("page_settings", PageSettings)
 
@@ -59,11 +58,11 @@ async def pages_view(request: web.Request, session: Session, *, notice: str = ""
     if not notice and request.query.get("saved"):
         notice = "Saved. Visitors see the change at once."
     pages = await request.app[SETTINGS_KEY].pages(session.user_id)
+    domains = await request.app[DOMAINS].all()
     async with request.app[SESSIONS]() as db:
         user = await db.get(User, session.user_id)
         if user is None:
             raise web.HTTPNotFound()
-        domains = list((await db.execute(select(CustomDomain).order_by(CustomDomain.hostname))).scalars())
         listed = [{"page": page, "link": await links.page_of(db, user, page)} for page in pages]
     return _render(request, "pages_admin.html", {
         "user": user, "pages": listed, "csrf": session.csrf_token, "notice": notice,

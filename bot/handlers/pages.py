@@ -12,7 +12,7 @@ token; booking POSTs are rate limited per IP and per page. Every response says
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,17 +41,15 @@ from bot.handlers.visitor_web import (
     locale_of,
     message,
     not_found,
+    offered,
     respond,
     set_csrf,
     translator,
     zone_or,
 )
-from bot.keys import BOOKINGS, LINKS, READ_SESSIONS, SCHEDULER, SESSIONS, SETTINGS
+from bot.keys import BOOKINGS, LINKS, READ_SESSIONS, SESSIONS, SETTINGS
 from bot.rules import RulesError, rules_from_json
 from storage.models import CalendarConnection, SchedulingPage, User
-
-DAYS_SHOWN = 14
-
 
 PER_IP = web.AppKey("pages_per_ip", RateLimiter)
 PER_PAGE = web.AppKey("pages_per_page", RateLimiter)
@@ -69,7 +67,8 @@ def setup(app: web.Application) -> None:
     manage.setup(app)
 
 
-async def _load(request: web.Request) -> tuple[User, SchedulingPage] | None:
+async def _load(request: web.Request) -> tuple[User, SchedulingPage, list[str]] | None:
+    """The host, the page and the states of the host's calendar connections (one read)."""
     async with request.app[READ_SESSIONS]() as session:
         user = (
             await session.execute(select(User).where(User.slug == request.match_info["user"]))
@@ -82,18 +81,14 @@ async def _load(request: web.Request) -> tuple[User, SchedulingPage] | None:
             SchedulingPage.is_default.desc(), SchedulingPage.id
         )
         page = (await session.execute(query.limit(1))).scalar_one_or_none()
-    return None if page is None else (user, page)
-
-
-async def _blocked(request: web.Request, user: User) -> tuple[bool, bool]:
-    """(offline, blocked): no connection at all; some connection cannot be read."""
-    async with request.app[READ_SESSIONS]() as session:
+        if page is None:
+            return None
         statuses = (
             await session.execute(
                 select(CalendarConnection.status).where(CalendarConnection.user_id == user.id)
             )
         ).scalars().all()
-    return (not statuses, any(s != "active" for s in statuses))
+    return user, page, list(statuses)
 
 
 def _questions(page: SchedulingPage) -> list[dict[str, Any]]:
@@ -121,14 +116,18 @@ async def page_view(request: web.Request, *, note: str = "", status: int = 200,
     loaded = await _load(request)
     if loaded is None:
         return not_found(request)
-    user, page = loaded
-    return await render_page(request, user, page, note=note, status=status, form=form, preview=preview)
+    user, page, statuses = loaded
+    return await render_page(request, user, page, note=note, status=status, form=form, preview=preview,
+                             statuses=statuses)
 
 
 async def render_page(request: web.Request, user: User, page: SchedulingPage, *, note: str = "",
                       status: int = 200, form: dict[str, str] | None = None,
-                      preview: bool = False) -> web.Response:
-    """Render ``page`` of ``user`` (``preview``: for its host, whether or not pages are on)."""
+                      preview: bool = False, statuses: list[str] | None = None) -> web.Response:
+    """Render ``page`` of ``user`` (``preview``: for its host, whether or not pages are on).
+
+    ``statuses`` are the host's connection states when the caller read them already.
+    """
     lang = language(request, page.language)
     _ = translator(lang)
     locale = locale_of(lang)
@@ -150,7 +149,12 @@ async def render_page(request: web.Request, user: User, page: SchedulingPage, *,
     }
     if not (user.pages_enabled and page.enabled) and not preview:
         return _framed(respond(request, "page_off.html", base, status), embedded)
-    offline, blocked = await _blocked(request, user)
+    if statuses is None:
+        async with request.app[READ_SESSIONS]() as session:
+            statuses = list((await session.execute(
+                select(CalendarConnection.status).where(CalendarConnection.user_id == user.id)
+            )).scalars())
+    offline, blocked = not statuses, any(s != "active" for s in statuses)
     csrf = csrf_token(request)
     base.update({"offline": offline, "blocked": blocked, "csrf": csrf,
                  "prefill": await _prefill(request, source)})
@@ -163,16 +167,7 @@ async def render_page(request: web.Request, user: User, page: SchedulingPage, *,
         except RulesError:
             setting_up = _("This page is being set up and cannot take bookings yet.")
             return _framed(message(request, lang, page.title, setting_up, 503), embedded)
-        host_zone = ZoneInfo(user.timezone)
-        first = now.astimezone(host_zone).date()
-        answer = await request.app[SCHEDULER].availability(
-            user.id,
-            start=datetime.combine(first, time(0), host_zone),
-            end=datetime.combine(first + timedelta(days=DAYS_SHOWN), time(0), host_zone),
-            now=now,
-            rules=rules,
-            duration_minutes=duration,
-        )
+        answer = await offered(request, user, rules, duration, now)
         chosen = source.get("start") or request.query.get("start", "")
         slots = list(answer.result.slots)
         picked = next((s for s in slots if s.start.isoformat() == chosen), None)
@@ -206,7 +201,7 @@ async def page_post(request: web.Request) -> web.Response:
     loaded = await _load(request)
     if loaded is None:
         return not_found(request)
-    user, page = loaded
+    user, page, _statuses = loaded
     lang = language(request, page.language)
     _ = translator(lang)
     data = await request.post()

@@ -12,7 +12,7 @@ import secrets as random_secrets
 import time as monotonic
 from collections import deque
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,14 +21,17 @@ from aiohttp import web
 from babel import Locale
 from babel.dates import format_date, format_time
 
-from bot.availability import Slot
+from bot.availability import AvailabilityRules, Slot
 from bot.i18n import translations
-from bot.keys import TEMPLATES
+from bot.keys import SCHEDULER, TEMPLATES
+from bot.scheduling import UserAvailability
 from bot.templating import CONTENT_SECURITY_POLICY
+from storage.models import User
 
 LANGUAGES = {"en": "en", "pt": "pt_BR", "da": "da"}
 
 CSRF_COOKIE = "slotbot_form"
+DAYS_SHOWN = 14  # how far ahead visitor pages offer times
 
 
 class RateLimiter:
@@ -126,13 +129,26 @@ def set_csrf(request: web.Request, response: web.StreamResponse, token: str, pat
                         path=path, secure=request.secure)
 
 
+FRAMEABLE_POLICY = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'self'", "frame-ancestors *")
+
+
 def allow_framing(response: web.StreamResponse) -> None:
     """Let any site frame this response (pages a host offers in the website chat widget)."""
-    policy = "; ".join(
-        "frame-ancestors *" if part.strip().startswith("frame-ancestors") else part.strip()
-        for part in CONTENT_SECURITY_POLICY.split(";")
+    response.headers["Content-Security-Policy"] = FRAMEABLE_POLICY
+
+
+async def offered(
+    request: web.Request, host: User, rules: AvailabilityRules, minutes: int, now: datetime
+) -> UserAvailability:
+    """What a visitor may pick: the host's free slots of ``minutes`` for the next two weeks."""
+    zone = ZoneInfo(host.timezone)
+    first = now.astimezone(zone).date()
+    return await request.app[SCHEDULER].availability(
+        host.id,
+        start=datetime.combine(first, time(0), zone),
+        end=datetime.combine(first + timedelta(days=DAYS_SHOWN), time(0), zone),
+        now=now, rules=rules, duration_minutes=minutes,
     )
-    response.headers["Content-Security-Policy"] = policy
 
 
 def csrf_ok(request: web.Request, submitted: object) -> bool:
