@@ -156,7 +156,7 @@ async def _bench(runs: int, latency: float) -> bool:
     from bot.calendar import microsoft as ms
     from bot.calendar.google import credentials_to_json
     from bot.keys import CONNECTIONS, SCHEDULER, SECRETS, SESSIONS
-    from bot.scheduling import CREDENTIALS_PURPOSE
+    from bot.scheduling.scheduler import CREDENTIALS_PURPOSE
     from bot.settings import Settings
     from storage.db import create_engine, upgrade
     from storage.models import Calendar, CalendarConnection, User

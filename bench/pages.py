@@ -3,10 +3,10 @@
     python bench/pages.py [--seconds 10] [--visitors 50] [--rate 300] [--bookings 80]
                           [--book-concurrency 4] [--postgres] [--profile FILE]
 
-A server process serves the demo as ``slotbot demo`` does (``bot.demo_app.demo_settings``: SQLite
+A server process serves the demo as ``slotbot demo`` does (``bot.demo.server.demo_settings``: SQLite
 and a key in its own data folder, here a temporary one; the demo host seeded with its local
-calendar from ``bot/demo_data/sample.ics``; the outbox worker running), through a small launcher
-in this file, so that it can raise the booking rate limits (``bot.handlers.pages.PER_IP`` and
+calendar from ``bot/demo/data/sample.ics``; the outbox worker running), through a small launcher
+in this file, so that it can raise the booking rate limits (``bot.handlers.pages.page.PER_IP`` and
 ``PER_PAGE``) before the app starts: otherwise a few booking posts from one address are refused.
 This process is the load: a bounded aiohttp client loop over real TCP.
 
@@ -105,10 +105,10 @@ async def _serve(data_dir: Path, database_url: str | None) -> None:
     from aiohttp import web
 
     from bot.app import create_app
-    from bot.demo import prepare_data_dir, seed
-    from bot.demo_app import demo_settings
-    from bot.handlers.pages import PER_IP, PER_PAGE
-    from bot.handlers.visitor_web import RateLimiter
+    from bot.demo.seed import prepare_data_dir, seed
+    from bot.demo.server import demo_settings
+    from bot.handlers.pages.page import PER_IP, PER_PAGE
+    from bot.handlers.pages.visitor import RateLimiter
     from bot.keys import SECRETS, SESSIONS
     from bot.logs import configure_logging
     from storage.db import create_engine, upgrade

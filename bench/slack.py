@@ -143,7 +143,7 @@ class _World:
         from bot.calendar import microsoft as ms
         from bot.calendar.google import credentials_to_json
         from bot.keys import CONNECTIONS, SECRETS, SESSIONS
-        from bot.scheduling import CREDENTIALS_PURPOSE
+        from bot.scheduling.scheduler import CREDENTIALS_PURPOSE
         from storage.models import Calendar, CalendarConnection, ChatIdentity
 
         app, google, microsoft = self.app, self.google, self.microsoft

@@ -15,19 +15,24 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.booking import Bookings
-from bot.booking_events import SYNC_EVENT_KIND, EventSync
+from bot.accounts.connections import Connections, GoogleConnect, MicrosoftConnect
+from bot.accounts.identities import Identities
+from bot.accounts.tokens import Tokens
+from bot.booking.events import SYNC_EVENT_KIND, EventSync
+from bot.booking.service import Bookings
 from bot.calendar.base import ProviderRegistry
 from bot.calendar.google import WORKER_THREADS, google_factory
 from bot.calendar.local import local_factory
 from bot.calendar.microsoft import microsoft_factory
-from bot.chat_notify import NOTICE_KIND, ChatNotifier
-from bot.connections import Connections, GoogleConnect, MicrosoftConnect
 from bot.conversation.backend import AppBackend
 from bot.conversation.core import Conversation
-from bot.domains import Domains
-from bot.handlers import dashboard, demo_login, free_time, page_admin, pages, site, slack, web_chat
-from bot.identities import Identities
+from bot.handlers import dashboard, site
+from bot.handlers.demo import free_time
+from bot.handlers.demo import login as demo_login
+from bot.handlers.pages import admin as page_admin
+from bot.handlers.pages import page as pages
+from bot.handlers.slack import listeners as slack
+from bot.handlers.web_chat import chat as web_chat
 from bot.keys import (
     BOOKINGS,
     CHAT_NOTIFIER,
@@ -50,13 +55,14 @@ from bot.keys import (
     TOKENS,
     OutboxRegistrar,
 )
-from bot.links import Links
-from bot.notify import EMAIL_KIND, Mailer
-from bot.outbox import OutboxWorker
-from bot.scheduling import Scheduler
+from bot.notices.chat import NOTICE_KIND, ChatNotifier
+from bot.notices.email import EMAIL_KIND, Mailer
+from bot.notices.outbox import OutboxWorker
+from bot.pages.domains import Domains
+from bot.pages.links import Links
+from bot.scheduling.scheduler import Scheduler
 from bot.settings import Settings
 from bot.templating import CONTENT_SECURITY_POLICY, Templates
-from bot.tokens import Tokens
 from storage.crypto import SecretBox
 from storage.db import create_engine, read_session_factory, session_factory
 

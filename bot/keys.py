@@ -8,19 +8,19 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.booking import Bookings
+from bot.accounts.connections import Connections
+from bot.accounts.identities import Identities
+from bot.accounts.tokens import Tokens
+from bot.booking.service import Bookings
 from bot.calendar.base import ProviderRegistry
-from bot.chat_notify import ChatNotifier
-from bot.connections import Connections
 from bot.conversation.core import Conversation
-from bot.domains import Domains
-from bot.identities import Identities
-from bot.links import Links
-from bot.outbox import OutboxWorker
-from bot.scheduling import Scheduler
+from bot.notices.chat import ChatNotifier
+from bot.notices.outbox import OutboxWorker
+from bot.pages.domains import Domains
+from bot.pages.links import Links
+from bot.scheduling.scheduler import Scheduler
 from bot.settings import Settings
 from bot.templating import Templates
-from bot.tokens import Tokens
 from storage.crypto import SecretBox
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -3,7 +3,7 @@
 Register them with ``pytest_plugins = ["tests.browser"]`` in a test module.
 
 * ``live_demo``: the app as ``slotbot demo`` runs it (``create_app`` with demo settings, the demo
-  host ``demo`` seeded with its local calendar from ``bot/demo_data/sample.ics``) served by
+  host ``demo`` seeded with its local calendar from ``bot/demo/data/sample.ics``) served by
   ``web.AppRunner`` on 127.0.0.1 at a free port, with its real outbox worker running. It yields a
   :class:`LiveDemo`: ``base_url``, ``app`` (for database assertions through ``app[SESSIONS]``),
   the seeded ids, and :meth:`LiveDemo.outbox_settled`. It uses the ``engine`` fixture, so a test
@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import create_app
-from bot.demo import DemoHost, seed
+from bot.demo.seed import DemoHost, seed
 from bot.keys import SECRETS, SESSIONS
 from bot.settings import Settings
 from storage.models import OutboxMessage
@@ -97,7 +97,7 @@ class LiveDemo:
 
 
 def demo_env(base_url: str, data_dir: Path) -> dict[str, str]:
-    """The settings ``slotbot demo`` adds (see ``bot.demo_app.demo_settings``) for a test server."""
+    """The settings ``slotbot demo`` adds (see ``bot.demo.server.demo_settings``) for a test server."""
     return {
         "SLOTBOT_DEMO": "true",
         "SLOTBOT_BASE_URL": base_url,

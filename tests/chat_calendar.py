@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.demo import DEMO_TIMEZONE
+from bot.demo.seed import DEMO_TIMEZONE
 from storage.models import LocalEvent, SchedulingPage
 
 ZONE = ZoneInfo(DEMO_TIMEZONE)

@@ -11,16 +11,16 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.accounts.connections import Connections, GoogleConnect, MicrosoftConnect
+from bot.accounts.identities import Identities, Profile
+from bot.accounts.tokens import Tokens
 from bot.calendar.base import ProviderRegistry
 from bot.calendar.local import local_factory
-from bot.connections import Connections, GoogleConnect, MicrosoftConnect
 from bot.conversation.backend import AppBackend
 from bot.conversation.core import Conversation, Speaker
-from bot.identities import Identities, Profile
-from bot.links import Links
-from bot.scheduling import Scheduler
+from bot.pages.links import Links
+from bot.scheduling.scheduler import Scheduler
 from bot.settings import Settings
-from bot.tokens import Tokens
 from storage.crypto import SecretBox
 from storage.models import Calendar, CalendarConnection, LocalEvent
 

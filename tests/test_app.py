@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import create_app
 from bot.keys import HTTP, OUTBOX, SESSIONS
-from bot.outbox import enqueue
+from bot.notices.outbox import enqueue
 from bot.settings import Settings
 
 

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.booking import (
+from bot.booking.events import SYNC_EVENT_KIND, EventSync
+from bot.booking.service import (
     BookingBlocked,
     BookingError,
     Bookings,
@@ -23,15 +24,14 @@ from bot.booking import (
     Visitor,
     token_hash,
 )
-from bot.booking_events import SYNC_EVENT_KIND, EventSync
 from bot.calendar.base import ProviderRegistry
 from bot.calendar.local import local_factory
-from bot.chat_notify import NOTICE_KIND
-from bot.demo import seed
-from bot.links import Links
-from bot.notify import EMAIL_KIND
-from bot.outbox import OutboxWorker
-from bot.scheduling import Scheduler
+from bot.demo.seed import seed
+from bot.notices.chat import NOTICE_KIND
+from bot.notices.email import EMAIL_KIND
+from bot.notices.outbox import OutboxWorker
+from bot.pages.links import Links
+from bot.scheduling.scheduler import Scheduler
 from storage.crypto import SecretBox
 from storage.models import (
     Booking,
@@ -301,7 +301,7 @@ async def test_a_started_meeting_cannot_be_moved(
 def test_only_the_overlap_guard_means_the_slot_was_taken() -> None:
     from sqlalchemy.exc import IntegrityError
 
-    from bot.booking import _overlap_or
+    from bot.booking.service import _overlap_or
 
     overlap = IntegrityError("INSERT", {}, Exception('violates exclusion constraint "bookings_no_overlap"'))
     other = IntegrityError("INSERT", {}, Exception('duplicate key value violates "uq_contact_email"'))

@@ -22,13 +22,13 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.booking_events import SYNC_EVENT_KIND
-from bot.chat_notify import NOTICE_KIND
-from bot.demo import DEMO_EMAIL, DEMO_TIMEZONE
-from bot.handlers.pages import PER_IP, PER_PAGE
-from bot.handlers.visitor_web import RateLimiter
+from bot.booking.events import SYNC_EVENT_KIND
+from bot.demo.seed import DEMO_EMAIL, DEMO_TIMEZONE
+from bot.handlers.pages.page import PER_IP, PER_PAGE
+from bot.handlers.pages.visitor import RateLimiter
 from bot.keys import SESSIONS
-from bot.notify import EMAIL_KIND
+from bot.notices.chat import NOTICE_KIND
+from bot.notices.email import EMAIL_KIND
 from storage.models import Booking, LocalEvent, OutboxMessage
 from tests.page_client import Answer, PageVisitor, offered_starts, spread_starts
 

@@ -17,10 +17,10 @@ import icalendar
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
-from bot.booking_events import SYNC_EVENT_KIND
-from bot.chat_notify import NOTICE_KIND
+from bot.booking.events import SYNC_EVENT_KIND
 from bot.keys import SESSIONS
-from bot.notify import EMAIL_KIND
+from bot.notices.chat import NOTICE_KIND
+from bot.notices.email import EMAIL_KIND
 from storage.models import Booking, LocalEvent, OutboxMessage
 
 if TYPE_CHECKING:

@@ -16,16 +16,16 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.accounts.identities import Identities, Profile
 from bot.app import create_app
 from bot.calendar.base import ProviderRegistry
 from bot.calendar.local import local_factory
-from bot.chat_notify import NOTICE_KIND, ChatNotifier, enqueue_notice
 from bot.conversation.core import notice_reply
 from bot.conversation.reply import Fields, Reply, Text
-from bot.identities import Identities, Profile
 from bot.keys import CHAT_NOTIFIER, CONVERSATION, IDENTITIES, SESSIONS
-from bot.outbox import OutboxWorker
-from bot.scheduling import Scheduler
+from bot.notices.chat import NOTICE_KIND, ChatNotifier, enqueue_notice
+from bot.notices.outbox import OutboxWorker
+from bot.scheduling.scheduler import Scheduler
 from storage.crypto import SecretBox
 from storage.models import ChatIdentity, OutboxMessage, User
 from tests.conversation_world import BROKEN_ICS, HOME_ICS, World, add_calendars, make_world

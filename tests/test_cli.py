@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import TEST_KEY
 
-SLOTBOT = [sys.executable, "-m", "bot.cli"]
+SLOTBOT = [sys.executable, "-m", "bot.cli.main"]
 
 
 def run(
@@ -144,7 +144,7 @@ def test_usage_errors_are_one_line(args: list[str]) -> None:
 
 
 def test_free_is_a_slotbot_subcommand(tmp_path: Path) -> None:
-    from bot.demo import sample_ics
+    from bot.demo.seed import sample_ics
 
     ics = tmp_path / "demo.ics"
     ics.write_text(sample_ics())

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.accounts.identities import Profile
+from bot.accounts.tokens import TokenRefused
 from bot.conversation.reply import Button, Reply, Section, Text
-from bot.identities import Profile
-from bot.tokens import TokenRefused
 from storage.crypto import SecretBox
 from storage.models import (
     Booking,

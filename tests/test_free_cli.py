@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.free_cli import add_free_parser, main
+from bot.cli.free import add_free_parser, main
 
 WORK = """BEGIN:VCALENDAR
 VERSION:2.0
@@ -79,7 +79,7 @@ def files(tmp_path: Path) -> list[str]:
 
 def run_module(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.free_cli", *args], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "bot.cli.free", *args], capture_output=True, text=True, timeout=60, check=False
     )
 
 

@@ -17,8 +17,8 @@ from bot import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "bot" / "locales"
-SOURCES = [*sorted((ROOT / "bot" / "conversation").glob("*.py")), ROOT / "bot" / "chat_notify.py",
-           ROOT / "bot" / "identities.py"]
+SOURCES = [*sorted((ROOT / "bot" / "conversation").glob("*.py")), ROOT / "bot" / "notices" / "chat.py",
+           ROOT / "bot" / "accounts" / "identities.py"]
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
 
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.accounts.identities import Identities, Profile, slugify
 from bot.conversation.speaker import Speaker
 from bot.i18n import supported_locale
-from bot.identities import Identities, Profile, slugify
 from storage.models import ChatIdentity, SchedulingPage, User
 
 

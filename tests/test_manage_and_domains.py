@@ -13,9 +13,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
 from bot.app import create_app
-from bot.demo import seed
-from bot.domains import DomainError, Domains, normalize_hostname
+from bot.demo.seed import seed
 from bot.keys import DOMAINS, OUTBOX, SECRETS, SESSIONS
+from bot.pages.domains import DomainError, Domains, normalize_hostname
 from storage.models import (
     Booking,
     CustomDomain,

@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.calendar.base import AccessLost, CalendarBusy, ProviderRegistry, ReauthRequired
 from bot.calendar.local import local_factory
-from bot.demo import seed
-from bot.notify import EMAIL_KIND, HeaderInjection, Mailer, build_email, enqueue_email
-from bot.outbox import OutboxWorker
-from bot.scheduling import Scheduler
+from bot.demo.seed import seed
+from bot.notices.email import EMAIL_KIND, HeaderInjection, Mailer, build_email, enqueue_email
+from bot.notices.outbox import OutboxWorker
+from bot.scheduling.scheduler import Scheduler
 from bot.settings import SmtpSettings
 from storage.crypto import SecretBox
 from storage.models import Calendar, CalendarConnection, OutboxMessage

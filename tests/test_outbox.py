@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.outbox import OutboxWorker, PermanentFailure, enqueue
+from bot.notices.outbox import OutboxWorker, PermanentFailure, enqueue
 from storage.models import OutboxMessage
 
 

@@ -10,9 +10,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.demo import seed
+from bot.demo.seed import seed
 from bot.keys import SECRETS, SESSIONS, TOKENS
-from bot.page_settings import PageSettingsError, page_form, parse_page_form
+from bot.pages.settings import PageSettingsError, page_form, parse_page_form
 from storage.models import SchedulingPage, User
 
 GOOD = {

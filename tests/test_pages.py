@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
 from bot.app import create_app
-from bot.demo import seed
+from bot.demo.seed import seed
 from bot.keys import SECRETS, SESSIONS
 from storage.models import Booking, BookingAttempt, CalendarConnection, SchedulingPage, User
 

@@ -23,9 +23,9 @@ from bot.calendar.base import (
     ReauthRequired,
 )
 from bot.calendar.local import LocalCalendarProvider, local_factory
-from bot.demo import seed
+from bot.demo.seed import seed
 from bot.rules import RulesError, rules_from_json, rules_to_json
-from bot.scheduling import Scheduler
+from bot.scheduling.scheduler import Scheduler
 from storage.crypto import SecretBox
 from storage.models import Booking, Calendar, CalendarConnection, LocalEvent
 

@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.calendar.google import credentials_to_json
-from bot.chat_notify import enqueue_notice
 from bot.keys import SECRETS, SESSIONS
-from bot.scheduling import CREDENTIALS_PURPOSE
+from bot.notices.chat import enqueue_notice
+from bot.scheduling.scheduler import CREDENTIALS_PURPOSE
 from storage.models import Calendar, CalendarConnection, ChatIdentity, User
 
 if TYPE_CHECKING:  # imported where used, so the fakes stay importable as pytest plugins

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.conversation.reply import Button, Fields, Reply, Section, Text
-from bot.slack.blocks import (
+from bot.handlers.slack.blocks import (
     escape,
     fallback_text,
     home_view,

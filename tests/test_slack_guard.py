@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.slack.guard import (
+from bot.handlers.slack.guard import (
     DatabaseSeenRequests,
     MemorySeenRequests,
     RateLimiter,
@@ -19,7 +19,7 @@ from bot.slack.guard import (
     SeenRequests,
     shared_seen_requests,
 )
-from bot.slack.texts import slow_down_text, sorry_text
+from bot.handlers.slack.texts import slow_down_text, sorry_text
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 

@@ -13,12 +13,12 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import text
 
 from bot.app import create_app
-from bot.chat_notify import enqueue_notice
-from bot.handlers.slack import SLACK_CHANNEL
+from bot.handlers.slack.listeners import SLACK_CHANNEL
+from bot.handlers.slack.manifest import BOT_SCOPES
 from bot.keys import SESSIONS
 from bot.logs import Redactor
+from bot.notices.chat import enqueue_notice
 from bot.settings import Settings
-from bot.slack.manifest import BOT_SCOPES
 
 if TYPE_CHECKING:  # imported where used, so the fakes stay importable as pytest plugins
     from tests.fakes.slack import FakeSlack

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack.manifest import (
+from bot.handlers.slack.manifest import (
     BOT_EVENTS,
     BOT_SCOPES,
     COMMAND,
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def slotbot(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "bot.cli.main", *args], capture_output=True, text=True,
                           timeout=60, check=False, cwd=ROOT)
 
 

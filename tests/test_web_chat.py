@@ -22,12 +22,12 @@ from sqlalchemy import func, select, update
 from bot.app import create_app
 from bot.conversation import dates
 from bot.conversation.speaker import Speaker
-from bot.demo import DEMO_TIMEZONE, seed
-from bot.handlers.widget import MESSAGES_PER_IP_PER_MINUTE
+from bot.demo.seed import DEMO_TIMEZONE, seed
+from bot.handlers.web_chat import visitor
+from bot.handlers.web_chat.render import parts, reply_view
+from bot.handlers.web_chat.texts import MAX_TEXT, MAX_VISITOR_TEXT
+from bot.handlers.web_chat.widget import MESSAGES_PER_IP_PER_MINUTE
 from bot.keys import CONVERSATION, SECRETS, SESSIONS, TOKENS
-from bot.web_chat import visitor
-from bot.web_chat.render import parts, reply_view
-from bot.web_chat.texts import MAX_TEXT, MAX_VISITOR_TEXT
 from storage.models import ChatIdentity, SchedulingPage, User
 from tests.chat_calendar import ZONE, free_ranges, known_tomorrow
 
@@ -392,12 +392,12 @@ def test_the_web_chat_catalogs_are_complete() -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    sources = [*sorted((root / "bot" / "web_chat").glob("*.py")), root / "bot" / "handlers" / "web_chat.py",
-               root / "bot" / "handlers" / "widget.py"]
+    sources = sorted((root / "bot" / "handlers" / "web_chat").glob("*.py"))
     found = {message for path in sources for _, message, _, _ in extract_from_file("python", str(path))}
     assert len(found) > 30
     with (root / "bot" / "locales" / "web_chat.pot").open("rb") as handle:
-        assert {m.id for m in read_po(handle) if m.id} == found, "run the recipe in bot/web_chat/texts.py"
+        assert {m.id for m in read_po(handle) if m.id} == found, (
+            "run the recipe in bot/handlers/web_chat/texts.py")
     placeholder = re.compile(r"\{(\w*)\}")
     for locale in ("en", "pt_BR", "da"):
         with (root / "bot" / "locales" / locale / "LC_MESSAGES" / "web_chat.po").open("rb") as handle:

@@ -19,12 +19,12 @@ from urllib.parse import quote, unquote, urlsplit
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.accounts.connections import ConnectError, Connections
+from bot.accounts.identities import Identities
+from bot.accounts.tokens import Tokens
 from bot.availability import AvailabilityRules
-from bot.connections import ConnectError, Connections
-from bot.identities import Identities
-from bot.links import Links
-from bot.scheduling import Scheduler, UserAvailability
-from bot.tokens import Tokens
+from bot.pages.links import Links
+from bot.scheduling.scheduler import Scheduler, UserAvailability
 from storage.models import (
     Booking,
     Calendar,

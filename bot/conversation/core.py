@@ -1,7 +1,7 @@
 """The conversation core: one channel-neutral bot behind Slack, Teams and the web chat.
 
 Start with :class:`Conversation`. A channel resolves its user to a :class:`Speaker` (through
-:class:`bot.identities.Identities`), then calls :meth:`Conversation.message` for plain language,
+:class:`bot.accounts.identities.Identities`), then calls :meth:`Conversation.message` for plain language,
 :meth:`Conversation.command` for the ``/meet`` arguments, :meth:`Conversation.action` when a
 button is pressed, :meth:`Conversation.unfurl` for a posted link and :meth:`Conversation.home`
 for a start screen, and renders the :class:`~bot.conversation.reply.Reply` it gets back.

@@ -2,7 +2,7 @@
 
 :func:`notice_reply` turns a notice name and its parameters (all strings; instants as ISO-8601
 UTC) into a :class:`~bot.conversation.reply.Reply` in the reader's language and zone. The names
-and parameters are the contract of :mod:`bot.chat_notify`; an unknown notice or a missing
+and parameters are the contract of :mod:`bot.notices.chat`; an unknown notice or a missing
 parameter raises :class:`KeyError`, a malformed instant :class:`ValueError`.
 """
 

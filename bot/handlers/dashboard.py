@@ -15,10 +15,10 @@ from urllib.parse import urlencode
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.calendar_settings import CalendarSettings, SettingsRefused
-from bot.connections import ConnectError, Connections
+from bot.accounts.calendars import CalendarSettings, SettingsRefused
+from bot.accounts.connections import ConnectError, Connections
+from bot.accounts.tokens import Session, TokenRefused
 from bot.keys import CONNECTIONS, SCHEDULER, SESSIONS, SETTINGS, TEMPLATES, TOKENS
-from bot.tokens import Session, TokenRefused
 from storage.models import Calendar, CalendarConnection, User
 
 COOKIE = "slotbot_session"

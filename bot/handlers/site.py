@@ -9,7 +9,7 @@ from aiohttp import web
 from bot.keys import ENGINE, SETTINGS, START_LINKS, TEMPLATES
 from storage.db import ping
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 ROBOTS_TXT = "User-agent: *\nDisallow: /meetings*\n"
 
 

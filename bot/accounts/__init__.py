@@ -1,0 +1,1 @@
+"""Users and their calendar accounts: identities, connections, calendar choices, tokens."""

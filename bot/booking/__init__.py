@@ -1,0 +1,1 @@
+"""Booking, moving, cancelling and requesting meetings; the calendar event kept in step."""

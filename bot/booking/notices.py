@@ -1,0 +1,137 @@
+"""What the visitor and the host are told about a booking, queued in the booking's own transaction.
+
+Each function adds outbox rows to the caller's session, so a message is sent exactly when the
+change it describes is committed: the visitor's e-mail (with an iCalendar invitation, update or
+cancellation and the manage link) and the host's e-mail and chat notice
+(:func:`bot.notices.chat.enqueue_notice`: every chat the host uses gets it).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.booking.events import booking_event, invitation_uid
+from bot.invitations import event_to_ics
+from bot.notices.chat import enqueue_notice
+from bot.notices.email import enqueue_email
+from storage.models import Booking, User
+
+
+def _when(moment: datetime, zone: str) -> str:
+    return f"{moment.astimezone(ZoneInfo(zone)):%A %d %B %Y, %H:%M} ({zone})"
+
+
+def _invitation(host: User, title: str, booking: Booking, *, cancelled: bool = False) -> str:
+    event = booking_event(host, title, booking, uid=invitation_uid(booking))
+    return event_to_ics(event, method="CANCEL" if cancelled else "REQUEST", sequence=booking.sequence,
+                        cancelled=cancelled)
+
+
+def tell_host(session: AsyncSession, host: User, *, subject: str, text: str) -> None:
+    """E-mail the host (when they have an address) once the transaction commits."""
+    if host.email:
+        enqueue_email(session, to=host.email, to_name=host.display_name, subject=subject, text=text)
+
+
+def announce_booked(session: AsyncSession, host: User, title: str, booking: Booking, manage: str) -> None:
+    """A new booking (or, offline, a request): the visitor's confirmation and the host's notice."""
+    requested = booking.status == "requested"
+    when = _when(booking.start_at, booking.timezone)
+    if requested:
+        enqueue_email(
+            session, to=booking.visitor_email, to_name=booking.visitor_name,
+            subject=f"Requested: {title} with {host.display_name}",
+            text=(f"Thank you, {booking.visitor_name}. You asked for {when}. "
+                  f"{host.display_name} will confirm it.\n\nChange or cancel: {manage}"),
+        )
+    else:
+        enqueue_email(
+            session, to=booking.visitor_email, to_name=booking.visitor_name,
+            subject=f"Booked: {title} with {host.display_name}",
+            text=(f"Thank you, {booking.visitor_name}. You are booked for {when}.\n\n"
+                  f"Change or cancel: {manage}"),
+            ics=_invitation(host, title, booking),
+        )
+    enqueue_notice(session, host.id, "booking_created", {
+        "visitor_name": booking.visitor_name, "visitor_email": booking.visitor_email, "title": title,
+        "start": iso_utc(booking.start_at), "status": booking.status,
+    })
+    verb = "requested" if requested else "booked"
+    tell_host(
+        session, host,
+        subject=f"{booking.visitor_name} {verb} {title}",
+        text=(f"{booking.visitor_name} <{booking.visitor_email}> {verb} “{title}” for "
+              f"{_when(booking.start_at, host.timezone)}.\n\nNote: {booking.note or '(none)'}"
+              + ("\n\nNo calendar is connected, so please confirm it yourself." if requested else "")),
+    )
+
+
+def announce_moved(
+    session: AsyncSession, host: User, title: str, booking: Booking, previous: datetime, manage: str
+) -> None:
+    """A booking moved to a new time through its manage link."""
+    enqueue_email(
+        session, to=booking.visitor_email, to_name=booking.visitor_name,
+        subject=f"Moved: {title} with {host.display_name}",
+        text=(f"Your meeting moved from {_when(previous, booking.timezone)} to "
+              f"{_when(booking.start_at, booking.timezone)}.\n\nChange or cancel: {manage}"),
+        ics=None if booking.status == "requested" else _invitation(host, title, booking),
+    )
+    enqueue_notice(session, host.id, "booking_rescheduled", {
+        "visitor_name": booking.visitor_name, "title": title, "start": iso_utc(booking.start_at),
+        "previous_start": iso_utc(previous),
+    })
+    tell_host(
+        session, host,
+        subject=f"{booking.visitor_name} moved {title}",
+        text=(f"{booking.visitor_name} <{booking.visitor_email}> moved “{title}” from "
+              f"{_when(previous, host.timezone)} to {_when(booking.start_at, host.timezone)}."),
+    )
+
+
+def announce_cancelled(session: AsyncSession, host: User, title: str, booking: Booking) -> None:
+    """A booking cancelled through its manage link."""
+    enqueue_email(
+        session, to=booking.visitor_email, to_name=booking.visitor_name,
+        subject=f"Cancelled: {title} with {host.display_name}",
+        text=f"Your meeting on {_when(booking.start_at, booking.timezone)} is cancelled.",
+        ics=_invitation(host, title, booking, cancelled=True),
+    )
+    enqueue_notice(session, host.id, "booking_cancelled", {
+        "visitor_name": booking.visitor_name, "title": title, "start": iso_utc(booking.start_at),
+    })
+    tell_host(
+        session, host,
+        subject=f"{booking.visitor_name} cancelled {title}",
+        text=(f"{booking.visitor_name} <{booking.visitor_email}> cancelled "
+              f"{_when(booking.start_at, host.timezone)}."),
+    )
+
+
+def announce_blocked(
+    session: AsyncSession, host: User, title: str, name: str, email: str, note: str,
+    start: datetime | None,
+) -> None:
+    """Someone tried to book while a calendar could not be read: tell the host how to fix it."""
+    when = _when(start, host.timezone) if start is not None else "a time to be agreed"
+    enqueue_notice(session, host.id, "booking_blocked", {
+        "visitor_name": name, "visitor_email": email, "title": title,
+        "start": iso_utc(start) if start is not None else "",
+    })
+    tell_host(
+        session, host,
+        subject=f"Slotbot: {name} tried to book you",
+        text=(f"{name} <{email}> tried to book “{title}” for {when}, but booking is blocked "
+              "because one of your calendars cannot be read.\n\n"
+              f"Their note: {note or '(none)'}\n\n"
+              "To take bookings again, reconnect the calendar or remove the inactive one in your "
+              "settings (\"settings\" in chat)."),
+    )
+
+
+def iso_utc(moment: datetime) -> str:
+    """An instant as ISO-8601 in UTC (the form chat notices carry)."""
+    return moment.astimezone(UTC).isoformat()

@@ -1,0 +1,1 @@
+"""The ``slotbot`` command line."""

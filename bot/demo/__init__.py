@@ -1,0 +1,1 @@
+"""The local demo: data folder, key, seeding, serving."""

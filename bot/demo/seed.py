@@ -1,0 +1,128 @@
+"""The local demo: a data folder, a generated key, and a demo host with a local calendar.
+
+``slotbot demo`` needs no configuration: it keeps SQLite and a secret key (mode 0600) in a data
+folder, migrates, and seeds a demo host whose calendar is a *local* calendar stored in the
+database, filled from the bundled ``demo/data/sample.ics`` (recurring meetings, an all-day event,
+events shown as free). Demo bookings land in that calendar.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.settings import decode_key
+from storage.crypto import SecretBox, generate_key
+from storage.models import Calendar, CalendarConnection, LocalEvent, SchedulingPage, User
+
+DEMO_SLUG = "demo"
+DEMO_EMAIL = "demo.host@example.com"
+DEMO_TIMEZONE = "Europe/Copenhagen"
+KEY_FILE = "secret.key"
+
+
+class DemoSetupError(Exception):
+    """The demo data folder cannot be used (one line, shown to the user)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoHost:
+    """Ids of what the demo seeded."""
+
+    user_id: int
+    calendar_id: int
+
+
+def prepare_data_dir(path: Path) -> str:
+    """Create the data folder if needed and return its secret key (made once, mode 0600)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DemoSetupError(f"cannot create the data folder {path}: {exc.strerror}") from None
+    key_path = path / KEY_FILE
+    if not key_path.exists():
+        key = generate_key()
+        try:
+            fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise DemoSetupError(f"cannot write {key_path}: {exc.strerror}") from None
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(key + "\n")
+    key_text = key_path.read_text().strip()
+    try:
+        decode_key(key_text)
+    except ValueError:
+        raise DemoSetupError(
+            f"{key_path} does not hold a valid key; delete it to make a new one"
+        ) from None
+    return key_text
+
+
+def sample_ics() -> str:
+    """The bundled sample calendar."""
+    return resources.files("bot.demo").joinpath("data/sample.ics").read_text(encoding="utf-8")
+
+
+async def seed(sessions: async_sessionmaker[AsyncSession], secrets: SecretBox) -> DemoHost:
+    """Create the demo host, its local calendar and its page, once; return their ids."""
+    async with sessions() as session, session.begin():
+        user = (await session.execute(select(User).where(User.slug == DEMO_SLUG))).scalar_one_or_none()
+        if user is not None:
+            calendar_id = (
+                await session.execute(
+                    select(Calendar.id).where(Calendar.user_id == user.id, Calendar.is_default)
+                )
+            ).scalar_one()
+            return DemoHost(user.id, calendar_id)
+        user = User(
+            display_name="Demo Host",
+            email=DEMO_EMAIL,
+            timezone=DEMO_TIMEZONE,
+            locale="en",
+            slug=DEMO_SLUG,
+            is_admin=True,  # the demo's only user runs the place: custom domains are theirs to add
+        )
+        session.add(user)
+        await session.flush()
+        connection = CalendarConnection(
+            user_id=user.id,
+            provider="local",
+            account_email=DEMO_EMAIL,
+            credentials=secrets.seal(json.dumps({}), purpose="connection.credentials"),
+        )
+        session.add(connection)
+        await session.flush()
+        calendar = Calendar(
+            connection_id=connection.id,
+            user_id=user.id,
+            external_id="demo",
+            name="Demo calendar",
+            access_role="owner",
+            time_zone=DEMO_TIMEZONE,
+            is_default=True,
+        )
+        session.add(calendar)
+        await session.flush()
+        session.add(LocalEvent(calendar_id=calendar.id, uid="sample", ical=sample_ics()))
+        session.add(
+            SchedulingPage(
+                owner_id=user.id,
+                slug="intro",
+                title="Intro call",
+                description="A short call to get to know each other.",
+                durations=[30, 60],
+                rules={},
+                is_default=True,
+                in_widget=True,
+            )
+        )
+        return DemoHost(user.id, calendar.id)

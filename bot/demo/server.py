@@ -1,0 +1,107 @@
+"""Running the local demo: migrate, seed, serve, and print where to go."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from bot.app import create_app
+from bot.demo.seed import DEMO_SLUG, DemoSetupError, seed
+from bot.keys import DOMAINS, SECRETS, SESSIONS, START_LINKS
+from bot.logs import configure_logging
+from bot.settings import Settings, load_environment
+from storage.db import create_engine, upgrade
+
+
+def demo_settings(data_dir: Path, key: str, *, host: str, port: int) -> Settings:
+    """Settings for the demo: the process environment, with the demo's own database and key."""
+    env = load_environment()
+    env.update(
+        {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'slotbot.db'}",
+            "SLOTBOT_SECRET_KEY": key,
+            "SLOTBOT_DEMO": "true",
+            "SLOTBOT_HOST": host,
+            "SLOTBOT_PORT": str(port),
+            "SLOTBOT_BASE_URL": f"http://{_url_host(host)}:{port}",
+            "SLOTBOT_DATA_DIR": str(data_dir),
+            "SMTP_HOST": "",  # the demo prints mail to its log
+        }
+    )
+    env.setdefault("SLOTBOT_LOG_FORMAT", "text")
+    env.setdefault("SLOTBOT_OUTBOX_POLL_SECONDS", "0.5")
+    return Settings.from_env(env)
+
+
+def _url_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104 (display only)
+
+
+def run_demo(data_dir: Path, key: str, *, host: str, port: int) -> int:
+    """Migrate and seed the demo database, then serve until interrupted."""
+    return asyncio.run(_run(data_dir, key, host=host, port=port))
+
+
+async def _run(data_dir: Path, key: str, *, host: str, port: int) -> int:
+    # Bind first, so that with port 0 the links printed carry the real port.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise DemoSetupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    settings = demo_settings(data_dir, key, host=host, port=sock.getsockname()[1])
+    configure_logging(settings.log_level, settings.log_format, settings.secret_values())
+    engine = create_engine(settings.database_url)
+    runner: web.AppRunner | None = None
+    try:
+        await upgrade(engine)
+        app = create_app(settings, engine=engine)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await seed(app[SESSIONS], app[SECRETS])
+        extra = await _custom_domain(app, settings.base_url)
+        await web.SockSite(runner, sock).start()
+        _print_welcome(settings.base_url, [*app.get(START_LINKS, []), *extra], data_dir)
+        await _wait_for_signal()
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await engine.dispose()
+        sock.close()
+    return 0
+
+
+async def _custom_domain(app: web.Application, base_url: str) -> list[tuple[str, str, str]]:
+    """On 127.0.0.1, ``localhost`` plays a custom domain: the same pages under another host name."""
+    address = urlsplit(base_url)
+    if address.hostname != "127.0.0.1":
+        return []
+    domain = await app[DOMAINS].add(f"localhost:{address.port}")
+    return [(f"http://{domain.hostname}/meetings/{DEMO_SLUG}", "Custom domain", "")]
+
+
+def _print_welcome(base_url: str, links: list[tuple[str, str, str]], data_dir: Path) -> None:
+    rows = [("Start page", f"{base_url}/")]
+    rows += [(title, href if "://" in href else f"{base_url}{href}") for href, title, _ in links]
+    rows += [("Health", f"{base_url}/healthz"), ("Data folder", str(data_dir))]
+    width = max(len(title) for title, _ in rows) + 2
+    lines = ["", "Slotbot demo is running (press Ctrl+C to stop)."]
+    lines += [f"  {title + ':':<{width}} {target}" for title, target in rows]
+    print("\n".join(lines), flush=True)
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

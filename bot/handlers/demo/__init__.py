@@ -1,0 +1,1 @@
+"""Demo-only pages: the demo host's free time, demo sign-in."""

@@ -1,0 +1,1 @@
+"""Visitor pages: the scheduling page, manage links, prefill, the hosts' page admin."""

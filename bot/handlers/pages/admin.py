@@ -1,0 +1,173 @@
+"""The dashboard's pages section: a host's scheduling pages, their settings and the profile.
+
+``/dashboard/pages`` lists the pages with their links (on the host's chosen domain), the
+all-pages switch and the profile (URL slug, link domain, zone); admins also see the custom
+domains. Each page has an edit form (``/dashboard/pages/<id>``), a preview that renders the page
+as visitors see it (booking switched off), "make default" and delete. Every form carries the
+session's CSRF token (see :func:`bot.handlers.dashboard.signed_in`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from bot.accounts.tokens import Session
+from bot.handlers.dashboard import signed_in
+from bot.handlers.pages.page import render_page
+from bot.keys import DOMAINS, LINKS, SESSIONS, TEMPLATES
+from bot.pages.domains import DomainError
+from bot.pages.settings import PageSettings, PageSettingsError, page_form, parse_page_form
+from bot.rules import DAY_NAMES
+from storage.models import User
+
+SETTINGS_KEY = web.AppKey("page_settings", PageSettings)
+
+
+def setup(app: web.Application) -> None:
+    """Add the pages section of the dashboard."""
+    app.on_startup.append(_start)
+    app.router.add_get("/dashboard/pages", signed_in(pages_view))
+    app.router.add_post("/dashboard/pages/profile", signed_in(profile_save))
+    app.router.add_post("/dashboard/pages/switch", signed_in(switch))
+    app.router.add_post("/dashboard/domains", signed_in(domain_action))
+    app.router.add_get("/dashboard/pages/new", signed_in(edit_view))
+    app.router.add_post("/dashboard/pages/new", signed_in(edit_save))
+    app.router.add_get("/dashboard/pages/{id:\\d+}", signed_in(edit_view))
+    app.router.add_post("/dashboard/pages/{id:\\d+}", signed_in(edit_save))
+    app.router.add_get("/dashboard/pages/{id:\\d+}/preview", signed_in(preview))
+    app.router.add_post("/dashboard/pages/{id:\\d+}/default", signed_in(make_default))
+    app.router.add_post("/dashboard/pages/{id:\\d+}/delete", signed_in(delete))
+
+
+async def _start(app: web.Application) -> None:
+    app[SETTINGS_KEY] = PageSettings(app[SESSIONS])
+
+
+def _render(request: web.Request, name: str, context: dict[str, Any], status: int = 200) -> web.Response:
+    response = request.app[TEMPLATES].response(name, context, status=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def pages_view(request: web.Request, session: Session, *, notice: str = "",
+                     problems: list[str] | None = None, status: int = 200) -> web.Response:
+    """The host's pages, the all-pages switch, the profile and (admins) custom domains."""
+    links = request.app[LINKS]
+    if not notice and request.query.get("saved"):
+        notice = "Saved. Visitors see the change at once."
+    pages = await request.app[SETTINGS_KEY].pages(session.user_id)
+    domains = await request.app[DOMAINS].all()
+    async with request.app[SESSIONS]() as db:
+        user = await db.get(User, session.user_id)
+        if user is None:
+            raise web.HTTPNotFound()
+        listed = [{"page": page, "link": await links.page_of(db, user, page)} for page in pages]
+    return _render(request, "pages_admin.html", {
+        "user": user, "pages": listed, "csrf": session.csrf_token, "notice": notice,
+        "problems": problems or [], "domains": [d for d in domains if d.active],
+        "all_domains": domains if user.is_admin else [], "main": links.base_url,
+    }, status)
+
+
+async def profile_save(request: web.Request, session: Session) -> web.StreamResponse:
+    """Save the URL slug, link domain and zone."""
+    form = await request.post()
+    domain = str(form.get("domain", ""))
+    try:
+        await request.app[SETTINGS_KEY].set_profile(
+            session.user_id, slug=str(form.get("slug", "")),
+            domain_id=int(domain) if domain.isdigit() else None, timezone=str(form.get("timezone", "")),
+        )
+    except PageSettingsError as exc:
+        return await pages_view(request, session, problems=exc.problems, status=400)
+    return await pages_view(request, session, notice="Saved. Every link uses the new address now.")
+
+
+async def switch(request: web.Request, session: Session) -> web.StreamResponse:
+    """Turn all pages on or off."""
+    form = await request.post()
+    enabled = form.get("enabled") == "on"
+    await request.app[SETTINGS_KEY].set_pages_enabled(session.user_id, enabled)
+    return await pages_view(request, session, notice="Your pages take bookings again." if enabled else
+                            "All your pages are off: visitors are told you are not taking bookings.")
+
+
+async def domain_action(request: web.Request, session: Session) -> web.StreamResponse:
+    """Admins add or remove custom domains."""
+    async with request.app[SESSIONS]() as db:
+        user = await db.get(User, session.user_id)
+    if user is None or not user.is_admin:
+        return _render(request, "message.html", {"title": "Admins only",
+                                                 "text": "Only an admin can manage custom domains."}, 403)
+    form = await request.post()
+    hostname = str(form.get("hostname", ""))
+    try:
+        if form.get("action") == "remove":
+            await request.app[DOMAINS].remove(hostname)
+            notice = f"{hostname} no longer serves pages."
+        else:
+            added = await request.app[DOMAINS].add(hostname)
+            notice = f"{added.hostname} serves every user's pages now."
+    except DomainError as exc:
+        return await pages_view(request, session, problems=[str(exc)], status=400)
+    return await pages_view(request, session, notice=notice)
+
+
+def _page_id(request: web.Request) -> int | None:
+    return int(request.match_info["id"]) if "id" in request.match_info else None
+
+
+async def edit_view(request: web.Request, session: Session, *, form: dict[str, str] | None = None,
+                    problems: list[str] | None = None, status: int = 200) -> web.Response:
+    """The page form (new or existing)."""
+    page_id = _page_id(request)
+    page = await request.app[SETTINGS_KEY].page(session.user_id, page_id) if page_id else None
+    if page_id and page is None:
+        raise web.HTTPNotFound()
+    shown = {**dict.fromkeys(page_form(None), ""), **form} if form else page_form(page)
+    return _render(request, "page_edit.html", {
+        "page": page, "form": shown, "problems": problems or [], "csrf": session.csrf_token,
+        "days": DAY_NAMES, "action": request.path,
+    }, status)
+
+
+async def edit_save(request: web.Request, session: Session) -> web.StreamResponse:
+    """Save the page form; problems are listed above the form with everything kept."""
+    data = await request.post()
+    form = {k: str(v) for k, v in data.items() if isinstance(v, str)}
+    try:
+        values = parse_page_form(form)
+        page = await request.app[SETTINGS_KEY].save(session.user_id, _page_id(request), values)
+    except PageSettingsError as exc:
+        return await edit_view(request, session, form=form, problems=exc.problems, status=400)
+    raise web.HTTPSeeOther(f"/dashboard/pages?saved={page.id}")
+
+
+async def preview(request: web.Request, session: Session) -> web.StreamResponse:
+    """The page as visitors see it, booking switched off (also while pages are off)."""
+    page = await request.app[SETTINGS_KEY].page(session.user_id, int(request.match_info["id"]))
+    async with request.app[SESSIONS]() as db:
+        user = await db.get(User, session.user_id)
+    if page is None or user is None:
+        raise web.HTTPNotFound()
+    return await render_page(request, user, page, preview=True)
+
+
+async def make_default(request: web.Request, session: Session) -> web.StreamResponse:
+    """Make a page the one shared links open."""
+    try:
+        await request.app[SETTINGS_KEY].make_default(session.user_id, int(request.match_info["id"]))
+    except PageSettingsError as exc:
+        return await pages_view(request, session, problems=exc.problems, status=404)
+    return await pages_view(request, session, notice="Shared links open this page now.")
+
+
+async def delete(request: web.Request, session: Session) -> web.StreamResponse:
+    """Delete a page (its bookings stay)."""
+    try:
+        await request.app[SETTINGS_KEY].delete(session.user_id, int(request.match_info["id"]))
+    except PageSettingsError as exc:
+        return await pages_view(request, session, problems=exc.problems, status=404)
+    return await pages_view(request, session, notice="The page is deleted; its bookings are kept.")

@@ -1,0 +1,118 @@
+"""Manage links: ``/meetings-manage/<token>`` shows a booking; visitors cancel or move it there.
+
+The token (192 random bits, only its hash stored) is the only key: the URL holds no personal
+data. Moving offers the free times of the booking's page for the same length; the choice goes
+through :meth:`bot.booking.service.Bookings.reschedule`, which re-checks live availability.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from babel.dates import format_datetime
+
+from bot.booking.service import BookingBlocked, BookingError, SlotTaken
+from bot.handlers.pages.visitor import (
+    csrf_ok,
+    csrf_token,
+    days,
+    language,
+    locale_of,
+    message,
+    offered,
+    respond,
+    set_csrf,
+    translator,
+    zone_or,
+)
+from bot.keys import BOOKINGS
+from bot.rules import RulesError, rules_from_json
+
+
+def setup(app: web.Application) -> None:
+    """Add the manage-link routes."""
+    app.router.add_get("/meetings-manage/{token}", manage_view)
+    app.router.add_post("/meetings-manage/{token}/cancel", manage_cancel)
+    app.router.add_post("/meetings-manage/{token}/reschedule", manage_reschedule)
+
+
+async def manage_view(request: web.Request, *, note: str = "", status: int = 200) -> web.Response:
+    """The booking, a cancel button and (for upcoming meetings) the times it can move to."""
+    found = await request.app[BOOKINGS].by_token(request.match_info["token"])
+    lang = language(request)
+    _ = translator(lang)
+    if found is None:
+        return message(request, lang, _("Link not valid"), _("This link does not belong to a booking."), 404)
+    booking, host, page = found
+    locale = locale_of(lang)
+    zone_name = zone_or(request.query.get("tz"), booking.timezone)
+    zone = ZoneInfo(zone_name)
+    now = datetime.now(UTC)
+    context: dict[str, Any] = {
+        "booking": booking, "host": host, "title": page.title if page else _("Meeting"), "lang": lang,
+        "when": format_datetime(booking.start_at.astimezone(zone), "full", locale=locale),
+        "tz": zone_name, "path": request.path, "message": note, "days": [],
+        "movable": booking.status != "cancelled" and booking.start_at > now and page is not None,
+    }
+    if context["movable"] and page is not None:
+        length = int((booking.end_at - booking.start_at).total_seconds() // 60)
+        try:
+            rules = rules_from_json(page.rules, timezone=host.timezone, durations=page.durations)
+        except RulesError:
+            context["movable"] = False
+        else:
+            answer = await offered(request, host, rules, length, now)
+            context["days"] = days(list(answer.result.slots), zone, locale)
+            context["complete"] = answer.complete
+    token = csrf_token(request)
+    context["csrf"] = token
+    response = respond(request, "manage.html", context, status)
+    set_csrf(request, response, token, "/meetings-manage")
+    return response
+
+
+async def manage_cancel(request: web.Request) -> web.Response:
+    """Cancel through a manage link."""
+    data = await request.post()
+    lang = language(request)
+    _ = translator(lang)
+    if not csrf_ok(request, data.get("csrf")):
+        return message(request, lang, _("Form expired"), _("Reload the page and try again."), 403)
+    try:
+        await request.app[BOOKINGS].cancel(request.match_info["token"])
+    except BookingError as exc:
+        return message(request, lang, _("Not cancelled"), str(exc), 404)
+    return message(request, lang, _("Cancelled"),
+                   _("The meeting is cancelled and both of you have been told."))
+
+
+async def manage_reschedule(request: web.Request) -> web.Response:
+    """Move the booking to the chosen time."""
+    data = await request.post()
+    lang = language(request)
+    _ = translator(lang)
+    if not csrf_ok(request, data.get("csrf")):
+        return message(request, lang, _("Form expired"), _("Reload the page and try again."), 403)
+    try:
+        start = datetime.fromisoformat(str(data.get("start", "")))
+        if start.tzinfo is None:
+            raise ValueError("naive")
+    except ValueError:
+        return await manage_view(request, note=_("Please pick a time from the list."), status=400)
+    bookings = request.app[BOOKINGS]
+    try:
+        moved = await bookings.reschedule(request.match_info["token"], start=start, now=datetime.now(UTC))
+    except SlotTaken as exc:
+        return await manage_view(request, note=str(exc), status=409)
+    except BookingBlocked as exc:
+        return message(request, lang, _("Booking is paused"), str(exc), 503)
+    except BookingError as exc:
+        return await manage_view(request, note=str(exc), status=400)
+    found = await bookings.by_token(request.match_info["token"])
+    zone = ZoneInfo(found[0].timezone if found else "UTC")
+    when = format_datetime(moved.start.astimezone(zone), "full", locale=locale_of(lang))
+    return message(request, lang, _("Moved"),
+                   _("Your meeting is now on {when}. Both of you have been told.").format(when=when))

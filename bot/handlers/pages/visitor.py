@@ -1,0 +1,188 @@
+"""What every visitor-facing page shares: language, zone, CSRF cookie, rate limits, slot lists.
+
+Used by :mod:`bot.handlers.pages.page` (scheduling pages) and :mod:`bot.handlers.pages.manage` (manage
+links). Responses say ``X-Robots-Tag: noindex`` and ``Cache-Control: no-store``; templates get
+``_`` (the page's translations) in their context.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets as random_secrets
+import time as monotonic
+from collections import deque
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from itertools import groupby
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aiohttp import web
+from babel import Locale
+from babel.dates import format_date, format_time
+
+from bot.availability import AvailabilityRules, Slot
+from bot.i18n import translations
+from bot.keys import SCHEDULER, TEMPLATES
+from bot.scheduling.scheduler import UserAvailability
+from bot.templating import CONTENT_SECURITY_POLICY
+from storage.models import User
+
+LANGUAGES = {"en": "en", "pt": "pt_BR", "da": "da"}
+
+CSRF_COOKIE = "slotbot_form"
+DAYS_SHOWN = 14  # how far ahead visitor pages offer times
+
+
+class RateLimiter:
+    """At most ``limit`` events per ``window`` seconds per key (in memory, per process)."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self._limit, self._window = limit, window
+        self._events: dict[str, deque[float]] = {}
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        """Record an event for ``key``; False when over the limit."""
+        moment = monotonic.monotonic() if now is None else now
+        events = self._events.setdefault(key, deque())
+        while events and events[0] <= moment - self._window:
+            events.popleft()
+        if len(events) >= self._limit:
+            return False
+        events.append(moment)
+        if len(self._events) > 10_000:
+            self._events = {k: v for k, v in self._events.items() if v}
+        return True
+
+
+def language(request: web.Request, preferred: str | None = None) -> str:
+    """The visitor's language: ``?lang=``, else the page's own, else Accept-Language, else English."""
+    asked = request.query.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    if preferred in LANGUAGES:
+        return preferred
+    for part in request.headers.get("Accept-Language", "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return "en"
+
+
+def locale_of(lang: str) -> Locale:
+    """The Babel locale of a page language."""
+    return Locale.parse(LANGUAGES.get(lang, "en"))
+
+
+def zone_or(text: str | None, fallback: str) -> str:
+    """``text`` when it names an IANA zone, else ``fallback``."""
+    if text:
+        try:
+            ZoneInfo(text)
+            return text
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return fallback
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    """The ``_`` of templates and handlers for a page language (the ``pages`` catalog)."""
+    return translations(LANGUAGES.get(lang, "en"), "pages").gettext
+
+
+def respond(request: web.Request, name: str, context: dict[str, Any], status: int = 200) -> web.Response:
+    """Render a visitor page (translated for ``context["lang"]``), never cached, never indexed."""
+    lang = str(context.setdefault("lang", "en"))
+    context.setdefault("_", translator(lang))
+    response = request.app[TEMPLATES].response(name, context, status=status)
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def message(request: web.Request, lang: str, title: str, text: str, status: int = 200) -> web.Response:
+    """A short page with a title and a sentence (both already translated)."""
+    return respond(request, "page_message.html", {"title": title, "text": text, "lang": lang}, status)
+
+
+def not_found(request: web.Request) -> web.Response:
+    """The readable 404 of visitor pages."""
+    lang = language(request)
+    _ = translator(lang)
+    return message(request, lang, _("Page not found"), _("There is no scheduling page at this address."), 404)
+
+
+def csrf_token(request: web.Request) -> str:
+    """The form token: the visitor's cookie, or a new one (set it with :func:`set_csrf`)."""
+    return request.cookies.get(CSRF_COOKIE) or random_secrets.token_urlsafe(24)
+
+
+def set_csrf(request: web.Request, response: web.StreamResponse, token: str, path: str,
+             *, embedded: bool = False) -> None:
+    """Set the double-submit cookie for forms under ``path``.
+
+    A page embedded in another site's chat widget is a third-party frame: browsers send its
+    cookie only when it is ``SameSite=None; Secure``, which needs https.
+    """
+    third_party = embedded and request.secure
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="None" if third_party else "Strict",
+                        path=path, secure=request.secure)
+
+
+FRAMEABLE_POLICY = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'self'", "frame-ancestors *")
+
+
+def allow_framing(response: web.StreamResponse) -> None:
+    """Let any site frame this response (pages a host offers in the website chat widget)."""
+    response.headers["Content-Security-Policy"] = FRAMEABLE_POLICY
+
+
+async def offered(
+    request: web.Request, host: User, rules: AvailabilityRules, minutes: int, now: datetime
+) -> UserAvailability:
+    """What a visitor may pick: the host's free slots of ``minutes`` for the next two weeks."""
+    zone = ZoneInfo(host.timezone)
+    first = now.astimezone(zone).date()
+    return await request.app[SCHEDULER].availability(
+        host.id,
+        start=datetime.combine(first, time(0), zone),
+        end=datetime.combine(first + timedelta(days=DAYS_SHOWN), time(0), zone),
+        now=now, rules=rules, duration_minutes=minutes,
+    )
+
+
+def csrf_ok(request: web.Request, submitted: object) -> bool:
+    """Whether the form's token matches the cookie."""
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if not cookie or not isinstance(submitted, str):
+        return False
+    return random_secrets.compare_digest(cookie, submitted)
+
+
+def days(slots: list[Slot], zone: ZoneInfo, locale: Locale) -> list[dict[str, Any]]:
+    """Slots grouped by the visitor's local day, with labels in the visitor's language.
+
+    Many visitors see the same slots in the same zone and language, so the labels are kept (the
+    page does not change them).
+    """
+    return _labelled(tuple(s.start for s in slots), zone.key, str(locale))
+
+
+@functools.lru_cache(maxsize=512)
+def _labelled(starts: tuple[datetime, ...], zone_name: str, locale_name: str) -> list[dict[str, Any]]:
+    zone, locale = ZoneInfo(zone_name), Locale.parse(locale_name)
+
+    def local_day(start: datetime) -> date:
+        return start.astimezone(zone).date()
+
+    return [
+        {
+            "label": format_date(day, "full", locale=locale),
+            "slots": [
+                {"start": start.isoformat(),
+                 "label": format_time(start.astimezone(zone), "short", locale=locale)}
+                for start in items
+            ],
+        }
+        for day, items in groupby(starts, key=local_day)
+    ]

@@ -1,0 +1,172 @@
+"""The website widget: a chat bubble a host pastes on their own site, for visitors to book them.
+
+A site owner pastes one line::
+
+    <script src="https://<slotbot>/widget.js?page=<user slug>/<page slug>" async></script>
+
+``GET /widget.js`` serves ``static/widget.js``: it reads its own address (Slotbot's origin and the
+page), adds a bubble inside a shadow root (its styles, ``static/widget.css``, cannot leak into the
+site or the site's into it) and talks to ``POST /widget/messages`` with JSON
+``{"page": "user/page", "text": "...", "lang": "pt-BR"}``. That API is public: CORS for any
+origin, no cookies, per-IP and per-page rate limits, short messages only. It answers
+``{"reply": ..., "labels": ..., "locale": ...}`` (blocks from :mod:`bot.handlers.web_chat.render`); a
+``book`` block opens the scheduling page inline in an iframe (``/meetings/<user>/<page>?embed=1``,
+which that page lets any site frame). Only pages the host offered in the widget (``in_widget``,
+set in the dashboard) are offered; the others get a polite refusal (403), unknown pages a clear
+error (404).
+
+Demo only: ``/demo/site`` is a pretend customer website with the widget for the demo page.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.demo.seed import DEMO_SLUG
+from bot.handlers.pages.visitor import RateLimiter
+from bot.handlers.site import add_start_link
+from bot.handlers.web_chat import visitor
+from bot.handlers.web_chat.render import reply_view
+from bot.handlers.web_chat.texts import (
+    MAX_VISITOR_TEXT,
+    slow_down,
+    sorry,
+    too_long,
+    unknown_page,
+    widget_labels,
+)
+from bot.i18n import supported_locale
+from bot.keys import CONVERSATION, LINKS, SESSIONS, SETTINGS, TEMPLATES
+from storage.models import SchedulingPage, User
+
+log = logging.getLogger(__name__)
+
+SCRIPT = Path(__file__).resolve().parents[2] / "static" / "widget.js"
+MESSAGES_PATH = "/widget/messages"
+DEMO_PAGE = f"{DEMO_SLUG}/intro"
+PER_IP = web.AppKey("widget_per_ip", RateLimiter)
+PER_PAGE = web.AppKey("widget_per_page", RateLimiter)
+MESSAGES_PER_IP_PER_MINUTE = 20
+MESSAGES_PER_PAGE_PER_MINUTE = 600
+MAX_BODY = 4096
+
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+def setup(app: web.Application) -> None:
+    """Add the widget script and its API."""
+    app[PER_IP] = RateLimiter(MESSAGES_PER_IP_PER_MINUTE, 60.0)
+    app[PER_PAGE] = RateLimiter(MESSAGES_PER_PAGE_PER_MINUTE, 60.0)
+    app.router.add_get("/widget.js", script)
+    app.router.add_route("OPTIONS", MESSAGES_PATH, preflight)
+    app.router.add_post(MESSAGES_PATH, message)
+
+
+def setup_demo(app: web.Application) -> None:
+    """Demo only: the pretend customer website, listed on the start page."""
+    app.router.add_get("/demo/site", demo_site)
+    add_start_link(app, "/demo/site", "Website widget",
+                   "A customer's website with the Slotbot chat bubble: ask to book a meeting, "
+                   "then book inside the chat")
+
+
+async def script(request: web.Request) -> web.StreamResponse:
+    """The widget's script (the same file for every page; it reads ``?page=`` from its own URL)."""
+    return web.FileResponse(SCRIPT, headers={
+        "Content-Type": "text/javascript; charset=utf-8",
+        "Cache-Control": "public, max-age=300",
+        "Cross-Origin-Resource-Policy": "cross-origin",
+        "Access-Control-Allow-Origin": "*",
+    })
+
+
+async def preflight(request: web.Request) -> web.Response:
+    """CORS preflight: any origin may post JSON, without credentials."""
+    return web.Response(status=204, headers=CORS)
+
+
+def _json(body: dict[str, Any], status: int = 200, **headers: str) -> web.Response:
+    response = web.json_response(body, status=status, headers={**CORS, **headers})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def _page(request: web.Request, address: str) -> tuple[User, SchedulingPage] | None:
+    user_slug, _, page_slug = address.strip().strip("/").partition("/")
+    if not user_slug or "/" in page_slug:
+        return None
+    async with request.app[SESSIONS]() as session:
+        user = (await session.execute(select(User).where(User.slug == user_slug))).scalar_one_or_none()
+        if user is None:
+            return None
+        query = select(SchedulingPage).where(SchedulingPage.owner_id == user.id)
+        query = query.where(SchedulingPage.slug == page_slug) if page_slug else query.order_by(
+            SchedulingPage.is_default.desc(), SchedulingPage.id)
+        page = (await session.execute(query.limit(1))).scalar_one_or_none()
+    return None if page is None else (user, page)
+
+
+async def message(request: web.Request) -> web.Response:
+    """A visitor's message about a page; the answer as JSON blocks."""
+    if (request.content_length or 0) > MAX_BODY:
+        return _json({"error": "The request is too large."}, 413)
+    try:
+        body = json.loads((await request.read())[:MAX_BODY + 1].decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("page"), str):
+        return _json({"error": 'Send JSON like {"page": "user/page", "text": "can I book a meeting?"}.'}, 400)
+    text, asked = body.get("text", ""), body.get("lang")
+    if not isinstance(text, str) or not isinstance(asked, str | None):
+        return _json({"error": "text and lang must be strings."}, 400)
+    hint = supported_locale(asked[:35] if asked else None)
+    if not request.app[PER_IP].allow(f"ip:{request.remote or 'unknown'}"):
+        return _json({"error": slow_down(hint)}, 429, **{"Retry-After": "60"})
+    if len(text) > MAX_VISITOR_TEXT:
+        return _json({"error": too_long(hint, MAX_VISITOR_TEXT)}, 400)
+    found = await _page(request, body["page"])
+    if found is None:
+        return _json({"error": unknown_page(hint, body["page"][:100])}, 404)
+    user, page = found
+    if not request.app[PER_PAGE].allow(f"page:{page.id}"):
+        return _json({"error": slow_down(hint)}, 429, **{"Retry-After": "60"})
+    intent = visitor.understand(text)
+    locale = intent.language or (hint if asked else supported_locale(page.language))
+    labels = widget_labels(locale)
+    if not page.in_widget:
+        refused = visitor.refusal(user.display_name, locale)
+        return _json({"error": refused.plain_text(), "reply": reply_view(refused, locale), "labels": labels,
+                      "locale": locale}, 403)
+    async with request.app[SESSIONS]() as session:
+        url = await request.app[LINKS].page_of(session, user, page)
+    try:
+        reply = await visitor.answer(
+            request.app[CONVERSATION], intent, page_url=url, host_name=user.display_name,
+            page_title=page.title, now=datetime.now(UTC), locale=locale,
+        )
+    except Exception:
+        log.exception("widget request failed")
+        return _json({"error": sorry(locale), "labels": labels, "locale": locale}, 500)
+    return _json({"reply": reply_view(reply, locale), "labels": labels, "locale": locale,
+                  "title": page.title, "host": user.display_name})
+
+
+async def demo_site(request: web.Request) -> web.Response:
+    """A pretend customer website with the widget pasted in, for the demo page."""
+    base = request.app[SETTINGS].base_url.rstrip("/")
+    snippet = f'<script src="{base}/widget.js?page={DEMO_PAGE}" async></script>'
+    return request.app[TEMPLATES].response(
+        "demo_site.html", {"script": f"{base}/widget.js?page={DEMO_PAGE}", "snippet": snippet}
+    )

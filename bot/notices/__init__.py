@@ -1,0 +1,1 @@
+"""Telling people things: the outbox, e-mail and chat notices."""

@@ -1,0 +1,1 @@
+"""Scheduling pages: what hosts manage, public links, custom domains."""

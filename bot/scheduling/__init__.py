@@ -1,0 +1,1 @@
+"""A user's (or a group's) availability: fan-out to every calendar, cache, health."""

@@ -1,0 +1,364 @@
+"""Scheduling services: a user's availability across every connected calendar.
+
+Start with :meth:`Scheduler.availability`. It asks every checked calendar of every connection
+concurrently (each provider with a timeout), merges the answers through the pure engine
+(:mod:`bot.availability`) and returns the slots together with the calendars that could not be
+read. A calendar that could not be read is *unknown*, never free: then no slot is offered.
+
+Busy answers are cached for a short time so repeated questions do not hit the providers again;
+``live=True`` (used when booking) always asks the providers. Nothing here knows about Slack,
+Teams or the web: channels call in and render the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time as monotonic
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.availability import AvailabilityResult, AvailabilityRules, find_slots
+from bot.calendar.base import (
+    AccessLost,
+    CalendarBusy,
+    CalendarError,
+    CalendarProvider,
+    ConnectionContext,
+    ProviderRegistry,
+    ProviderUnavailable,
+    ReauthRequired,
+    SaveCredentials,
+    TimedSpan,
+)
+from bot.notices.chat import enqueue_notice
+from bot.notices.email import enqueue_email
+from bot.rules import rules_from_json
+from storage.crypto import SecretBox
+from storage.models import Booking, Calendar, CalendarConnection, User, utcnow
+
+log = logging.getLogger(__name__)
+CREDENTIALS_PURPOSE = "connection.credentials"
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarProblem:
+    """A checked calendar whose busy time is unknown, and why."""
+
+    calendar_id: int
+    name: str
+    reason: str  # "access_lost", "needs_reauth", "inactive", "unavailable", "rate_limited"
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserAvailability:
+    """Free slots of a user, the calendars consulted and those that could not be read."""
+
+    user_id: int
+    timezone: str
+    result: AvailabilityResult
+    calendars: tuple[str, ...]
+    problems: tuple[CalendarProblem, ...]
+    has_calendars: bool
+
+    @property
+    def complete(self) -> bool:
+        """Whether every checked calendar was read."""
+        return not self.problems
+
+
+class UnknownUser(LookupError):
+    """No user with that id."""
+
+
+@dataclass(slots=True)
+class _Checked:
+    calendar: Calendar
+    connection: CalendarConnection
+
+
+class Scheduler:
+    """Availability (and, later, booking) for users, built once per app from its state."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        providers: ProviderRegistry,
+        secrets: SecretBox,
+        *,
+        timeout: float = 10.0,
+        cache_seconds: float = 60.0,
+        clock: Callable[[], float] = monotonic.monotonic,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._read_sessions = read_sessions or sessions
+        self._providers = providers
+        self._secrets = secrets
+        self._timeout = timeout
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._cache: dict[tuple[int, datetime, datetime], tuple[float, dict[int, CalendarBusy]]] = {}
+        self._inflight: dict[
+            tuple[int, datetime, datetime], tuple[frozenset[int], asyncio.Future[dict[int, CalendarBusy]]]
+        ] = {}
+
+    def forget(self, user_id: int) -> None:
+        """Drop cached busy time of ``user_id`` (after a calendar or booking change)."""
+        for key in [k for k in self._cache if k[0] == user_id]:
+            del self._cache[key]
+        for key in [k for k in self._inflight if k[0] == user_id]:
+            del self._inflight[key]  # questions asked from now on are asked afresh
+
+    async def availability(
+        self,
+        user_id: int,
+        *,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        rules: AvailabilityRules | None = None,
+        duration_minutes: int | None = None,
+        live: bool = False,
+    ) -> UserAvailability:
+        """Free slots of ``user_id`` in ``[start, end)`` under ``rules`` (default: 9-17 Mon-Fri)."""
+        async with self._read_sessions() as session:
+            user = await session.get(User, user_id)
+            if user is None:
+                raise UnknownUser(user_id)
+            rows = (
+                await session.execute(
+                    select(Calendar, CalendarConnection)
+                    .join(CalendarConnection, Calendar.connection_id == CalendarConnection.id)
+                    .where(Calendar.user_id == user_id, Calendar.checks_conflicts)
+                    .order_by(Calendar.id)
+                )
+            ).all()
+            checked = [_Checked(calendar, connection) for calendar, connection in rows]
+            bookings = [
+                TimedSpan(b.start_at, b.end_at)
+                for b in (
+                    await session.execute(
+                        select(Booking).where(
+                            Booking.host_id == user_id,
+                            Booking.status != "cancelled",
+                            Booking.end_at > start,
+                            Booking.start_at < end,
+                        )
+                    )
+                ).scalars()
+            ]
+        rules = rules or rules_from_json({}, timezone=user.timezone)
+        busy = await self._busy(user_id, checked, start, end, user.timezone, live=live)
+        problems = tuple(
+            CalendarProblem(c.calendar.id, c.calendar.name, answer.error.reason, str(answer.error))
+            for c in checked
+            if (answer := busy[c.calendar.id]).error is not None
+        )
+        result = find_slots(
+            rules,
+            window_start=start,
+            window_end=end,
+            now=now,
+            calendars={str(key): value for key, value in busy.items()},
+            duration_minutes=duration_minutes,
+            bookings=bookings,
+        )
+        return UserAvailability(
+            user_id=user_id,
+            timezone=user.timezone,
+            result=result,
+            calendars=tuple(c.calendar.name for c in checked),
+            problems=problems,
+            has_calendars=bool(checked),
+        )
+
+    async def _busy(
+        self,
+        user_id: int,
+        checked: list[_Checked],
+        start: datetime,
+        end: datetime,
+        zone: str,
+        *,
+        live: bool,
+    ) -> dict[int, CalendarBusy]:
+        # Ask from the start of the minute: "this week" asked twice a second later is one question.
+        start = start.replace(second=0, microsecond=0)
+        key = (user_id, start, end)
+        ids = frozenset(c.calendar.id for c in checked)
+        if not live:
+            cached = self._cache.get(key)
+            if cached and self._clock() - cached[0] < self._cache_seconds and set(cached[1]) == ids:
+                return cached[1]
+            shared = self._inflight.get(key)
+            if shared is not None and shared[0] == ids:
+                # The same question is being asked right now: wait for its answer, don't ask twice.
+                return await asyncio.shield(shared[1])
+        task = asyncio.ensure_future(self._fetch(key, checked, start, end, zone))
+        if not live:
+            self._inflight[key] = (ids, task)
+        try:
+            return await asyncio.shield(task)
+        finally:
+            if self._inflight.get(key, (ids, None))[1] is task:
+                del self._inflight[key]
+
+    async def _fetch(
+        self,
+        key: tuple[int, datetime, datetime],
+        checked: list[_Checked],
+        start: datetime,
+        end: datetime,
+        zone: str,
+    ) -> dict[int, CalendarBusy]:
+        by_connection: dict[int, list[_Checked]] = {}
+        answers: dict[int, CalendarBusy] = {}
+        for item in checked:
+            if item.connection.status == "needs_reauth":
+                answers[item.calendar.id] = CalendarBusy(
+                    error=ReauthRequired(f"{item.connection.account_email} must be reconnected")
+                )
+            elif item.connection.status == "inactive" or item.calendar.status == "inactive":
+                answers[item.calendar.id] = CalendarBusy(
+                    error=AccessLost(f"{item.calendar.name} can no longer be read")
+                )
+            else:
+                by_connection.setdefault(item.connection.id, []).append(item)
+        results = await asyncio.gather(
+            *(self._ask(items, start, end, zone) for items in by_connection.values())
+        )
+        for result in results:
+            answers.update(result)
+        if all(a.error is None for a in answers.values()):
+            self._cache[key] = (self._clock(), answers)
+        return answers
+
+    async def _ask(
+        self, items: list[_Checked], start: datetime, end: datetime, zone: str
+    ) -> dict[int, CalendarBusy]:
+        connection = items[0].connection
+        by_external = {item.calendar.external_id: item.calendar for item in items}
+        try:
+            provider = self.provider_for(connection, zone=zone)
+            answer: Mapping[str, CalendarBusy] = await asyncio.wait_for(
+                provider.busy(start=start, end=end, calendar_ids=list(by_external)),
+                timeout=self._timeout,
+            )
+        except TimeoutError:
+            error: CalendarError = ProviderUnavailable(
+                f"{connection.account_email} did not answer in time"
+            )
+            return {c.id: CalendarBusy(error=error) for c in by_external.values()}
+        except ReauthRequired as exc:
+            await self._mark_connection(connection.id, "needs_reauth", str(exc))
+            return {c.id: CalendarBusy(error=exc) for c in by_external.values()}
+        except CalendarError as exc:
+            return {c.id: CalendarBusy(error=exc) for c in by_external.values()}
+        except KeyError as exc:  # no provider registered for this kind (e.g. setting removed)
+            error = ProviderUnavailable(str(exc).strip("'\""))
+            return {c.id: CalendarBusy(error=error) for c in by_external.values()}
+        out: dict[int, CalendarBusy] = {}
+        for external_id, calendar in by_external.items():
+            busy = answer.get(external_id) or CalendarBusy(
+                error=ProviderUnavailable(f"no answer for {calendar.name}")
+            )
+            if isinstance(busy.error, AccessLost):
+                await self._mark_calendar(calendar.id, str(busy.error))
+            out[calendar.id] = busy
+        return out
+
+    def provider_for(self, connection: CalendarConnection, *, zone: str = "UTC") -> CalendarProvider:
+        """A provider talking for ``connection`` (``KeyError`` when its kind is not configured)."""
+        return self._providers.create(
+            connection.provider,
+            ConnectionContext(
+                connection_id=connection.id,
+                account_email=connection.account_email,
+                credentials=self._secrets.open(connection.credentials, purpose=CREDENTIALS_PURPOSE),
+                save_credentials=credential_saver(self._sessions, self._secrets, connection.id),
+                options={"timezone": zone},
+            ),
+        )
+
+    async def _mark_connection(self, connection_id: int, status: str, error: str) -> None:
+        async with self._sessions() as session, session.begin():
+            changed = await session.execute(
+                update(CalendarConnection)
+                .where(CalendarConnection.id == connection_id, CalendarConnection.status == "active")
+                .values(status=status, last_error=error[:2000], last_checked_at=utcnow(),
+                        incident_notified_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            if changed.rowcount == 1:  # type: ignore[attr-defined]
+                connection = await session.get(CalendarConnection, connection_id)
+                user = await session.get(User, connection.user_id) if connection else None
+                if connection is not None and user is not None:
+                    enqueue_notice(session, user.id, "calendar_lost",
+                                   {"calendar": connection.account_email, "reason": status})
+                if connection is not None and user is not None and user.email:
+                    enqueue_email(
+                        session,
+                        to=user.email,
+                        to_name=user.display_name,
+                        subject="Slotbot: reconnect your calendar to keep taking bookings",
+                        text=(
+                            f"Slotbot can no longer read {connection.account_email} "
+                            f"({connection.provider}): {error}\n\n"
+                            "Until you reconnect it (or disconnect it), visitors cannot book you, "
+                            "because their booking could clash with events Slotbot cannot see.\n"
+                            "Open your settings from chat (\"settings\") and choose Reconnect."
+                        ),
+                    )
+        log.warning("calendar connection %s is %s", connection_id, status)
+
+    async def _mark_calendar(self, calendar_id: int, error: str) -> None:
+        async with self._sessions() as session, session.begin():
+            changed = await session.execute(
+                update(Calendar)
+                .where(Calendar.id == calendar_id, Calendar.status == "active")
+                .values(status="inactive", last_error=error[:2000])
+                .execution_options(synchronize_session=False)
+            )
+            if changed.rowcount == 1:  # type: ignore[attr-defined]
+                calendar = await session.get(Calendar, calendar_id)
+                user = await session.get(User, calendar.user_id) if calendar else None
+                if calendar is not None and user is not None:
+                    enqueue_notice(session, user.id, "calendar_lost",
+                                   {"calendar": calendar.name, "reason": "access_lost"})
+                if calendar is not None and user is not None and user.email:
+                    enqueue_email(
+                        session,
+                        to=user.email,
+                        to_name=user.display_name,
+                        subject=f"Slotbot: lost access to {calendar.name}",
+                        text=(
+                            f"Slotbot can no longer read your calendar {calendar.name}: {error}\n\n"
+                            "Until access is back, visitors cannot book you. Either regain access "
+                            "(ask its owner to share it again) or remove the calendar in your "
+                            "settings (\"settings\" in chat)."
+                        ),
+                    )
+        log.warning("calendar %s lost access", calendar_id)
+
+
+def credential_saver(
+    sessions: async_sessionmaker[AsyncSession], box: SecretBox, connection_id: int
+) -> SaveCredentials:
+    """The callback a provider calls with refreshed credentials: seal and store them."""
+
+    async def save(credentials: str) -> None:
+        sealed = box.seal(credentials, purpose=CREDENTIALS_PURPOSE)
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(CalendarConnection)
+                .where(CalendarConnection.id == connection_id)
+                .values(credentials=sealed)
+            )
+
+    return save
