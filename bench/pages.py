@@ -3,7 +3,7 @@
     python bench/pages.py [--seconds 10] [--visitors 50] [--rate 300] [--bookings 80]
                           [--book-concurrency 4] [--postgres] [--profile FILE]
 
-A server process serves the demo as ``slotbot demo`` does (``bot.demo.server.demo_settings``: SQLite
+A server process serves the demo as ``slotbot demo`` does (``bot.cli.demo.demo_settings``: SQLite
 and a key in its own data folder, here a temporary one; the demo host seeded with its local
 calendar from ``bot/demo/data/sample.ics``; the outbox worker running), through a small launcher
 in this file, so that it can raise the booking rate limits (``bot.handlers.pages.page.PER_IP`` and
@@ -105,8 +105,8 @@ async def _serve(data_dir: Path, database_url: str | None) -> None:
     from aiohttp import web
 
     from bot.app import create_app
+    from bot.cli.demo import demo_settings
     from bot.demo.seed import prepare_data_dir, seed
-    from bot.demo.server import demo_settings
     from bot.handlers.pages.page import PER_IP, PER_PAGE
     from bot.handlers.pages.visitor import RateLimiter
     from bot.keys import SECRETS, SESSIONS

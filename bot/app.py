@@ -1,31 +1,20 @@
-"""The aiohttp application: ``create_app(settings)`` wires everything from :class:`Settings`.
+"""The aiohttp application: ``create_app(settings)`` mounts routes and lifecycles, nothing else.
 
-Shared state lives under typed ``web.AppKey`` s (below). ``cleanup_ctx`` opens and closes, in
-order, the database engine, one shared HTTP ``ClientSession`` and the outbox worker. Routes are
-added by the handler modules in ``bot/handlers/``.
+The services come from :func:`bot.wiring.build` (the composition root) and are published under
+the typed ``web.AppKey`` s of :mod:`bot.keys`, where the handlers find them. ``cleanup_ctx`` opens
+and closes, in order, the database engine, the one shared HTTP ``ClientSession`` and the outbox
+worker. Routes are added by the handler modules in ``bot/handlers/``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 
-import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.accounts.connections import Connections, GoogleConnect, MicrosoftConnect
-from bot.accounts.identities import Identities
-from bot.accounts.tokens import Tokens
-from bot.booking.events import SYNC_EVENT_KIND, EventSync
-from bot.booking.service import Bookings
-from bot.calendar.base import ProviderRegistry
-from bot.calendar.google import WORKER_THREADS, google_factory
-from bot.calendar.local import local_factory
-from bot.calendar.microsoft import microsoft_factory
-from bot.conversation.backend import AppBackend
-from bot.conversation.core import Conversation
+from bot import wiring
 from bot.handlers import dashboard, site
 from bot.handlers.demo import free_time
 from bot.handlers.demo import login as demo_login
@@ -55,16 +44,8 @@ from bot.keys import (
     TOKENS,
     OutboxRegistrar,
 )
-from bot.notices.chat import NOTICE_KIND, ChatNotifier
-from bot.notices.email import EMAIL_KIND, Mailer
-from bot.notices.outbox import OutboxWorker
-from bot.pages.domains import Domains
-from bot.pages.links import Links
-from bot.scheduling.scheduler import Scheduler
 from bot.settings import Settings
-from bot.templating import CONTENT_SECURITY_POLICY, Templates
-from storage.crypto import SecretBox
-from storage.db import create_engine, read_session_factory, session_factory
+from bot.templating import CONTENT_SECURITY_POLICY
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +63,11 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     app = web.Application(
         middlewares=[_errors, _security_headers, _custom_domains], client_max_size=256 * 1024
     )
-    app[SETTINGS] = settings
-    app[SECRETS] = SecretBox(settings.secret_keys)
-    app[TEMPLATES] = Templates()
-    app[LINKS] = Links(settings.base_url)
-    app[PROVIDERS] = _providers(app, settings)
-    app.cleanup_ctx.append(_database(engine))
-    app.cleanup_ctx.append(_http_session)
-    app.cleanup_ctx.append(_outbox_worker)
-    add_outbox_handlers(app, _outbox_handlers)
+    services = wiring.build(settings, engine=engine)
+    _publish(app, services)
+    app.cleanup_ctx.append(_database(services))
+    app.cleanup_ctx.append(_http_session(services))
+    app.cleanup_ctx.append(_outbox_worker(services))
     site.setup(app)
     dashboard.setup(app)
     pages.setup(app)
@@ -103,99 +80,59 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     return app
 
 
-def _outbox_handlers(app: web.Application, worker: OutboxWorker) -> None:
-    worker.register(EMAIL_KIND, Mailer(app[SETTINGS].smtp).send_payload)
-    worker.register(SYNC_EVENT_KIND, EventSync(app[SESSIONS], app[SCHEDULER]).sync)
-    worker.register(NOTICE_KIND, app[CHAT_NOTIFIER].handle)
+def _publish(app: web.Application, services: wiring.Services) -> None:
+    """Put each service under its key, where the handlers look for it."""
+    app[SETTINGS] = services.settings
+    app[SECRETS] = services.secrets
+    app[TEMPLATES] = services.templates
+    app[LINKS] = services.links
+    app[PROVIDERS] = services.providers
+    app[ENGINE] = services.engine
+    app[SESSIONS] = services.sessions
+    app[READ_SESSIONS] = services.read_sessions
+    app[SCHEDULER] = services.scheduler
+    app[TOKENS] = services.tokens
+    app[DOMAINS] = services.domains
+    app[BOOKINGS] = services.bookings
+    app[CONNECTIONS] = services.connections
+    app[IDENTITIES] = services.identities
+    app[CHAT_NOTIFIER] = services.chat_notifier
+    app[CONVERSATION] = services.conversation
+    app[OUTBOX] = services.outbox
 
 
-def _providers(app: web.Application, settings: Settings) -> ProviderRegistry:
-    registry = ProviderRegistry()
-    registry.register("local", local_factory(lambda: app[SESSIONS]))
-    timeout = settings.calendar_timeout_seconds
-    if settings.google.enabled:
-        pool = ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="slotbot-google")
-        app.on_cleanup.append(_shutdown(pool))
-        registry.register("google", google_factory(settings.google, timeout=timeout, executor=pool))
-    if settings.microsoft.enabled:
-        registry.register(
-            "microsoft",
-            microsoft_factory(settings.microsoft, lambda: app[HTTP], request_timeout=timeout),
-        )
-    return registry
-
-
-def _shutdown(pool: ThreadPoolExecutor) -> Callable[[web.Application], Awaitable[None]]:
-    async def shutdown(app: web.Application) -> None:
-        pool.shutdown(wait=False, cancel_futures=True)
-
-    return shutdown
-
-
-def _database(given: AsyncEngine | None) -> Callable[[web.Application], AsyncIterator[None]]:
+def _database(services: wiring.Services) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
-        engine = given or create_engine(app[SETTINGS].database_url)
-        app[ENGINE] = engine
-        app[SESSIONS] = session_factory(engine)
-        app[READ_SESSIONS] = read_session_factory(engine)
-        app[SCHEDULER] = Scheduler(
-            app[SESSIONS],
-            app[PROVIDERS],
-            app[SECRETS],
-            timeout=app[SETTINGS].calendar_timeout_seconds,
-            read_sessions=app[READ_SESSIONS],
-        )
-        app[TOKENS] = Tokens(app[SESSIONS], app[SECRETS])
-        app[DOMAINS] = Domains(app[SESSIONS])
-        app[BOOKINGS] = Bookings(
-            app[SESSIONS], app[SCHEDULER], links=app[LINKS]
-        )
-        app[CONNECTIONS] = Connections(
-            app[SETTINGS],
-            app[SESSIONS],
-            app[SECRETS],
-            app[TOKENS],
-            app[PROVIDERS],
-            {
-                "google": GoogleConnect(app[SETTINGS]),
-                "microsoft": MicrosoftConnect(app[SETTINGS], lambda: app[HTTP]),
-            },
-        )
-        app[IDENTITIES] = Identities(app[SESSIONS], default_timezone=app[SETTINGS].default_timezone)
-        app[CHAT_NOTIFIER] = ChatNotifier(app[SESSIONS])
-        app[CONVERSATION] = Conversation(
-            AppBackend(
-                sessions=app[SESSIONS],
-                scheduler=app[SCHEDULER],
-                tokens=app[TOKENS],
-                links=app[LINKS],
-                connections=app[CONNECTIONS],
-                identities=app[IDENTITIES],
-            )
-        )
         yield
-        if given is None:
-            await engine.dispose()
+        for pool in services.thread_pools:
+            pool.shutdown(wait=False, cancel_futures=True)
+        if services.owns_engine:
+            await services.engine.dispose()
 
     return context
 
 
-async def _http_session(app: web.Application) -> AsyncIterator[None]:
-    timeout = aiohttp.ClientTimeout(total=app[SETTINGS].calendar_timeout_seconds * 3)
-    async with aiohttp.ClientSession(timeout=timeout, trust_env=False) as session:
-        app[HTTP] = session
+def _http_session(services: wiring.Services) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        app[HTTP] = await services.http.open()
+        try:
+            yield
+        finally:
+            await services.http.close()
+
+    return context
+
+
+def _outbox_worker(services: wiring.Services) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        worker = services.outbox
+        for register in app.get(OUTBOX_REGISTRARS, []):
+            register(app, worker)
+        worker.start()
         yield
+        await worker.stop()
 
-
-async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    worker = OutboxWorker(app[SESSIONS], {}, poll_seconds=settings.outbox_poll_seconds)
-    app[OUTBOX] = worker
-    for register in app.get(OUTBOX_REGISTRARS, []):
-        register(app, worker)
-    worker.start()
-    yield
-    await worker.stop()
+    return context
 
 
 def add_outbox_handlers(app: web.Application, registrar: OutboxRegistrar) -> None:

@@ -1,47 +1,55 @@
-"""Typed keys of the application's shared state (``app[SETTINGS]``, ``app[SESSIONS]``...)."""
+"""Typed keys of the application's shared state (``app[SETTINGS]``, ``app[SESSIONS]``...).
+
+The services behind them are built by :mod:`bot.wiring` and published by ``bot.app.create_app``.
+The service classes are named for the type checker only: importing this module imports none of
+them, so any module (handlers included) may import the keys without pulling in the whole graph.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import aiohttp
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.accounts.connections import Connections
-from bot.accounts.identities import Identities
-from bot.accounts.tokens import Tokens
-from bot.booking.service import Bookings
-from bot.calendar.base import ProviderRegistry
-from bot.conversation.core import Conversation
-from bot.notices.chat import ChatNotifier
-from bot.notices.outbox import OutboxWorker
-from bot.pages.domains import Domains
-from bot.pages.links import Links
-from bot.scheduling.scheduler import Scheduler
-from bot.settings import Settings
-from bot.templating import Templates
-from storage.crypto import SecretBox
+if TYPE_CHECKING:
+    import aiohttp
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-SETTINGS = web.AppKey("settings", Settings)
-ENGINE = web.AppKey("engine", AsyncEngine)
-SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
-READ_SESSIONS = web.AppKey("read_sessions", async_sessionmaker[AsyncSession])  # reads only
-HTTP = web.AppKey("http", aiohttp.ClientSession)
-SECRETS = web.AppKey("secrets", SecretBox)
-OUTBOX = web.AppKey("outbox", OutboxWorker)
-PROVIDERS = web.AppKey("providers", ProviderRegistry)
-TEMPLATES = web.AppKey("templates", Templates)
-SCHEDULER = web.AppKey("scheduler", Scheduler)
-TOKENS = web.AppKey("tokens", Tokens)
-BOOKINGS = web.AppKey("bookings", Bookings)
-CONNECTIONS = web.AppKey("connections", Connections)
-LINKS = web.AppKey("links", Links)
-DOMAINS = web.AppKey("domains", Domains)
-IDENTITIES = web.AppKey("identities", Identities)
-CHAT_NOTIFIER = web.AppKey("chat_notifier", ChatNotifier)
-CONVERSATION = web.AppKey("conversation", Conversation)
+    from bot.accounts.connections import Connections
+    from bot.accounts.identities import Identities
+    from bot.accounts.tokens import Tokens
+    from bot.booking.service import Bookings
+    from bot.calendar.base import ProviderRegistry
+    from bot.conversation.core import Conversation
+    from bot.notices.chat import ChatNotifier
+    from bot.notices.outbox import OutboxWorker
+    from bot.pages.domains import Domains
+    from bot.pages.links import Links
+    from bot.scheduling.scheduler import Scheduler
+    from bot.settings import Settings
+    from bot.templating import Templates
+    from storage.crypto import SecretBox
 
-OutboxRegistrar = Callable[[web.Application, OutboxWorker], None]
-OUTBOX_REGISTRARS = web.AppKey("outbox_registrars", list[OutboxRegistrar])
-START_LINKS = web.AppKey("start_links", list[tuple[str, str, str]])
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+ENGINE: web.AppKey[AsyncEngine] = web.AppKey("engine")
+SESSIONS: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("sessions")
+READ_SESSIONS: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("read_sessions")  # reads only
+HTTP: web.AppKey[aiohttp.ClientSession] = web.AppKey("http")
+SECRETS: web.AppKey[SecretBox] = web.AppKey("secrets")
+OUTBOX: web.AppKey[OutboxWorker] = web.AppKey("outbox")
+PROVIDERS: web.AppKey[ProviderRegistry] = web.AppKey("providers")
+TEMPLATES: web.AppKey[Templates] = web.AppKey("templates")
+SCHEDULER: web.AppKey[Scheduler] = web.AppKey("scheduler")
+TOKENS: web.AppKey[Tokens] = web.AppKey("tokens")
+BOOKINGS: web.AppKey[Bookings] = web.AppKey("bookings")
+CONNECTIONS: web.AppKey[Connections] = web.AppKey("connections")
+LINKS: web.AppKey[Links] = web.AppKey("links")
+DOMAINS: web.AppKey[Domains] = web.AppKey("domains")
+IDENTITIES: web.AppKey[Identities] = web.AppKey("identities")
+CHAT_NOTIFIER: web.AppKey[ChatNotifier] = web.AppKey("chat_notifier")
+CONVERSATION: web.AppKey[Conversation] = web.AppKey("conversation")
+
+OutboxRegistrar = Callable[[web.Application, "OutboxWorker"], None]
+OUTBOX_REGISTRARS: web.AppKey[list[OutboxRegistrar]] = web.AppKey("outbox_registrars")
+START_LINKS: web.AppKey[list[tuple[str, str, str]]] = web.AppKey("start_links")

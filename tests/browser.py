@@ -97,7 +97,7 @@ class LiveDemo:
 
 
 def demo_env(base_url: str, data_dir: Path) -> dict[str, str]:
-    """The settings ``slotbot demo`` adds (see ``bot.demo.server.demo_settings``) for a test server."""
+    """The settings ``slotbot demo`` adds (see ``bot.cli.demo.demo_settings``) for a test server."""
     return {
         "SLOTBOT_DEMO": "true",
         "SLOTBOT_BASE_URL": base_url,

@@ -16,11 +16,11 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from bot.accounts.credentials import CREDENTIALS_PURPOSE
 from bot.app import create_app
 from bot.calendar.google import credentials_to_json
 from bot.keys import SECRETS, SESSIONS
 from bot.notices.chat import enqueue_notice
-from bot.scheduling.scheduler import CREDENTIALS_PURPOSE
 from storage.models import Calendar, CalendarConnection, ChatIdentity, User
 
 if TYPE_CHECKING:  # imported where used, so the fakes stay importable as pytest plugins

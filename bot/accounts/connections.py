@@ -21,6 +21,7 @@ import aiohttp
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.accounts.credentials import CREDENTIALS_PURPOSE, credential_saver
 from bot.accounts.tokens import Tokens, new_secret
 from bot.calendar import google, microsoft
 from bot.calendar.base import (
@@ -30,7 +31,6 @@ from bot.calendar.base import (
     ProviderRegistry,
 )
 from bot.notices.chat import enqueue_notice
-from bot.scheduling.scheduler import CREDENTIALS_PURPOSE, credential_saver
 from bot.settings import Settings
 from storage.crypto import SecretBox
 from storage.models import Calendar, CalendarConnection, User, utcnow

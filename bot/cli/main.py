@@ -166,8 +166,8 @@ async def _freeze_startup_objects(app: web.Application) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from bot.cli.demo import run_demo
     from bot.demo.seed import DemoSetupError, prepare_data_dir
-    from bot.demo.server import run_demo
 
     try:
         key = prepare_data_dir(args.data_dir)

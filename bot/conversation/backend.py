@@ -24,7 +24,8 @@ from bot.accounts.identities import Identities
 from bot.accounts.tokens import Tokens
 from bot.availability import AvailabilityRules
 from bot.pages.links import Links
-from bot.scheduling.scheduler import Scheduler, UserAvailability
+from bot.scheduling.results import UserAvailability
+from bot.scheduling.scheduler import Scheduler
 from storage.models import (
     Booking,
     Calendar,

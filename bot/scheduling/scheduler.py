@@ -19,10 +19,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.availability import AvailabilityResult, AvailabilityRules, find_slots
+from bot.accounts.credentials import CREDENTIALS_PURPOSE, credential_saver
+from bot.availability import AvailabilityRules, find_slots
 from bot.calendar.base import (
     AccessLost,
     CalendarBusy,
@@ -32,48 +33,15 @@ from bot.calendar.base import (
     ProviderRegistry,
     ProviderUnavailable,
     ReauthRequired,
-    SaveCredentials,
     TimedSpan,
 )
-from bot.notices.chat import enqueue_notice
-from bot.notices.email import enqueue_email
 from bot.rules import rules_from_json
+from bot.scheduling.health import CalendarHealth
+from bot.scheduling.results import CalendarProblem, UnknownUser, UserAvailability
 from storage.crypto import SecretBox
-from storage.models import Booking, Calendar, CalendarConnection, User, utcnow
+from storage.models import Booking, Calendar, CalendarConnection, User
 
 log = logging.getLogger(__name__)
-CREDENTIALS_PURPOSE = "connection.credentials"
-
-
-@dataclass(frozen=True, slots=True)
-class CalendarProblem:
-    """A checked calendar whose busy time is unknown, and why."""
-
-    calendar_id: int
-    name: str
-    reason: str  # "access_lost", "needs_reauth", "inactive", "unavailable", "rate_limited"
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class UserAvailability:
-    """Free slots of a user, the calendars consulted and those that could not be read."""
-
-    user_id: int
-    timezone: str
-    result: AvailabilityResult
-    calendars: tuple[str, ...]
-    problems: tuple[CalendarProblem, ...]
-    has_calendars: bool
-
-    @property
-    def complete(self) -> bool:
-        """Whether every checked calendar was read."""
-        return not self.problems
-
-
-class UnknownUser(LookupError):
-    """No user with that id."""
 
 
 @dataclass(slots=True)
@@ -97,6 +65,7 @@ class Scheduler:
         read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessions = sessions
+        self._health = CalendarHealth(sessions)
         self._read_sessions = read_sessions or sessions
         self._providers = providers
         self._secrets = secrets
@@ -256,7 +225,7 @@ class Scheduler:
             )
             return {c.id: CalendarBusy(error=error) for c in by_external.values()}
         except ReauthRequired as exc:
-            await self._mark_connection(connection.id, "needs_reauth", str(exc))
+            await self._health.connection_failed(connection.id, "needs_reauth", str(exc))
             return {c.id: CalendarBusy(error=exc) for c in by_external.values()}
         except CalendarError as exc:
             return {c.id: CalendarBusy(error=exc) for c in by_external.values()}
@@ -269,7 +238,7 @@ class Scheduler:
                 error=ProviderUnavailable(f"no answer for {calendar.name}")
             )
             if isinstance(busy.error, AccessLost):
-                await self._mark_calendar(calendar.id, str(busy.error))
+                await self._health.calendar_lost(calendar.id, str(busy.error))
             out[calendar.id] = busy
         return out
 
@@ -285,80 +254,3 @@ class Scheduler:
                 options={"timezone": zone},
             ),
         )
-
-    async def _mark_connection(self, connection_id: int, status: str, error: str) -> None:
-        async with self._sessions() as session, session.begin():
-            changed = await session.execute(
-                update(CalendarConnection)
-                .where(CalendarConnection.id == connection_id, CalendarConnection.status == "active")
-                .values(status=status, last_error=error[:2000], last_checked_at=utcnow(),
-                        incident_notified_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
-            if changed.rowcount == 1:  # type: ignore[attr-defined]
-                connection = await session.get(CalendarConnection, connection_id)
-                user = await session.get(User, connection.user_id) if connection else None
-                if connection is not None and user is not None:
-                    enqueue_notice(session, user.id, "calendar_lost",
-                                   {"calendar": connection.account_email, "reason": status})
-                if connection is not None and user is not None and user.email:
-                    enqueue_email(
-                        session,
-                        to=user.email,
-                        to_name=user.display_name,
-                        subject="Slotbot: reconnect your calendar to keep taking bookings",
-                        text=(
-                            f"Slotbot can no longer read {connection.account_email} "
-                            f"({connection.provider}): {error}\n\n"
-                            "Until you reconnect it (or disconnect it), visitors cannot book you, "
-                            "because their booking could clash with events Slotbot cannot see.\n"
-                            "Open your settings from chat (\"settings\") and choose Reconnect."
-                        ),
-                    )
-        log.warning("calendar connection %s is %s", connection_id, status)
-
-    async def _mark_calendar(self, calendar_id: int, error: str) -> None:
-        async with self._sessions() as session, session.begin():
-            changed = await session.execute(
-                update(Calendar)
-                .where(Calendar.id == calendar_id, Calendar.status == "active")
-                .values(status="inactive", last_error=error[:2000])
-                .execution_options(synchronize_session=False)
-            )
-            if changed.rowcount == 1:  # type: ignore[attr-defined]
-                calendar = await session.get(Calendar, calendar_id)
-                user = await session.get(User, calendar.user_id) if calendar else None
-                if calendar is not None and user is not None:
-                    enqueue_notice(session, user.id, "calendar_lost",
-                                   {"calendar": calendar.name, "reason": "access_lost"})
-                if calendar is not None and user is not None and user.email:
-                    enqueue_email(
-                        session,
-                        to=user.email,
-                        to_name=user.display_name,
-                        subject=f"Slotbot: lost access to {calendar.name}",
-                        text=(
-                            f"Slotbot can no longer read your calendar {calendar.name}: {error}\n\n"
-                            "Until access is back, visitors cannot book you. Either regain access "
-                            "(ask its owner to share it again) or remove the calendar in your "
-                            "settings (\"settings\" in chat)."
-                        ),
-                    )
-        log.warning("calendar %s lost access", calendar_id)
-
-
-def credential_saver(
-    sessions: async_sessionmaker[AsyncSession], box: SecretBox, connection_id: int
-) -> SaveCredentials:
-    """The callback a provider calls with refreshed credentials: seal and store them."""
-
-    async def save(credentials: str) -> None:
-        sealed = box.seal(credentials, purpose=CREDENTIALS_PURPOSE)
-        async with sessions() as session, session.begin():
-            await session.execute(
-                update(CalendarConnection)
-                .where(CalendarConnection.id == connection_id)
-                .values(credentials=sealed)
-            )
-
-    return save

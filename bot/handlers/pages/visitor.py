@@ -24,7 +24,7 @@ from babel.dates import format_date, format_time
 from bot.availability import AvailabilityRules, Slot
 from bot.i18n import translations
 from bot.keys import SCHEDULER, TEMPLATES
-from bot.scheduling.scheduler import UserAvailability
+from bot.scheduling.results import UserAvailability
 from bot.templating import CONTENT_SECURITY_POLICY
 from storage.models import User
 

@@ -1,0 +1,185 @@
+"""The composition root: every service of Slotbot built from :class:`Settings`, in one place.
+
+Start here to see what the application is made of. :func:`build` makes a :class:`Services` value:
+the database engine and its session factories, the calendar provider registry, the scheduler, the
+booking, account and page services, the notices (outbox worker with its handlers) and the
+conversation core with the backend it talks to. Nothing here opens a connection or starts a task:
+``bot.app.create_app`` publishes the services under their ``web.AppKey`` s and runs their
+lifecycles (the shared HTTP session, the outbox worker, the thread pool, disposing of the engine).
+
+Services depend on each other only through constructor arguments, so a test (or another process,
+such as a worker) can build the same graph from the same settings.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import aiohttp
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.accounts.connections import Connections, GoogleConnect, MicrosoftConnect
+from bot.accounts.identities import Identities
+from bot.accounts.tokens import Tokens
+from bot.booking.events import SYNC_EVENT_KIND, EventSync
+from bot.booking.service import Bookings
+from bot.calendar.base import ProviderRegistry
+from bot.calendar.google import WORKER_THREADS, google_factory
+from bot.calendar.local import local_factory
+from bot.calendar.microsoft import microsoft_factory
+from bot.conversation.backend import AppBackend
+from bot.conversation.core import Conversation
+from bot.notices.chat import NOTICE_KIND, ChatNotifier
+from bot.notices.email import EMAIL_KIND, Mailer
+from bot.notices.outbox import OutboxWorker
+from bot.pages.domains import Domains
+from bot.pages.links import Links
+from bot.scheduling.scheduler import Scheduler
+from bot.settings import Settings
+from bot.templating import Templates
+from storage.crypto import SecretBox
+from storage.db import create_engine, read_session_factory, session_factory
+
+
+class SharedHttp:
+    """The one outbound ``aiohttp.ClientSession`` of the process, opened and closed by the app.
+
+    Services hold this object (or call it) rather than the session itself, because a session can
+    only be made inside the running event loop, after the services are built.
+    """
+
+    def __init__(self, *, total_timeout: float) -> None:
+        self._timeout = aiohttp.ClientTimeout(total=total_timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    def __call__(self) -> aiohttp.ClientSession:
+        """The open session; calling it before :meth:`open` is a bug."""
+        if self._session is None:
+            raise RuntimeError("the shared HTTP session is not open (the app has not started)")
+        return self._session
+
+    async def open(self) -> aiohttp.ClientSession:
+        """Open the session (environment proxies ignored: every endpoint is a setting)."""
+        self._session = aiohttp.ClientSession(timeout=self._timeout, trust_env=False)
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session, if open."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Every long-lived service of one application, built by :func:`build`."""
+
+    settings: Settings
+    secrets: SecretBox
+    templates: Templates
+    links: Links
+    engine: AsyncEngine
+    owns_engine: bool
+    sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession]
+    http: SharedHttp
+    providers: ProviderRegistry
+    scheduler: Scheduler
+    tokens: Tokens
+    domains: Domains
+    bookings: Bookings
+    connections: Connections
+    identities: Identities
+    chat_notifier: ChatNotifier
+    conversation: Conversation
+    outbox: OutboxWorker
+    thread_pools: tuple[ThreadPoolExecutor, ...] = field(default=())
+
+
+def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
+    """Build every service from ``settings`` (an ``engine`` may be passed in by tests)."""
+    secrets = SecretBox(settings.secret_keys)
+    links = Links(settings.base_url)
+    owns_engine = engine is None
+    engine = engine or create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    read_sessions = read_session_factory(engine)
+    http = SharedHttp(total_timeout=settings.calendar_timeout_seconds * 3)
+    providers, pools = _providers(settings, sessions, http)
+    scheduler = Scheduler(
+        sessions,
+        providers,
+        secrets,
+        timeout=settings.calendar_timeout_seconds,
+        read_sessions=read_sessions,
+    )
+    tokens = Tokens(sessions, secrets)
+    connections = Connections(
+        settings,
+        sessions,
+        secrets,
+        tokens,
+        providers,
+        {
+            "google": GoogleConnect(settings),
+            "microsoft": MicrosoftConnect(settings, http),
+        },
+    )
+    identities = Identities(sessions, default_timezone=settings.default_timezone)
+    chat_notifier = ChatNotifier(sessions)
+    conversation = Conversation(
+        AppBackend(
+            sessions=sessions,
+            scheduler=scheduler,
+            tokens=tokens,
+            links=links,
+            connections=connections,
+            identities=identities,
+        )
+    )
+    outbox = OutboxWorker(sessions, {}, poll_seconds=settings.outbox_poll_seconds)
+    outbox.register(EMAIL_KIND, Mailer(settings.smtp).send_payload)
+    outbox.register(SYNC_EVENT_KIND, EventSync(sessions, scheduler).sync)
+    outbox.register(NOTICE_KIND, chat_notifier.handle)
+    return Services(
+        settings=settings,
+        secrets=secrets,
+        templates=Templates(),
+        links=links,
+        engine=engine,
+        owns_engine=owns_engine,
+        sessions=sessions,
+        read_sessions=read_sessions,
+        http=http,
+        providers=providers,
+        scheduler=scheduler,
+        tokens=tokens,
+        domains=Domains(sessions),
+        bookings=Bookings(sessions, scheduler, links=links),
+        connections=connections,
+        identities=identities,
+        chat_notifier=chat_notifier,
+        conversation=conversation,
+        outbox=outbox,
+        thread_pools=pools,
+    )
+
+
+def _providers(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], http: SharedHttp
+) -> tuple[ProviderRegistry, tuple[ThreadPoolExecutor, ...]]:
+    """The calendar providers this deployment configured, and the thread pools they run on."""
+    registry = ProviderRegistry()
+    registry.register("local", local_factory(lambda: sessions))
+    timeout = settings.calendar_timeout_seconds
+    pools: list[ThreadPoolExecutor] = []
+    if settings.google.enabled:
+        pool = ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="slotbot-google")
+        pools.append(pool)
+        registry.register("google", google_factory(settings.google, timeout=timeout, executor=pool))
+    if settings.microsoft.enabled:
+        registry.register(
+            "microsoft", microsoft_factory(settings.microsoft, http, request_timeout=timeout)
+        )
+    return registry, tuple(pools)
