@@ -36,26 +36,21 @@ class CalendarHealth:
                         incident_notified_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
-            if changed.rowcount == 1:  # type: ignore[attr-defined]
-                connection = await session.get(CalendarConnection, connection_id)
-                user = await session.get(User, connection.user_id) if connection else None
-                if connection is not None and user is not None:
-                    enqueue_notice(session, user.id, "calendar_lost",
-                                   {"calendar": connection.account_email, "reason": status})
-                if connection is not None and user is not None and user.email:
-                    enqueue_email(
-                        session,
-                        to=user.email,
-                        to_name=user.display_name,
-                        subject="Slotbot: reconnect your calendar to keep taking bookings",
-                        text=(
-                            f"Slotbot can no longer read {connection.account_email} "
-                            f"({connection.provider}): {error}\n\n"
-                            "Until you reconnect it (or disconnect it), visitors cannot book you, "
-                            "because their booking could clash with events Slotbot cannot see.\n"
-                            "Open your settings from chat (\"settings\") and choose Reconnect."
-                        ),
-                    )
+            connection = await session.get(CalendarConnection, connection_id) if _one(changed) else None
+            if connection is not None:
+                await _tell_host(
+                    session,
+                    connection.user_id,
+                    notice={"calendar": connection.account_email, "reason": status},
+                    subject="Slotbot: reconnect your calendar to keep taking bookings",
+                    text=(
+                        f"Slotbot can no longer read {connection.account_email} "
+                        f"({connection.provider}): {error}\n\n"
+                        "Until you reconnect it (or disconnect it), visitors cannot book you, "
+                        "because their booking could clash with events Slotbot cannot see.\n"
+                        "Open your settings from chat (\"settings\") and choose Reconnect."
+                    ),
+                )
         log.warning("calendar connection %s is %s", connection_id, status)
 
     async def calendar_lost(self, calendar_id: int, error: str) -> None:
@@ -67,23 +62,35 @@ class CalendarHealth:
                 .values(status="inactive", last_error=error[:2000])
                 .execution_options(synchronize_session=False)
             )
-            if changed.rowcount == 1:  # type: ignore[attr-defined]
-                calendar = await session.get(Calendar, calendar_id)
-                user = await session.get(User, calendar.user_id) if calendar else None
-                if calendar is not None and user is not None:
-                    enqueue_notice(session, user.id, "calendar_lost",
-                                   {"calendar": calendar.name, "reason": "access_lost"})
-                if calendar is not None and user is not None and user.email:
-                    enqueue_email(
-                        session,
-                        to=user.email,
-                        to_name=user.display_name,
-                        subject=f"Slotbot: lost access to {calendar.name}",
-                        text=(
-                            f"Slotbot can no longer read your calendar {calendar.name}: {error}\n\n"
-                            "Until access is back, visitors cannot book you. Either regain access "
-                            "(ask its owner to share it again) or remove the calendar in your "
-                            "settings (\"settings\" in chat)."
-                        ),
-                    )
+            calendar = await session.get(Calendar, calendar_id) if _one(changed) else None
+            if calendar is not None:
+                await _tell_host(
+                    session,
+                    calendar.user_id,
+                    notice={"calendar": calendar.name, "reason": "access_lost"},
+                    subject=f"Slotbot: lost access to {calendar.name}",
+                    text=(
+                        f"Slotbot can no longer read your calendar {calendar.name}: {error}\n\n"
+                        "Until access is back, visitors cannot book you. Either regain access "
+                        "(ask its owner to share it again) or remove the calendar in your "
+                        "settings (\"settings\" in chat)."
+                    ),
+                )
         log.warning("calendar %s lost access", calendar_id)
+
+
+def _one(result: object) -> bool:
+    """Whether a conditional UPDATE changed its row (this caller won the incident)."""
+    return getattr(result, "rowcount", 0) == 1
+
+
+async def _tell_host(
+    session: AsyncSession, user_id: int, *, notice: dict[str, str], subject: str, text: str
+) -> None:
+    """A chat notice (``calendar_lost``) and, when the host has an address, an e-mail."""
+    user = await session.get(User, user_id)
+    if user is None:
+        return
+    enqueue_notice(session, user.id, "calendar_lost", notice)
+    if user.email:
+        enqueue_email(session, to=user.email, to_name=user.display_name, subject=subject, text=text)
