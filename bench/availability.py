@@ -34,7 +34,8 @@ import portion as P
 import recurring_ical_events
 
 from bot.availability import AvailabilityRules, Interval, merge, slots_from_intervals
-from bot.calendar.ics import IcsCalendar, parse_ics
+from bot.calendar.ics.expand import IcsCalendar
+from bot.calendar.ics.parse import parse_ics
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 FIRST_DAY = date(2025, 3, 3)  # a Monday; Copenhagen springs forward on 2025-03-30

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from bot.availability import AvailabilityRules, find_slots, merge
 from bot.calendar.base import AllDaySpan, BusyBlock, CalendarBusy, ShowAs, TimedSpan
-from bot.calendar.ics import _Rule, parse_ics
+from bot.calendar.ics.parse import parse_ics
+from bot.calendar.ics.recurrence import _Rule
 
 settings.register_profile(
     "slotbot-properties",

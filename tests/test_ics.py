@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.calendar.base import AllDaySpan, BusyBlock, ShowAs
-from bot.calendar.ics import IcsCalendar, IcsError, parse_ics, show_as
+from bot.calendar.ics.errors import IcsError
+from bot.calendar.ics.expand import IcsCalendar, show_as
+from bot.calendar.ics.parse import parse_ics
 
 DATA = Path(__file__).parent / "data" / "ics"
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -322,7 +324,7 @@ def test_rule_is_expanded_in_its_own_wall_clock() -> None:
 def test_old_rules_cost_what_new_ones_cost() -> None:
     from dateutil.rrule import rrulestr
 
-    from bot.calendar.ics import _Rule  # the jump itself is what is checked here
+    from bot.calendar.ics.recurrence import _Rule  # the jump itself is what is checked here
 
     start = datetime(2020, 3, 2, 9, 0)
     lower, upper = date(2025, 3, 3).toordinal(), date(2025, 3, 31).toordinal()

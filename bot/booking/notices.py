@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.booking.events import booking_event, invitation_uid
-from bot.invitations import event_to_ics
+from bot.calendar.ics.write import event_to_ics
 from bot.notices.chat import enqueue_notice
 from bot.notices.email import enqueue_email
 from storage.models import Booking, User

@@ -26,8 +26,10 @@ from bot.calendar.base import (
     ProviderFactory,
     require_aware,
 )
-from bot.calendar.ics import IcsCalendar, IcsError, parse_ics
-from bot.invitations import event_to_ics
+from bot.calendar.ics.errors import IcsError
+from bot.calendar.ics.expand import IcsCalendar
+from bot.calendar.ics.parse import parse_ics
+from bot.calendar.ics.write import event_to_ics
 from storage.models import Calendar, LocalEvent
 
 

@@ -25,7 +25,8 @@ from typing import NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.availability import AvailabilityResult, AvailabilityRules, Interval, WorkRange, slots_from_intervals
-from bot.calendar.ics import IcsError, parse_ics
+from bot.calendar.ics.errors import IcsError
+from bot.calendar.ics.parse import parse_ics
 
 USAGE_ERROR = 2
 DEFAULT_HOURS = "mon-fri 09:00-17:00"

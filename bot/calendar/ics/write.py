@@ -1,5 +1,6 @@
 """iCalendar text for events Slotbot writes: local calendar entries and e-mailed invitations.
 
+Start with :func:`event_to_ics`: a :class:`~bot.calendar.base.NewEvent` in, VCALENDAR text out.
 Times are written in UTC (unambiguous in every client). All values go through icalendar, which
 escapes text and folds lines, so form input cannot inject properties.
 """
