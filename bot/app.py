@@ -46,6 +46,7 @@ from bot.keys import (
     OUTBOX,
     OUTBOX_REGISTRARS,
     PROVIDERS,
+    PUBLIC_PAGES,
     READ_SESSIONS,
     SCHEDULER,
     SECRETS,
@@ -60,6 +61,7 @@ from bot.notices.email import EMAIL_KIND, Mailer
 from bot.notices.outbox import OutboxWorker
 from bot.pages.domains import Domains
 from bot.pages.links import Links
+from bot.pages.public import PublicPages
 from bot.scheduling.scheduler import Scheduler
 from bot.settings import Settings
 from bot.templating import CONTENT_SECURITY_POLICY, Templates
@@ -147,6 +149,7 @@ def _database(given: AsyncEngine | None) -> Callable[[web.Application], AsyncIte
         )
         app[TOKENS] = Tokens(app[SESSIONS], app[SECRETS])
         app[DOMAINS] = Domains(app[SESSIONS])
+        app[PUBLIC_PAGES] = PublicPages(app[READ_SESSIONS], links=app[LINKS])
         app[BOOKINGS] = Bookings(
             app[SESSIONS], app[SCHEDULER], links=app[LINKS]
         )

@@ -18,6 +18,7 @@ from bot.notices.chat import ChatNotifier
 from bot.notices.outbox import OutboxWorker
 from bot.pages.domains import Domains
 from bot.pages.links import Links
+from bot.pages.public import PublicPages
 from bot.scheduling.scheduler import Scheduler
 from bot.settings import Settings
 from bot.templating import Templates
@@ -38,6 +39,7 @@ BOOKINGS = web.AppKey("bookings", Bookings)
 CONNECTIONS = web.AppKey("connections", Connections)
 LINKS = web.AppKey("links", Links)
 DOMAINS = web.AppKey("domains", Domains)
+PUBLIC_PAGES = web.AppKey("public_pages", PublicPages)  # what visitor requests read (read sessions)
 IDENTITIES = web.AppKey("identities", Identities)
 CHAT_NOTIFIER = web.AppKey("chat_notifier", ChatNotifier)
 CONVERSATION = web.AppKey("conversation", Conversation)
