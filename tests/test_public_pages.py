@@ -36,7 +36,6 @@ from storage.crypto import SecretBox
 from storage.db import READ_ONLY_OPTION
 from storage.models import Booking, BookingAttempt, Calendar, CalendarConnection
 
-
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a Friday; Monday 23rd is bookable
 MONDAY_11 = datetime(2026, 11, 23, 11, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))
 
