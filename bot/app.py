@@ -35,6 +35,7 @@ from bot.keys import (
     OUTBOX,
     OUTBOX_REGISTRARS,
     PROVIDERS,
+    PUBLIC_PAGES,
     READ_SESSIONS,
     SCHEDULER,
     SECRETS,
@@ -99,6 +100,7 @@ def _publish(app: web.Application, services: wiring.Services) -> None:
     app[CHAT_NOTIFIER] = services.chat_notifier
     app[CONVERSATION] = services.conversation
     app[OUTBOX] = services.outbox
+    app[PUBLIC_PAGES] = services.public_pages
 
 
 def _database(services: wiring.Services) -> Callable[[web.Application], AsyncIterator[None]]:

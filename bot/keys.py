@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bot.notices.outbox import OutboxWorker
     from bot.pages.domains import Domains
     from bot.pages.links import Links
+    from bot.pages.public import PublicPages
     from bot.scheduling.scheduler import Scheduler
     from bot.settings import Settings
     from bot.templating import Templates
@@ -49,6 +50,7 @@ DOMAINS: web.AppKey[Domains] = web.AppKey("domains")
 IDENTITIES: web.AppKey[Identities] = web.AppKey("identities")
 CHAT_NOTIFIER: web.AppKey[ChatNotifier] = web.AppKey("chat_notifier")
 CONVERSATION: web.AppKey[Conversation] = web.AppKey("conversation")
+PUBLIC_PAGES: web.AppKey[PublicPages] = web.AppKey("public_pages")  # what visitor requests read
 
 OutboxRegistrar = Callable[[web.Application, "OutboxWorker"], None]
 OUTBOX_REGISTRARS: web.AppKey[list[OutboxRegistrar]] = web.AppKey("outbox_registrars")

@@ -35,6 +35,7 @@ from bot.notices.email import EMAIL_KIND, Mailer
 from bot.notices.outbox import OutboxWorker
 from bot.pages.domains import Domains
 from bot.pages.links import Links
+from bot.pages.public import PublicPages
 from bot.scheduling.scheduler import Scheduler
 from bot.settings import Settings
 from bot.templating import Templates
@@ -94,6 +95,7 @@ class Services:
     chat_notifier: ChatNotifier
     conversation: Conversation
     outbox: OutboxWorker
+    public_pages: PublicPages
     thread_pools: tuple[ThreadPoolExecutor, ...] = field(default=())
 
 
@@ -162,6 +164,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         chat_notifier=chat_notifier,
         conversation=conversation,
         outbox=outbox,
+        public_pages=PublicPages(read_sessions, links=links),
         thread_pools=pools,
     )
 

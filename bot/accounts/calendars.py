@@ -2,16 +2,27 @@
 
 Bookings land only in the default calendar, so only a calendar the account *owns* can be the
 default. A calendar is checked for conflicts only while it can be read; one that lost its access
-can be removed (which unblocks booking, see PRODUCT S8).
+can be removed (which unblocks booking, see PRODUCT S8). :func:`default_calendar` is the one
+query for "the calendar bookings land in" (bookings, their calendar events, the demo).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.calendar.base import AccessRole
 from storage.models import Calendar
+
+
+def is_default_of(user_id: int) -> ColumnElement[bool]:
+    """The condition that picks ``user_id``'s default calendar (at most one: the database says so)."""
+    return and_(Calendar.user_id == user_id, Calendar.is_default)
+
+
+async def default_calendar(session: AsyncSession, user_id: int) -> Calendar | None:
+    """The calendar ``user_id``'s bookings land in, or None (no calendar connected)."""
+    return (await session.execute(select(Calendar).where(is_default_of(user_id)))).scalar_one_or_none()
 
 
 class SettingsRefused(Exception):
@@ -52,7 +63,7 @@ class CalendarSettings:
                 raise SettingsRefused(f"{calendar.name} cannot be read right now.")
             await session.execute(
                 update(Calendar)
-                .where(Calendar.user_id == user_id, Calendar.is_default)
+                .where(is_default_of(user_id))
                 .values(is_default=False)
                 .execution_options(synchronize_session=False)
             )

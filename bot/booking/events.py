@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.accounts.calendars import default_calendar
 from bot.calendar.base import Attendee, NewEvent
 from bot.notices.outbox import PermanentFailure, enqueue
 from bot.scheduling.scheduler import Scheduler
@@ -91,11 +91,7 @@ class EventSync:
 
     async def _create(self, booking: Booking, host: User, page: SchedulingPage | None) -> None:
         async with self._sessions() as session:
-            calendar = (
-                await session.execute(
-                    select(Calendar).where(Calendar.user_id == booking.host_id, Calendar.is_default)
-                )
-            ).scalar_one_or_none()
+            calendar = await default_calendar(session, booking.host_id)
             connection = (
                 await session.get(CalendarConnection, calendar.connection_id) if calendar else None
             )

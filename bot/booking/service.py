@@ -1,15 +1,19 @@
 """Booking: a visitor takes a slot of a host's scheduling page. No double booking, nothing lost.
 
-:meth:`Bookings.book` re-checks the slot against *live* availability (every checked calendar
-must be readable), then writes, in one transaction, the booking, the visitor's contact and
-meeting engagement, and the outbox rows (the calendar event in the host's default calendar only --
-see :mod:`bot.booking.events` -- and the messages of :mod:`bot.booking.notices`). The database refuses an
+:meth:`Bookings.book` is given the visitor request's :class:`~bot.pages.public.PublicView` (host,
+page, connection states and rules, read once by :mod:`bot.pages.public`). It re-checks the slot
+against *live* availability (every checked calendar must be readable), then writes, in one
+transaction, the booking, the visitor's contact and meeting engagement, and the outbox rows (the
+calendar event in the host's default calendar only -- see :mod:`bot.booking.events` -- and the
+messages of :mod:`bot.booking.notices`). Inside that transaction the host's connection states are
+read once more: they must still give the mode the slot was checked in. The database refuses an
 overlapping booking, so of two visitors racing for one slot exactly one wins; the other gets
 :class:`SlotTaken`.
 
 Without a connected calendar (offline mode) a booking is a *request*: nothing is written to a
 calendar and the host is asked to confirm. When a connected calendar lost its access, booking is
-blocked: the visitor's details are kept as a :class:`BookingAttempt` and the host is told.
+blocked (:func:`bot.pages.public.booking_mode` decides): the visitor's details are kept as a
+:class:`BookingAttempt` and the host is told.
 
 A manage link (an unguessable token; only its hash is stored) cancels or moves a booking:
 :meth:`Bookings.cancel` and :meth:`Bookings.reschedule`.
@@ -17,7 +21,6 @@ A manage link (an unguessable token; only its hash is stored) cancels or moves a
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets as random_secrets
 from dataclasses import dataclass, field
@@ -28,17 +31,24 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.accounts.calendars import default_calendar
 from bot.booking.events import enqueue_sync
 from bot.booking.notices import announce_blocked, announce_booked, announce_cancelled, announce_moved
 from bot.calendar.base import require_aware
 from bot.pages.links import Links
-from bot.rules import rules_from_json
+from bot.pages.public import (
+    ManagedBooking,
+    Mode,
+    PublicPages,
+    PublicView,
+    booking_mode,
+    connection_states,
+    token_hash,
+)
 from bot.scheduling.scheduler import Scheduler
 from storage.models import (
     Booking,
     BookingAttempt,
-    Calendar,
-    CalendarConnection,
     Contact,
     MeetingEngagement,
     SchedulingPage,
@@ -131,51 +141,48 @@ class Confirmation:
     manage_token: str
 
 
-def token_hash(token: str) -> str:
-    """The stored form of a manage token."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+class _ModeChanged(Exception):
+    """Inside the write transaction: the host's connections no longer allow the checked mode."""
+
+    def __init__(self, mode: Mode) -> None:
+        super().__init__(mode.value)
+        self.mode = mode
 
 
 class Bookings:
     """Books, moves and cancels; the outbox then writes the event and sends the messages."""
 
     def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        scheduler: Scheduler,
-        *,
-        links: Links,
+        self, sessions: async_sessionmaker[AsyncSession], scheduler: Scheduler, *, links: Links
     ) -> None:
         self._sessions = sessions
         self._scheduler = scheduler
         self._links = links
+        self._public = PublicPages(sessions, links=links)  # when the caller has not read the page
 
     async def book(
-        self,
-        page_id: int,
-        *,
-        start: datetime,
-        duration_minutes: int,
-        visitor: Visitor,
+        self, page: PublicView | int, *, start: datetime, duration_minutes: int, visitor: Visitor,
         now: datetime,
     ) -> Confirmation:
-        """Book ``start`` for ``duration_minutes`` on page ``page_id`` (see the module doc)."""
+        """Book ``start`` for ``duration_minutes`` on ``page`` (see the module doc).
+
+        ``page`` is the visitor's request's view of the page (read once by
+        :class:`~bot.pages.public.PublicPages`), or a page id to read it here.
+        """
         require_aware(start, "start")
         visitor = visitor.validated()
-        page, host, statuses = await self._bookable(page_id)
-        end = await self._check_slot(page, host, start, duration_minutes, now, visitor, statuses)
-        offline = not statuses
-        async with self._sessions() as session:
-            default = (
-                await session.execute(
-                    select(Calendar).where(Calendar.user_id == host.id, Calendar.is_default)
-                )
-            ).scalar_one_or_none()
+        view = page if isinstance(page, PublicView) else await self._public.view_of(page)
+        if view is None:
+            raise PagesOff(N_("This scheduling page does not exist."))
+        end = await self._check_slot(view, start, duration_minutes, now, visitor)
+        host = view.host
         token = random_secrets.token_urlsafe(24)  # 192 bits
         try:
             async with self._sessions() as session, session.begin():
+                await self._still(session, view)
+                default = await default_calendar(session, host.id)
                 booking = Booking(
-                    page_id=page.id,
+                    page_id=view.page.id,
                     host_id=host.id,
                     start_at=start,
                     end_at=end,
@@ -184,41 +191,48 @@ class Bookings:
                     visitor_email=visitor.email,
                     note=visitor.note,
                     answers=visitor.answers,
-                    status="requested" if offline else "confirmed",
+                    status="requested" if view.mode is Mode.OFFLINE else "confirmed",
                     manage_token_hash=token_hash(token),
                     calendar_id=None if default is None else default.id,
                 )
                 session.add(booking)
                 await session.flush()
-                await self._record_contact(session, host.id, booking, page.title)
-                if not offline:
+                await self._record_contact(session, host.id, booking, view.page.title)
+                if view.mode is not Mode.OFFLINE:
                     enqueue_sync(session, booking)
-                manage = self._links.manage(token, hostname=await self._links.hostname_of(session, host))
-                announce_booked(session, host, page.title, booking, manage)
+                manage = self._links.manage(token, hostname=host.hostname)
+                announce_booked(session, host.as_user(), view.page.title, booking, manage)
         except IntegrityError as exc:
             raise _overlap_or(exc) from None
+        except _ModeChanged as changed:
+            raise await self._changed(changed.mode, view, visitor, start) from None
         self._scheduler.forget(host.id)
         return Confirmation(booking.id, booking.status, start, end, token)
 
-    async def reschedule(self, token: str, *, start: datetime, now: datetime) -> Confirmation:
-        """Move the booking of a manage token to ``start`` (same length), if the page offers it."""
+    async def reschedule(
+        self, token: str, *, start: datetime, now: datetime, found: ManagedBooking | None = None
+    ) -> Confirmation:
+        """Move the booking of a manage token to ``start`` (same length), if the page offers it.
+
+        ``found`` is the booking as the manage link's request read it (else it is read here).
+        """
         require_aware(start, "start")
-        async with self._sessions() as session:
-            found = await _by_token(session, token)
+        found = found or await self._public.booking(token)
         if found is None:
             raise BookingError(N_("This link does not belong to a booking."))
         if found.status == "cancelled":
             raise BookingError(N_("This meeting was cancelled, so it cannot be moved."))
-        if found.page_id is None:
+        if found.view is None:
             raise PagesOff(N_("The scheduling page of this meeting no longer exists."))
-        if found.start_at <= now:
+        if found.start <= now:
             raise SlotUnavailable(N_("This meeting has already started, so it cannot be moved."))
-        page, host, statuses = await self._bookable(found.page_id)
-        length = int((found.end_at - found.start_at).total_seconds() // 60)
+        view = found.view
+        length = int((found.end - found.start).total_seconds() // 60)
         visitor = Visitor(found.visitor_name, found.visitor_email, found.timezone, found.note)
-        end = await self._check_slot(page, host, start, length, now, visitor, statuses)
+        end = await self._check_slot(view, start, length, now, visitor)
         try:
             async with self._sessions() as session, session.begin():
+                await self._still(session, view)
                 booking = await session.get(Booking, found.id, with_for_update=True)
                 if booking is None or booking.status == "cancelled":
                     raise BookingError(N_("This meeting was cancelled, so it cannot be moved."))
@@ -234,57 +248,40 @@ class Bookings:
                     item.start_at, item.end_at = start, end
                 if booking.status == "confirmed":
                     enqueue_sync(session, booking)
-                manage = self._links.manage(token, hostname=await self._links.hostname_of(session, host))
-                announce_moved(session, host, page.title, booking, previous, manage)
+                manage = self._links.manage(token, hostname=view.host.hostname)
+                announce_moved(session, view.host.as_user(), view.page.title, booking, previous, manage)
         except IntegrityError as exc:
             raise _overlap_or(exc) from None
-        self._scheduler.forget(host.id)
+        except _ModeChanged as changed:
+            raise await self._changed(changed.mode, view, visitor, start) from None
+        self._scheduler.forget(view.host.id)
         return Confirmation(booking.id, booking.status, start, end, token)
 
-    async def _bookable(self, page_id: int) -> tuple[SchedulingPage, User, list[str]]:
-        """The page, its host and its connections' states; refuses pages that are off."""
-        async with self._sessions() as session:
-            page = await session.get(SchedulingPage, page_id)
-            host = await session.get(User, page.owner_id) if page is not None else None
-            if page is None or host is None:
-                raise PagesOff(N_("This scheduling page does not exist."))
-            statuses = (
-                await session.execute(
-                    select(CalendarConnection.status).where(CalendarConnection.user_id == host.id)
-                )
-            ).scalars().all()
-        if not (host.pages_enabled and page.enabled):
-            raise PagesOff(N_("This page is not taking bookings right now."))
-        return page, host, list(statuses)
-
     async def _check_slot(
-        self, page: SchedulingPage, host: User, start: datetime, minutes: int, now: datetime,
-        visitor: Visitor, statuses: list[str],
+        self, view: PublicView, start: datetime, minutes: int, now: datetime, visitor: Visitor
     ) -> datetime:
         """The slot's end, when ``start`` is offered now by live availability; else raise."""
-        if minutes not in page.durations:
+        if view.mode is Mode.OFF or view.rules is None:
+            raise PagesOff(N_("This page is not taking bookings right now."))
+        if minutes not in view.page.durations:
             raise SlotUnavailable(N_("That meeting length is not offered on this page."))
         end = start + timedelta(minutes=minutes)
-        if any(status != "active" for status in statuses):
-            await self.keep_attempt(page, host, visitor, start, "calendar_access")
-            raise BookingBlocked(
-                "Booking is temporarily unavailable. We kept your details and told "
-                f"{host.display_name}, who will get back to you."
-            )
+        if view.mode is Mode.BLOCKED:
+            raise await self._changed(Mode.BLOCKED, view, visitor, start)
+        host = view.host
         zone = ZoneInfo(host.timezone)
         day = start.astimezone(zone).date()
-        rules = rules_from_json(page.rules, timezone=host.timezone, durations=page.durations)
         answer = await self._scheduler.availability(
             host.id,
             start=datetime.combine(day, time(0), zone),
             end=datetime.combine(day + timedelta(days=1), time(0), zone),
             now=now,
-            rules=rules,
+            rules=view.rules,
             duration_minutes=minutes,
             live=True,
         )
         if not answer.complete:
-            await self.keep_attempt(page, host, visitor, start, "calendar_unreadable")
+            await self.keep_attempt(view, visitor, start, "calendar_unreadable")
             raise BookingBlocked(
                 "Booking is temporarily unavailable because a calendar could not be checked. "
                 f"We kept your details and told {host.display_name}."
@@ -293,15 +290,33 @@ class Bookings:
             raise SlotTaken(N_("That time is no longer available. Please pick another one."))
         return end
 
+    @staticmethod
+    async def _still(session: AsyncSession, view: PublicView) -> None:
+        """Inside the write: the host's connections still give the mode the slot was checked in."""
+        mode = booking_mode(await connection_states(session, view.host.id))
+        if mode is not view.mode:
+            raise _ModeChanged(mode)
+
+    async def _changed(self, mode: Mode, view: PublicView, visitor: Visitor, start: datetime) -> BookingError:
+        """The refusal when the host's connections do not allow booking ``start`` as checked."""
+        if mode is Mode.BLOCKED:
+            await self.keep_attempt(view, visitor, start, "calendar_access")
+            return BookingBlocked(
+                "Booking is temporarily unavailable. We kept your details and told "
+                f"{view.host.display_name}, who will get back to you."
+            )
+        # A calendar was connected or disconnected meanwhile: the time was checked against others.
+        return SlotTaken(N_("That time is no longer available. Please pick another one."))
+
     async def keep_attempt(
-        self, page: SchedulingPage, host: User, visitor: Visitor, start: datetime | None, reason: str
+        self, view: PublicView, visitor: Visitor, start: datetime | None, reason: str
     ) -> None:
         """Keep a visitor's details when booking is blocked, and tell the host."""
         async with self._sessions() as session, session.begin():
             session.add(
                 BookingAttempt(
-                    host_id=host.id,
-                    page_id=page.id,
+                    host_id=view.host.id,
+                    page_id=view.page.id,
                     start_at=start,
                     timezone=visitor.timezone,
                     visitor_name=visitor.name,
@@ -311,7 +326,8 @@ class Bookings:
                     reason=reason,
                 )
             )
-            announce_blocked(session, host, page.title, visitor.name, visitor.email, visitor.note, start)
+            announce_blocked(session, view.host.as_user(), view.page.title, visitor.name,
+                             visitor.email, visitor.note, start)
 
     async def _record_contact(
         self, session: AsyncSession, host_id: int, booking: Booking, title: str
@@ -366,16 +382,6 @@ class Bookings:
                 announce_cancelled(session, host, page.title if page else "Meeting", booking)
         self._scheduler.forget(booking.host_id)
         return booking
-
-    async def by_token(self, token: str) -> tuple[Booking, User, SchedulingPage | None] | None:
-        """The booking of a manage token, with its host and page."""
-        async with self._sessions() as session:
-            booking = await _by_token(session, token)
-            if booking is None:
-                return None
-            host = await session.get(User, booking.host_id)
-            page = await session.get(SchedulingPage, booking.page_id) if booking.page_id else None
-        return (booking, host, page) if host is not None else None
 
 
 def _overlap_or(error: IntegrityError) -> Exception:

@@ -24,6 +24,7 @@ from bot.accounts.identities import Identities
 from bot.accounts.tokens import Tokens
 from bot.availability import AvailabilityRules
 from bot.pages.links import Links
+from bot.pages.public import named_or_default, pages_default_first
 from bot.scheduling.results import UserAvailability
 from bot.scheduling.scheduler import Scheduler
 from storage.models import (
@@ -189,13 +190,7 @@ class AppBackend:
             user = await session.get(User, user_id)
             if user is None:
                 return []
-            rows = (
-                await session.execute(
-                    select(SchedulingPage)
-                    .where(SchedulingPage.owner_id == user_id)
-                    .order_by(SchedulingPage.is_default.desc(), SchedulingPage.id)
-                )
-            ).scalars().all()
+            rows = (await session.execute(pages_default_first(user_id))).scalars().all()
             return [_page(row, await self._links.page_of(session, user, row)) for row in rows]
 
     async def accounts(self, user_id: int) -> list[Account]:
@@ -297,12 +292,7 @@ class AppBackend:
             ).scalar_one_or_none()
             if user is None:
                 return None
-            query = select(SchedulingPage).where(SchedulingPage.owner_id == user.id)
-            if match["page"]:
-                query = query.where(SchedulingPage.slug == unquote(match["page"]))
-            else:
-                query = query.order_by(SchedulingPage.is_default.desc(), SchedulingPage.id)
-            page = (await session.execute(query.limit(1))).scalar_one_or_none()
+            page = await named_or_default(session, user.id, unquote(match["page"] or "") or None)
             if page is None:
                 return None
             return _host(user), _page(page, await self._links.page_of(session, user, page))

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.accounts.calendars import is_default_of
 from bot.settings import decode_key
 from storage.crypto import SecretBox, generate_key
 from storage.models import Calendar, CalendarConnection, LocalEvent, SchedulingPage, User
@@ -79,7 +80,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], secrets: SecretBox) -
         if user is not None:
             calendar_id = (
                 await session.execute(
-                    select(Calendar.id).where(Calendar.user_id == user.id, Calendar.is_default)
+                    select(Calendar.id).where(is_default_of(user.id))
                 )
             ).scalar_one()
             return DemoHost(user.id, calendar_id)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import CustomDomain, SchedulingPage, User
@@ -55,14 +54,3 @@ class Links:
         if page is None or page.is_default:
             return self.page(user.slug, hostname=hostname)
         return self.page(user.slug, page.slug, hostname=hostname)
-
-    async def default_page(self, session: AsyncSession, user_id: int) -> SchedulingPage | None:
-        """The page a shared link opens: the default one, else the oldest."""
-        return (
-            await session.execute(
-                select(SchedulingPage)
-                .where(SchedulingPage.owner_id == user_id)
-                .order_by(SchedulingPage.is_default.desc(), SchedulingPage.id)
-                .limit(1)
-            )
-        ).scalar_one_or_none()

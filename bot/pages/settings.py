@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.pages.public import pages_default_first
 from bot.rules import DAY_NAMES, RulesError, format_range, parse_range, rules_from_json
 from storage.models import Booking, CustomDomain, SchedulingPage, User
 
@@ -183,10 +184,7 @@ class PageSettings:
     async def pages(self, user_id: int) -> list[SchedulingPage]:
         """The host's pages, default first."""
         async with self._sessions() as session:
-            rows = await session.execute(
-                select(SchedulingPage).where(SchedulingPage.owner_id == user_id)
-                .order_by(SchedulingPage.is_default.desc(), SchedulingPage.id)
-            )
+            rows = await session.execute(pages_default_first(user_id))
             return list(rows.scalars())
 
     async def page(self, user_id: int, page_id: int) -> SchedulingPage | None:

@@ -16,7 +16,7 @@ from aiohttp import web
 from bot.accounts.tokens import Session
 from bot.handlers.dashboard import signed_in
 from bot.handlers.pages.page import render_page
-from bot.keys import DOMAINS, LINKS, SESSIONS, TEMPLATES
+from bot.keys import DOMAINS, LINKS, PUBLIC_PAGES, SESSIONS, TEMPLATES
 from bot.pages.domains import DomainError
 from bot.pages.settings import PageSettings, PageSettingsError, page_form, parse_page_form
 from bot.rules import DAY_NAMES
@@ -147,12 +147,10 @@ async def edit_save(request: web.Request, session: Session) -> web.StreamRespons
 
 async def preview(request: web.Request, session: Session) -> web.StreamResponse:
     """The page as visitors see it, booking switched off (also while pages are off)."""
-    page = await request.app[SETTINGS_KEY].page(session.user_id, int(request.match_info["id"]))
-    async with request.app[SESSIONS]() as db:
-        user = await db.get(User, session.user_id)
-    if page is None or user is None:
+    view = await request.app[PUBLIC_PAGES].view_of(int(request.match_info["id"]))
+    if view is None or view.host.id != session.user_id:
         raise web.HTTPNotFound()
-    return await render_page(request, user, page, preview=True)
+    return await render_page(request, view, preview=True)
 
 
 async def make_default(request: web.Request, session: Session) -> web.StreamResponse:

@@ -1,8 +1,10 @@
 """Manage links: ``/meetings-manage/<token>`` shows a booking; visitors cancel or move it there.
 
 The token (192 random bits, only its hash stored) is the only key: the URL holds no personal
-data. Moving offers the free times of the booking's page for the same length; the choice goes
-through :meth:`bot.booking.service.Bookings.reschedule`, which re-checks live availability.
+data. Each request reads the booking, its host and its page's view once
+(:meth:`bot.pages.public.PublicPages.booking`). Moving offers the free times of the booking's page
+for the same length (none while a calendar cannot be read); the choice goes through
+:meth:`bot.booking.service.Bookings.reschedule`, which re-checks live availability.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from bot.handlers.pages.visitor import (
     translator,
     zone_or,
 )
-from bot.keys import BOOKINGS
-from bot.rules import RulesError, rules_from_json
+from bot.keys import BOOKINGS, PUBLIC_PAGES
+from bot.pages.public import ManagedBooking, Mode
 
 
 def setup(app: web.Application) -> None:
@@ -39,32 +41,36 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/meetings-manage/{token}/reschedule", manage_reschedule)
 
 
-async def manage_view(request: web.Request, *, note: str = "", status: int = 200) -> web.Response:
-    """The booking, a cancel button and (for upcoming meetings) the times it can move to."""
-    found = await request.app[BOOKINGS].by_token(request.match_info["token"])
+async def manage_view(request: web.Request, *, note: str = "", status: int = 200,
+                      found: ManagedBooking | None = None) -> web.Response:
+    """The booking, a cancel button and (for upcoming meetings) the times it can move to.
+
+    ``found``: the booking as this request read it already.
+    """
+    found = found or await request.app[PUBLIC_PAGES].booking(request.match_info["token"])
     lang = language(request)
     _ = translator(lang)
     if found is None:
-        return message(request, lang, _("Link not valid"), _("This link does not belong to a booking."), 404)
-    booking, host, page = found
+        return _invalid(request, lang)
+    host, view = found.host, found.view
     locale = locale_of(lang)
-    zone_name = zone_or(request.query.get("tz"), booking.timezone)
+    zone_name = zone_or(request.query.get("tz"), found.timezone)
     zone = ZoneInfo(zone_name)
     now = datetime.now(UTC)
     context: dict[str, Any] = {
-        "booking": booking, "host": host, "title": page.title if page else _("Meeting"), "lang": lang,
-        "when": format_datetime(booking.start_at.astimezone(zone), "full", locale=locale),
+        "booking": found, "host": host, "title": view.page.title if view else _("Meeting"), "lang": lang,
+        "when": format_datetime(found.start.astimezone(zone), "full", locale=locale),
         "tz": zone_name, "path": request.path, "message": note, "days": [],
-        "movable": booking.status != "cancelled" and booking.start_at > now and page is not None,
+        "movable": found.status != "cancelled" and found.start > now and view is not None,
     }
-    if context["movable"] and page is not None:
-        length = int((booking.end_at - booking.start_at).total_seconds() // 60)
-        try:
-            rules = rules_from_json(page.rules, timezone=host.timezone, durations=page.durations)
-        except RulesError:
+    if context["movable"] and view is not None:
+        if view.rules is None:
             context["movable"] = False
+        elif view.mode is Mode.BLOCKED:
+            context["complete"] = False  # a calendar cannot be read: no time is offered
         else:
-            answer = await offered(request, host, rules, length, now)
+            length = int((found.end - found.start).total_seconds() // 60)
+            answer = await offered(request, host, view.rules, length, now)
             context["days"] = days(list(answer.result.slots), zone, locale)
             context["complete"] = answer.complete
     token = csrf_token(request)
@@ -72,6 +78,11 @@ async def manage_view(request: web.Request, *, note: str = "", status: int = 200
     response = respond(request, "manage.html", context, status)
     set_csrf(request, response, token, "/meetings-manage")
     return response
+
+
+def _invalid(request: web.Request, lang: str) -> web.Response:
+    _ = translator(lang)
+    return message(request, lang, _("Link not valid"), _("This link does not belong to a booking."), 404)
 
 
 async def manage_cancel(request: web.Request) -> web.Response:
@@ -96,23 +107,26 @@ async def manage_reschedule(request: web.Request) -> web.Response:
     _ = translator(lang)
     if not csrf_ok(request, data.get("csrf")):
         return message(request, lang, _("Form expired"), _("Reload the page and try again."), 403)
+    token = request.match_info["token"]
+    found = await request.app[PUBLIC_PAGES].booking(token)
+    if found is None:
+        return _invalid(request, lang)
     try:
         start = datetime.fromisoformat(str(data.get("start", "")))
         if start.tzinfo is None:
             raise ValueError("naive")
     except ValueError:
-        return await manage_view(request, note=_("Please pick a time from the list."), status=400)
-    bookings = request.app[BOOKINGS]
+        return await manage_view(request, note=_("Please pick a time from the list."), status=400,
+                                 found=found)
     try:
-        moved = await bookings.reschedule(request.match_info["token"], start=start, now=datetime.now(UTC))
+        moved = await request.app[BOOKINGS].reschedule(token, start=start, now=datetime.now(UTC),
+                                                       found=found)
     except SlotTaken as exc:
-        return await manage_view(request, note=str(exc), status=409)
+        return await manage_view(request, note=str(exc), status=409, found=found)
     except BookingBlocked as exc:
         return message(request, lang, _("Booking is paused"), str(exc), 503)
     except BookingError as exc:
-        return await manage_view(request, note=str(exc), status=400)
-    found = await bookings.by_token(request.match_info["token"])
-    zone = ZoneInfo(found[0].timezone if found else "UTC")
-    when = format_datetime(moved.start.astimezone(zone), "full", locale=locale_of(lang))
+        return await manage_view(request, note=str(exc), status=400, found=found)
+    when = format_datetime(moved.start.astimezone(ZoneInfo(found.timezone)), "full", locale=locale_of(lang))
     return message(request, lang, _("Moved"),
                    _("Your meeting is now on {when}. Both of you have been told.").format(when=when))

@@ -24,9 +24,9 @@ from babel.dates import format_date, format_time
 from bot.availability import AvailabilityRules, Slot
 from bot.i18n import translations
 from bot.keys import SCHEDULER, TEMPLATES
+from bot.pages.public import PublicHost
 from bot.scheduling.results import UserAvailability
 from bot.templating import CONTENT_SECURITY_POLICY
-from storage.models import User
 
 LANGUAGES = {"en": "en", "pt": "pt_BR", "da": "da"}
 
@@ -138,7 +138,7 @@ def allow_framing(response: web.StreamResponse) -> None:
 
 
 async def offered(
-    request: web.Request, host: User, rules: AvailabilityRules, minutes: int, now: datetime
+    request: web.Request, host: PublicHost, rules: AvailabilityRules, minutes: int, now: datetime
 ) -> UserAvailability:
     """What a visitor may pick: the host's free slots of ``minutes`` for the next two weeks."""
     zone = ZoneInfo(host.timezone)

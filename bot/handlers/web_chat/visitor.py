@@ -8,8 +8,10 @@ channel-neutral :class:`~bot.conversation.reply.Reply`: the next free times come
 conversation core's preview of the page (:meth:`Conversation.unfurl`, what anyone holding the
 link may see), and a ``book`` button carries the page's URL for the widget to open inline.
 
-Only pages the host offered in the widget get here (the handler checks ``in_widget``); a page
-that is switched off says so, and :func:`refusal` is the polite answer for the others.
+The handler reads the page once (:class:`bot.pages.public.PublicView`); its mode decides: a page
+that is switched off says so, and while a calendar cannot be read no time is offered. Only pages
+the host offered in the widget get here (the handler checks ``in_widget``); :func:`refusal` is
+the polite answer for the others.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from bot.conversation.reply import Block, Button, Reply, Section, Text
 from bot.conversation.when import normalize
 from bot.handlers.web_chat.render import BOOK_ACTION
 from bot.handlers.web_chat.texts import gettext_for
+from bot.pages.public import Mode, PublicView
 
 INTENTS = ("book", "free", "greeting", "help")
 
@@ -104,12 +107,12 @@ def refusal(host_name: str, locale: str) -> Reply:
 
 
 async def answer(
-    conversation: Conversation, intent: VisitorIntent, *, page_url: str, host_name: str, page_title: str,
-    now: datetime, locale: str,
+    conversation: Conversation, intent: VisitorIntent, view: PublicView, *, now: datetime, locale: str,
 ) -> Reply:
-    """The widget's answer to ``intent`` about the page at ``page_url``."""
+    """The widget's answer to ``intent`` about the page of ``view``."""
     _ = gettext_for(locale)
-    book = Button(_("Book here"), url=page_url, action=BOOK_ACTION, value=page_url, primary=True)
+    host_name, page_title = view.host.display_name, view.page.title
+    book = Button(_("Book here"), url=view.url, action=BOOK_ACTION, value=view.url, primary=True)
     if intent.kind == "greeting":
         return Reply((
             Text(_("Hi! I can help you book a meeting with {host}. Ask me “can I book a meeting?” or "
@@ -121,9 +124,12 @@ async def answer(
                    "is {host} free?”").format(title=page_title, host=host_name)),
             book,
         ), private=False)
-    preview = await conversation.unfurl(page_url, now=now, locale=locale)
-    sections = [b for b in (preview.blocks if preview else ()) if isinstance(b, Section)]
-    bookable = preview is not None and any(isinstance(b, Button) and b.url for b in preview.blocks)
+    sections: list[Block] = []
+    bookable = view.mode is not Mode.OFF
+    if view.mode in (Mode.BOOKABLE, Mode.OFFLINE):  # blocked: no time is offered (the page takes details)
+        preview = await conversation.unfurl(view.url, now=now, locale=locale)
+        sections = [b for b in (preview.blocks if preview else ()) if isinstance(b, Section)]
+        bookable = preview is not None and any(isinstance(b, Button) and b.url for b in preview.blocks)
     if not bookable:
         return Reply((Text(_("{host} is not taking bookings right now. Please try again later.").format(
             host=host_name)),), private=False)

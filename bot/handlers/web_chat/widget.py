@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.demo.seed import DEMO_SLUG
 from bot.handlers.pages.visitor import RateLimiter
@@ -43,8 +42,8 @@ from bot.handlers.web_chat.texts import (
     widget_labels,
 )
 from bot.i18n import supported_locale
-from bot.keys import CONVERSATION, LINKS, SESSIONS, SETTINGS, TEMPLATES
-from storage.models import SchedulingPage, User
+from bot.keys import CONVERSATION, PUBLIC_PAGES, SETTINGS, TEMPLATES
+from bot.pages.public import PublicView
 
 log = logging.getLogger(__name__)
 
@@ -103,19 +102,12 @@ def _json(body: dict[str, Any], status: int = 200, **headers: str) -> web.Respon
     return response
 
 
-async def _page(request: web.Request, address: str) -> tuple[User, SchedulingPage] | None:
+async def _view(request: web.Request, address: str) -> PublicView | None:
+    """The page ``user/page`` (or ``user``: the default page) with its host, read once."""
     user_slug, _, page_slug = address.strip().strip("/").partition("/")
     if not user_slug or "/" in page_slug:
         return None
-    async with request.app[SESSIONS]() as session:
-        user = (await session.execute(select(User).where(User.slug == user_slug))).scalar_one_or_none()
-        if user is None:
-            return None
-        query = select(SchedulingPage).where(SchedulingPage.owner_id == user.id)
-        query = query.where(SchedulingPage.slug == page_slug) if page_slug else query.order_by(
-            SchedulingPage.is_default.desc(), SchedulingPage.id)
-        page = (await session.execute(query.limit(1))).scalar_one_or_none()
-    return None if page is None else (user, page)
+    return await request.app[PUBLIC_PAGES].view(user_slug, page_slug or None)
 
 
 async def message(request: web.Request) -> web.Response:
@@ -136,31 +128,27 @@ async def message(request: web.Request) -> web.Response:
         return _json({"error": slow_down(hint)}, 429, **{"Retry-After": "60"})
     if len(text) > MAX_VISITOR_TEXT:
         return _json({"error": too_long(hint, MAX_VISITOR_TEXT)}, 400)
-    found = await _page(request, body["page"])
-    if found is None:
+    view = await _view(request, body["page"])
+    if view is None:
         return _json({"error": unknown_page(hint, body["page"][:100])}, 404)
-    user, page = found
+    host, page = view.host, view.page
     if not request.app[PER_PAGE].allow(f"page:{page.id}"):
         return _json({"error": slow_down(hint)}, 429, **{"Retry-After": "60"})
     intent = visitor.understand(text)
     locale = intent.language or (hint if asked else supported_locale(page.language))
     labels = widget_labels(locale)
     if not page.in_widget:
-        refused = visitor.refusal(user.display_name, locale)
+        refused = visitor.refusal(host.display_name, locale)
         return _json({"error": refused.plain_text(), "reply": reply_view(refused, locale), "labels": labels,
                       "locale": locale}, 403)
-    async with request.app[SESSIONS]() as session:
-        url = await request.app[LINKS].page_of(session, user, page)
     try:
-        reply = await visitor.answer(
-            request.app[CONVERSATION], intent, page_url=url, host_name=user.display_name,
-            page_title=page.title, now=datetime.now(UTC), locale=locale,
-        )
+        reply = await visitor.answer(request.app[CONVERSATION], intent, view, now=datetime.now(UTC),
+                                     locale=locale)
     except Exception:
         log.exception("widget request failed")
         return _json({"error": sorry(locale), "labels": labels, "locale": locale}, 500)
     return _json({"reply": reply_view(reply, locale), "labels": labels, "locale": locale,
-                  "title": page.title, "host": user.display_name})
+                  "title": page.title, "host": host.display_name})
 
 
 async def demo_site(request: web.Request) -> web.Response:
