@@ -28,7 +28,7 @@ from bot.calendar.base import ProviderRegistry
 from bot.calendar.google import WORKER_THREADS, google_factory
 from bot.calendar.local import local_factory
 from bot.calendar.microsoft import microsoft_factory
-from bot.conversation.backend import AppBackend
+from bot.chat_backend import AppBackend
 from bot.conversation.core import Conversation
 from bot.notices.chat import NOTICE_KIND, ChatNotifier
 from bot.notices.email import EMAIL_KIND, Mailer

@@ -16,7 +16,7 @@ from bot.accounts.identities import Identities, Profile
 from bot.accounts.tokens import Tokens
 from bot.calendar.base import ProviderRegistry
 from bot.calendar.local import local_factory
-from bot.conversation.backend import AppBackend
+from bot.chat_backend import AppBackend
 from bot.conversation.core import Conversation, Speaker
 from bot.pages.links import Links
 from bot.scheduling.scheduler import Scheduler

@@ -1,40 +1,20 @@
-"""What the conversation needs from the rest of Slotbot: one small Protocol, one real implementation.
+"""What the conversation needs from the rest of Slotbot: one small Protocol and its values.
 
 :class:`Backend` is everything :class:`~bot.conversation.core.Conversation` asks of the app (the
 user's pages, calendar accounts, availability, one-time links, disconnecting, the language
-override...). :class:`AppBackend` implements it with the app's own services (sessions, scheduler,
-tokens, links, connections, identities); ``create_app`` builds it. Values crossing the boundary are
-small frozen dataclasses, so the conversation never holds a database row.
+override...). The conversation depends only on this Protocol; :class:`bot.chat_backend.AppBackend`
+implements it with the app's services and :mod:`bot.wiring` builds it. Values crossing the
+boundary are small frozen dataclasses, so the conversation never holds a database row.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
-from urllib.parse import quote, unquote, urlsplit
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from bot.accounts.connections import ConnectError, Connections
-from bot.accounts.identities import Identities
-from bot.accounts.tokens import Tokens
-from bot.availability import AvailabilityRules
-from bot.pages.links import Links
-from bot.pages.public import named_or_default, pages_default_first
-from bot.scheduling.results import UserAvailability
-from bot.scheduling.scheduler import Scheduler
-from storage.models import (
-    Booking,
-    Calendar,
-    CalendarConnection,
-    CustomDomain,
-    SchedulingPage,
-    User,
-)
+from bot.availability import AvailabilityResult, AvailabilityRules
 
 
 class NotConnected(LookupError):
@@ -108,6 +88,58 @@ class Upcoming:
     status: str
 
 
+class UnreadableCalendar(Protocol):
+    """A checked calendar whose busy time is unknown (``scheduling.results.CalendarProblem`` is one)."""
+
+    @property
+    def calendar_id(self) -> int:
+        """The calendar's id."""
+        ...
+
+    @property
+    def name(self) -> str:
+        """The calendar's name, as the host knows it."""
+        ...
+
+    @property
+    def reason(self) -> str:
+        """``access_lost``, ``needs_reauth``, ``inactive``, ``unavailable`` or ``rate_limited``."""
+        ...
+
+
+class Availability(Protocol):
+    """A user's free time as the conversation reads it (``scheduling.results.UserAvailability`` is one).
+
+    A Protocol rather than the scheduler's own class, so that the conversation core imports nothing
+    above it: whatever the backend returns only needs these attributes.
+    """
+
+    @property
+    def result(self) -> AvailabilityResult:
+        """Slots and merged busy time from the engine."""
+        ...
+
+    @property
+    def calendars(self) -> tuple[str, ...]:
+        """Names of the calendars consulted."""
+        ...
+
+    @property
+    def problems(self) -> Sequence[UnreadableCalendar]:
+        """The calendars that could not be read."""
+        ...
+
+    @property
+    def has_calendars(self) -> bool:
+        """Whether any calendar is checked for conflicts."""
+        ...
+
+    @property
+    def complete(self) -> bool:
+        """Whether every checked calendar was read."""
+        ...
+
+
 class Backend(Protocol):
     """Everything the conversation asks of the app."""
 
@@ -130,7 +162,7 @@ class Backend(Protocol):
     async def availability(
         self, user_id: int, *, start: datetime, end: datetime, now: datetime,
         rules: AvailabilityRules, duration_minutes: int,
-    ) -> UserAvailability:
+    ) -> Availability:
         """The user's busy time and free slots in ``[start, end)`` across every checked calendar."""
         ...
 
@@ -153,174 +185,3 @@ class Backend(Protocol):
     async def page_at(self, url: str) -> tuple[Host, Page] | None:
         """The host and page a Slotbot meeting link opens, or None when it is not one of ours."""
         ...
-
-
-_PAGE_PATH = re.compile(r"^/meetings/(?P<user>[^/]+)(?:/(?P<page>[^/]+))?/?$")
-
-
-class AppBackend:
-    """:class:`Backend` over the app's services and database."""
-
-    def __init__(
-        self,
-        *,
-        sessions: async_sessionmaker[AsyncSession],
-        scheduler: Scheduler,
-        tokens: Tokens,
-        links: Links,
-        connections: Connections,
-        identities: Identities,
-    ) -> None:
-        self._sessions = sessions
-        self._scheduler = scheduler
-        self._tokens = tokens
-        self._links = links
-        self._connections = connections
-        self._identities = identities
-
-    async def host(self, user_id: int) -> Host | None:
-        """The user, or None when unknown."""
-        async with self._sessions() as session:
-            user = await session.get(User, user_id)
-        return None if user is None else _host(user)
-
-    async def pages(self, user_id: int) -> list[Page]:
-        """The user's pages, default first, each with its link on the user's domain."""
-        async with self._sessions() as session:
-            user = await session.get(User, user_id)
-            if user is None:
-                return []
-            rows = (await session.execute(pages_default_first(user_id))).scalars().all()
-            return [_page(row, await self._links.page_of(session, user, row)) for row in rows]
-
-    async def accounts(self, user_id: int) -> list[Account]:
-        """Connected accounts in the order they were connected."""
-        async with self._sessions() as session:
-            connections = (
-                await session.execute(
-                    select(CalendarConnection)
-                    .where(CalendarConnection.user_id == user_id)
-                    .order_by(CalendarConnection.id)
-                )
-            ).scalars().all()
-            calendars = (
-                await session.execute(
-                    select(Calendar).where(Calendar.user_id == user_id).order_by(Calendar.id)
-                )
-            ).scalars().all()
-        return [
-            Account(
-                id=c.id,
-                provider=c.provider,
-                email=c.account_email,
-                status=c.status,
-                calendars=tuple(
-                    CalendarState(k.id, k.name, k.status == "active", k.checks_conflicts, k.is_default)
-                    for k in calendars
-                    if k.connection_id == c.id
-                ),
-            )
-            for c in connections
-        ]
-
-    def services(self) -> list[Service]:
-        """The OAuth services the connect flow knows, configured or not."""
-        return [Service(kind, provider.enabled) for kind, provider in self._connections.providers.items()]
-
-    async def availability(
-        self, user_id: int, *, start: datetime, end: datetime, now: datetime,
-        rules: AvailabilityRules, duration_minutes: int,
-    ) -> UserAvailability:
-        """Through the scheduler (cached busy time, each calendar with its timeout)."""
-        return await self._scheduler.availability(
-            user_id, start=start, end=end, now=now, rules=rules, duration_minutes=duration_minutes
-        )
-
-    async def login_link(self, user_id: int, next_path: str = "/dashboard") -> str:
-        """``<base>/dashboard/login?token=...&next=...``: single use, valid for 15 minutes."""
-        token = await self._tokens.login_link_token(user_id)
-        return (
-            f"{self._links.base_url}/dashboard/login?token={quote(token, safe='')}"
-            f"&next={quote(next_path, safe='/')}"
-        )
-
-    async def disconnect(self, user_id: int, account_id: int) -> Account:
-        """Revoke and delete the connection (its calendars stop being checked at once)."""
-        found = next((a for a in await self.accounts(user_id) if a.id == account_id), None)
-        if found is None:
-            raise NotConnected(account_id)
-        try:
-            await self._connections.disconnect(user_id, account_id)
-        except ConnectError:
-            raise NotConnected(account_id) from None
-        self._scheduler.forget(user_id)
-        return found
-
-    async def set_language(self, user_id: int, locale: str | None) -> str:
-        """Through :meth:`Identities.set_language` (every chat identity of the user)."""
-        return await self._identities.set_language(user_id, locale)
-
-    async def upcoming(self, user_id: int, *, now: datetime, limit: int) -> list[Upcoming]:
-        """Bookings not cancelled that have not ended yet, soonest first."""
-        async with self._sessions() as session:
-            rows = (
-                await session.execute(
-                    select(Booking, SchedulingPage.title)
-                    .outerjoin(SchedulingPage, Booking.page_id == SchedulingPage.id)
-                    .where(Booking.host_id == user_id, Booking.status != "cancelled",
-                           Booking.end_at > now)
-                    .order_by(Booking.start_at)
-                    .limit(limit)
-                )
-            ).all()
-        return [
-            Upcoming(b.start_at, b.end_at, title or "", b.visitor_name, b.status) for b, title in rows
-        ]
-
-    async def page_at(self, url: str) -> tuple[Host, Page] | None:
-        """Ours when the host is this deployment's (or an active custom domain) and the path is a
-        page of an existing user."""
-        parts = urlsplit(url.strip())
-        match = _PAGE_PATH.match(parts.path)
-        if parts.scheme not in ("http", "https") or not parts.hostname or match is None:
-            return None
-        async with self._sessions() as session:
-            if not await self._our_host(session, parts.netloc.lower(), parts.hostname.lower()):
-                return None
-            user = (
-                await session.execute(select(User).where(User.slug == unquote(match["user"])))
-            ).scalar_one_or_none()
-            if user is None:
-                return None
-            page = await named_or_default(session, user.id, unquote(match["page"] or "") or None)
-            if page is None:
-                return None
-            return _host(user), _page(page, await self._links.page_of(session, user, page))
-
-    async def _our_host(self, session: AsyncSession, netloc: str, hostname: str) -> bool:
-        if netloc == urlsplit(self._links.base_url).netloc.lower():
-            return True
-        found = (
-            await session.execute(
-                select(CustomDomain.id).where(CustomDomain.hostname == hostname, CustomDomain.active)
-            )
-        ).scalar_one_or_none()
-        return found is not None
-
-
-def _host(user: User) -> Host:
-    return Host(user.id, user.display_name, user.email, user.timezone, user.slug, user.pages_enabled)
-
-
-def _page(row: SchedulingPage, url: str) -> Page:
-    durations = tuple(int(d) for d in row.durations if isinstance(d, int | str) and str(d).isdigit())
-    return Page(
-        id=row.id,
-        slug=row.slug,
-        title=row.title,
-        durations=durations or (30,),
-        rules=dict(row.rules or {}),
-        enabled=row.enabled,
-        is_default=row.is_default,
-        url=url,
-    )

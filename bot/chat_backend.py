@@ -1,0 +1,212 @@
+"""The conversation's :class:`~bot.conversation.backend.Backend`, implemented over the app's services.
+
+The conversation core asks through the Protocol in :mod:`bot.conversation.backend`; this module
+answers with the database, the scheduler, tokens, links, connections and identities.
+:mod:`bot.wiring` builds it. It turns rows into the Protocol's frozen values, so the conversation
+never holds a database row.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from urllib.parse import quote, unquote, urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.accounts.connections import ConnectError, Connections
+from bot.accounts.identities import Identities
+from bot.accounts.tokens import Tokens
+from bot.availability import AvailabilityRules
+from bot.conversation.backend import (
+    Account,
+    CalendarState,
+    Host,
+    NotConnected,
+    Page,
+    Service,
+    Upcoming,
+)
+from bot.pages.links import Links
+from bot.pages.public import named_or_default, pages_default_first
+from bot.scheduling.results import UserAvailability
+from bot.scheduling.scheduler import Scheduler
+from storage.models import (
+    Booking,
+    Calendar,
+    CalendarConnection,
+    CustomDomain,
+    SchedulingPage,
+    User,
+)
+
+_PAGE_PATH = re.compile(r"^/meetings/(?P<user>[^/]+)(?:/(?P<page>[^/]+))?/?$")
+
+
+class AppBackend:
+    """:class:`Backend` over the app's services and database."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        scheduler: Scheduler,
+        tokens: Tokens,
+        links: Links,
+        connections: Connections,
+        identities: Identities,
+    ) -> None:
+        self._sessions = sessions
+        self._scheduler = scheduler
+        self._tokens = tokens
+        self._links = links
+        self._connections = connections
+        self._identities = identities
+
+    async def host(self, user_id: int) -> Host | None:
+        """The user, or None when unknown."""
+        async with self._sessions() as session:
+            user = await session.get(User, user_id)
+        return None if user is None else _host(user)
+
+    async def pages(self, user_id: int) -> list[Page]:
+        """The user's pages, default first, each with its link on the user's domain."""
+        async with self._sessions() as session:
+            user = await session.get(User, user_id)
+            if user is None:
+                return []
+            rows = (await session.execute(pages_default_first(user_id))).scalars().all()
+            return [_page(row, await self._links.page_of(session, user, row)) for row in rows]
+
+    async def accounts(self, user_id: int) -> list[Account]:
+        """Connected accounts in the order they were connected."""
+        async with self._sessions() as session:
+            connections = (
+                await session.execute(
+                    select(CalendarConnection)
+                    .where(CalendarConnection.user_id == user_id)
+                    .order_by(CalendarConnection.id)
+                )
+            ).scalars().all()
+            calendars = (
+                await session.execute(
+                    select(Calendar).where(Calendar.user_id == user_id).order_by(Calendar.id)
+                )
+            ).scalars().all()
+        return [
+            Account(
+                id=c.id,
+                provider=c.provider,
+                email=c.account_email,
+                status=c.status,
+                calendars=tuple(
+                    CalendarState(k.id, k.name, k.status == "active", k.checks_conflicts, k.is_default)
+                    for k in calendars
+                    if k.connection_id == c.id
+                ),
+            )
+            for c in connections
+        ]
+
+    def services(self) -> list[Service]:
+        """The OAuth services the connect flow knows, configured or not."""
+        return [Service(kind, provider.enabled) for kind, provider in self._connections.providers.items()]
+
+    async def availability(
+        self, user_id: int, *, start: datetime, end: datetime, now: datetime,
+        rules: AvailabilityRules, duration_minutes: int,
+    ) -> UserAvailability:
+        """Through the scheduler (cached busy time, each calendar with its timeout)."""
+        return await self._scheduler.availability(
+            user_id, start=start, end=end, now=now, rules=rules, duration_minutes=duration_minutes
+        )
+
+    async def login_link(self, user_id: int, next_path: str = "/dashboard") -> str:
+        """``<base>/dashboard/login?token=...&next=...``: single use, valid for 15 minutes."""
+        token = await self._tokens.login_link_token(user_id)
+        return (
+            f"{self._links.base_url}/dashboard/login?token={quote(token, safe='')}"
+            f"&next={quote(next_path, safe='/')}"
+        )
+
+    async def disconnect(self, user_id: int, account_id: int) -> Account:
+        """Revoke and delete the connection (its calendars stop being checked at once)."""
+        found = next((a for a in await self.accounts(user_id) if a.id == account_id), None)
+        if found is None:
+            raise NotConnected(account_id)
+        try:
+            await self._connections.disconnect(user_id, account_id)
+        except ConnectError:
+            raise NotConnected(account_id) from None
+        self._scheduler.forget(user_id)
+        return found
+
+    async def set_language(self, user_id: int, locale: str | None) -> str:
+        """Through :meth:`Identities.set_language` (every chat identity of the user)."""
+        return await self._identities.set_language(user_id, locale)
+
+    async def upcoming(self, user_id: int, *, now: datetime, limit: int) -> list[Upcoming]:
+        """Bookings not cancelled that have not ended yet, soonest first."""
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Booking, SchedulingPage.title)
+                    .outerjoin(SchedulingPage, Booking.page_id == SchedulingPage.id)
+                    .where(Booking.host_id == user_id, Booking.status != "cancelled",
+                           Booking.end_at > now)
+                    .order_by(Booking.start_at)
+                    .limit(limit)
+                )
+            ).all()
+        return [
+            Upcoming(b.start_at, b.end_at, title or "", b.visitor_name, b.status) for b, title in rows
+        ]
+
+    async def page_at(self, url: str) -> tuple[Host, Page] | None:
+        """Ours when the host is this deployment's (or an active custom domain) and the path is a
+        page of an existing user."""
+        parts = urlsplit(url.strip())
+        match = _PAGE_PATH.match(parts.path)
+        if parts.scheme not in ("http", "https") or not parts.hostname or match is None:
+            return None
+        async with self._sessions() as session:
+            if not await self._our_host(session, parts.netloc.lower(), parts.hostname.lower()):
+                return None
+            user = (
+                await session.execute(select(User).where(User.slug == unquote(match["user"])))
+            ).scalar_one_or_none()
+            if user is None:
+                return None
+            page = await named_or_default(session, user.id, unquote(match["page"] or "") or None)
+            if page is None:
+                return None
+            return _host(user), _page(page, await self._links.page_of(session, user, page))
+
+    async def _our_host(self, session: AsyncSession, netloc: str, hostname: str) -> bool:
+        if netloc == urlsplit(self._links.base_url).netloc.lower():
+            return True
+        found = (
+            await session.execute(
+                select(CustomDomain.id).where(CustomDomain.hostname == hostname, CustomDomain.active)
+            )
+        ).scalar_one_or_none()
+        return found is not None
+
+
+def _host(user: User) -> Host:
+    return Host(user.id, user.display_name, user.email, user.timezone, user.slug, user.pages_enabled)
+
+
+def _page(row: SchedulingPage, url: str) -> Page:
+    durations = tuple(int(d) for d in row.durations if isinstance(d, int | str) and str(d).isdigit())
+    return Page(
+        id=row.id,
+        slug=row.slug,
+        title=row.title,
+        durations=durations or (30,),
+        rules=dict(row.rules or {}),
+        enabled=row.enabled,
+        is_default=row.is_default,
+        url=url,
+    )
