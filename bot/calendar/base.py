@@ -23,6 +23,18 @@ def require_aware(value: datetime, name: str) -> None:
         raise ValueError(f"{name} must be timezone-aware")
 
 
+def require_window(start: datetime, end: datetime) -> None:
+    """Check a busy-time window ``[start, end)`` the way every provider must.
+
+    Both ends must be aware (``ValueError`` otherwise) and ``end`` must not be before ``start``
+    (``ValueError``); an empty window (``start == end``) is valid and has no busy time.
+    """
+    require_aware(start, "start")
+    require_aware(end, "end")
+    if end < start:
+        raise ValueError("end must not be before start")
+
+
 class ShowAs(enum.StrEnum):
     """How an event shows on its owner's calendar, in Slotbot's vocabulary."""
 
@@ -173,6 +185,14 @@ class ProviderUnavailable(CalendarError):
     reason = "unavailable"
 
 
+class ProviderTimeout(ProviderUnavailable):
+    """The provider did not answer in time (an HTTP timeout, or a library call in a thread).
+
+    Every provider raises this one error for a timeout. It is never retried: the caller (the
+    scheduler) has its own deadline. Its reason stays ``unavailable``.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class CalendarBusy:
     """Busy time of one calendar, or the error that kept it from being read.
@@ -195,7 +215,14 @@ class CalendarProvider(Protocol):
     async def busy(
         self, *, start: datetime, end: datetime, calendar_ids: Sequence[str]
     ) -> Mapping[str, CalendarBusy]:
-        """Busy blocks of each calendar in ``[start, end)``, keyed by external id."""
+        """Busy blocks of each calendar in ``[start, end)``, keyed by external id.
+
+        Every requested calendar gets an answer. One that cannot be read carries its error in
+        :attr:`CalendarBusy.error` (lost access, rate limit or server error after the retries,
+        timeout) and never hides the other calendars' busy time; only :class:`ReauthRequired`
+        (the whole connection cannot sign in) is raised. An empty window answers every calendar
+        with no blocks; a reversed one raises ``ValueError`` (see :func:`require_window`).
+        """
         ...
 
     async def create_event(self, event: NewEvent, *, calendar_id: str) -> CreatedEvent:
