@@ -154,7 +154,7 @@ async def _bench(runs: int, latency: float) -> bool:
 
     from bot.app import create_app
     from bot.calendar import microsoft as ms
-    from bot.calendar.google import credentials_to_json
+    from bot.calendar.google.credentials import credentials_to_json
     from bot.keys import CONNECTIONS, SCHEDULER, SECRETS, SESSIONS
     from bot.scheduling.scheduler import CREDENTIALS_PURPOSE
     from bot.settings import Settings

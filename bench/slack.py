@@ -141,7 +141,7 @@ class _World:
         from sqlalchemy import select
 
         from bot.calendar import microsoft as ms
-        from bot.calendar.google import credentials_to_json
+        from bot.calendar.google.credentials import credentials_to_json
         from bot.keys import CONNECTIONS, SECRETS, SESSIONS
         from bot.scheduling.scheduler import CREDENTIALS_PURPOSE
         from storage.models import Calendar, CalendarConnection, ChatIdentity

@@ -21,9 +21,10 @@ from bot.accounts.tokens import Tokens
 from bot.booking.events import SYNC_EVENT_KIND, EventSync
 from bot.booking.service import Bookings
 from bot.calendar.base import ProviderRegistry
-from bot.calendar.google import WORKER_THREADS, google_factory
+from bot.calendar.google.provider import google_factory
 from bot.calendar.local import local_factory
 from bot.calendar.microsoft import microsoft_factory
+from bot.calendar.threads import WorkerThreads
 from bot.conversation.backend import AppBackend
 from bot.conversation.core import Conversation
 from bot.handlers import dashboard, site
@@ -113,10 +114,14 @@ def _providers(app: web.Application, settings: Settings) -> ProviderRegistry:
     registry = ProviderRegistry()
     registry.register("local", local_factory(lambda: app[SESSIONS]))
     timeout = settings.calendar_timeout_seconds
+    threads = WorkerThreads()  # the one pool for every provider's blocking library calls
+
+    async def shutdown(app: web.Application) -> None:
+        threads.shutdown()
+
+    app.on_cleanup.append(shutdown)
     if settings.google.enabled:
-        pool = ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="slotbot-google")
-        app.on_cleanup.append(_shutdown(pool))
-        registry.register("google", google_factory(settings.google, timeout=timeout, executor=pool))
+        registry.register("google", google_factory(settings.google, threads=threads, timeout=timeout))
     if settings.microsoft.enabled:
         registry.register(
             "microsoft",

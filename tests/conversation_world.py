@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.accounts.connections import Connections, GoogleConnect, MicrosoftConnect
+from bot.accounts.connections import Connections, MicrosoftConnect
 from bot.accounts.identities import Identities, Profile
 from bot.accounts.tokens import Tokens
 from bot.calendar.base import ProviderRegistry
+from bot.calendar.google.connect import GoogleConnect
 from bot.calendar.local import local_factory
 from bot.conversation.backend import AppBackend
 from bot.conversation.core import Conversation, Speaker

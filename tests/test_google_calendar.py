@@ -24,14 +24,12 @@ from bot.calendar.base import (
     ShowAs,
     TimedSpan,
 )
-from bot.calendar.google import (
-    SCOPES,
-    GoogleCalendarProvider,
-    busy_block_from_event,
-    credentials_to_json,
-    event_id_for,
-    google_factory,
-)
+from bot.calendar.google.credentials import credentials_to_json
+from bot.calendar.google.mapping import busy_block_from_event, event_id_for
+from bot.calendar.google.provider import GoogleCalendarProvider, google_factory
+from bot.calendar.google.scopes import SCOPES
+from bot.calendar.http import RetryPolicy
+from bot.calendar.threads import WorkerThreads
 from bot.settings import GoogleSettings
 
 if TYPE_CHECKING:
@@ -74,10 +72,17 @@ def _stored(fake: FakeGoogle, *, expires_in: int | None = None, scopes: tuple[st
 
 
 def _provider(
-    settings: GoogleSettings, stored: str, saved: Saved | None = None, sleeps: Sleeps | None = None, **kw: Any
+    settings: GoogleSettings,
+    stored: str,
+    saved: Saved | None = None,
+    sleeps: Sleeps | None = None,
+    *,
+    max_retries: int = 3,
+    **kw: Any,
 ) -> GoogleCalendarProvider:
     ctx = ConnectionContext(7, HOST, stored, saved or Saved())
-    return GoogleCalendarProvider(settings, ctx, sleep=sleeps or Sleeps(), **kw)
+    retry = RetryPolicy(max_retries=max_retries, sleep=sleeps or Sleeps())
+    return GoogleCalendarProvider(settings, ctx, retry=retry, **kw)
 
 
 @pytest.fixture
@@ -113,7 +118,9 @@ def _event(uid: str = "booking-1") -> NewEvent:
 
 
 async def test_factory_makes_a_protocol_provider(google_settings: GoogleSettings) -> None:
-    made = google_factory(google_settings)(ConnectionContext(1, HOST, "{}", Saved()))
+    made = google_factory(google_settings, threads=WorkerThreads.loop_default())(
+        ConnectionContext(1, HOST, "{}", Saved())
+    )
     assert isinstance(made, CalendarProvider)
 
 
@@ -297,14 +304,15 @@ async def test_403_rate_limit_is_retried_with_backoff(
     assert len(sleeps.calls) == 1 and 0 < sleeps.calls[0] <= 8
 
 
-async def test_rate_limit_exhaustion_raises_rate_limited(
+async def test_rate_limit_exhaustion_is_reported_for_the_calendar(
     google_fake: FakeGoogle, google_settings: GoogleSettings, sleeps: Sleeps
 ) -> None:
     provider = _provider(google_settings, _stored(google_fake), sleeps=sleeps, max_retries=2)
     google_fake.fail_next(10, status=429, retry_after=3)
-    with pytest.raises(RateLimited) as caught:
-        await provider.busy(start=T0, end=T0 + timedelta(hours=1), calendar_ids=[HOST])
-    assert caught.value.retry_after == 3.0
+    result = await provider.busy(start=T0, end=T0 + timedelta(hours=1), calendar_ids=[HOST])
+    error = result[HOST].error
+    assert isinstance(error, RateLimited) and result[HOST].blocks == ()
+    assert error.retry_after == 3.0
     assert sleeps.calls == [3.0, 3.0]
     assert len(google_fake.api_calls("freebusy.query")) == 3
 

@@ -42,9 +42,12 @@ from bot.calendar.base import (
     ReauthRequired,
     TimedSpan,
 )
-from bot.calendar.google import credentials_to_json, google_factory
+from bot.calendar.google.credentials import credentials_to_json
+from bot.calendar.google.provider import google_factory
+from bot.calendar.http import RetryPolicy
 from bot.calendar.local import event_to_ics, local_factory
 from bot.calendar.microsoft import complete_flow, microsoft_factory, start_flow
+from bot.calendar.threads import WorkerThreads
 from storage.db import create_engine, session_factory, upgrade
 from storage.models import Calendar, CalendarConnection, LocalEvent, User
 from tests.conftest import _create_database, _require_postgres
@@ -159,9 +162,10 @@ def _google_credentials(fake: FakeGoogle, *, expires_in: int = 3599) -> tuple[st
 async def _google_backend() -> AsyncIterator[Backend]:
     from tests.fakes.google import FakeGoogle
 
+    threads = WorkerThreads()
     with FakeGoogle() as fake:
         fake.add_calendar("team@example.com", "Team", access_role="reader")
-        make = google_factory(fake.settings(), timeout=5.0, max_retries=0)
+        make = google_factory(fake.settings(), threads=threads, timeout=5.0, retry=RetryPolicy(max_retries=0))
         stored, refresh_token = _google_credentials(fake)
 
         async def add_busy(calendar_id: str, start: datetime, end: datetime) -> None:
@@ -191,7 +195,10 @@ async def _google_backend() -> AsyncIterator[Backend]:
             lambda: fake.max_in_flight,
             lambda: setattr(fake, "max_in_flight", 0),
         )
-        yield backend
+        try:
+            yield backend
+        finally:
+            threads.shutdown()
 
 
 # -- microsoft: the fake identity platform and Graph through msal and aiohttp -------------------

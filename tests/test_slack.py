@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.calendar.google import credentials_to_json
+from bot.calendar.google.credentials import credentials_to_json
 from bot.keys import SECRETS, SESSIONS
 from bot.notices.chat import enqueue_notice
 from bot.scheduling.scheduler import CREDENTIALS_PURPOSE

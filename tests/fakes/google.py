@@ -383,7 +383,7 @@ class FakeGoogle:
         self, scopes: tuple[str, ...] | None = None, expires_in: int | None = None
     ) -> dict[str, Any]:
         """Tokens as if a consent had just happened (for tests that do not need the browser step)."""
-        from bot.calendar.google import SCOPES
+        from bot.calendar.google.scopes import SCOPES
 
         with self._lock:
             return self._issue(scopes or tuple(SCOPES), offline=True, expires_in=expires_in)
