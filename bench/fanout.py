@@ -153,8 +153,8 @@ async def _bench(runs: int, latency: float) -> bool:
     from sqlalchemy import update
 
     from bot.app import create_app
-    from bot.calendar import microsoft as ms
     from bot.calendar.google.credentials import credentials_to_json
+    from bot.calendar.microsoft import connect as ms
     from bot.keys import CONNECTIONS, SCHEDULER, SECRETS, SESSIONS
     from bot.scheduling.scheduler import CREDENTIALS_PURPOSE
     from bot.settings import Settings

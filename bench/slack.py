@@ -140,8 +140,8 @@ class _World:
         """Slack user ``U0HOST<n>``: first contact, then a Google and a Microsoft 365 account."""
         from sqlalchemy import select
 
-        from bot.calendar import microsoft as ms
         from bot.calendar.google.credentials import credentials_to_json
+        from bot.calendar.microsoft import connect as ms
         from bot.keys import CONNECTIONS, SECRETS, SESSIONS
         from bot.scheduling.scheduler import CREDENTIALS_PURPOSE
         from storage.models import Calendar, CalendarConnection, ChatIdentity

@@ -23,7 +23,7 @@ from bot.booking.service import Bookings
 from bot.calendar.base import ProviderRegistry
 from bot.calendar.google.provider import google_factory
 from bot.calendar.local import local_factory
-from bot.calendar.microsoft import microsoft_factory
+from bot.calendar.microsoft.provider import microsoft_factory
 from bot.calendar.threads import WorkerThreads
 from bot.conversation.backend import AppBackend
 from bot.conversation.core import Conversation
@@ -125,7 +125,9 @@ def _providers(app: web.Application, settings: Settings) -> ProviderRegistry:
     if settings.microsoft.enabled:
         registry.register(
             "microsoft",
-            microsoft_factory(settings.microsoft, lambda: app[HTTP], request_timeout=timeout),
+            microsoft_factory(
+                settings.microsoft, lambda: app[HTTP], threads=threads, request_timeout=timeout
+            ),
         )
     return registry
 

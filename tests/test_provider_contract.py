@@ -46,7 +46,8 @@ from bot.calendar.google.credentials import credentials_to_json
 from bot.calendar.google.provider import google_factory
 from bot.calendar.http import RetryPolicy
 from bot.calendar.local import event_to_ics, local_factory
-from bot.calendar.microsoft import complete_flow, microsoft_factory, start_flow
+from bot.calendar.microsoft.connect import complete_flow, start_flow
+from bot.calendar.microsoft.provider import microsoft_factory
 from bot.calendar.threads import WorkerThreads
 from storage.db import create_engine, session_factory, upgrade
 from storage.models import Calendar, CalendarConnection, LocalEvent, User
@@ -223,8 +224,9 @@ async def _microsoft_provider(fake: FakeMicrosoft) -> AsyncIterator[Backend]:
     owner = fake.user()
     projects = fake.add_calendar(name="Projects")
     fake.add_calendar(name="Board", owner_email="board@contoso.example", can_edit=False)
+    threads = WorkerThreads()
     async with aiohttp.ClientSession() as http:
-        make = microsoft_factory(settings, lambda: http, max_retries=0)
+        make = microsoft_factory(settings, lambda: http, threads=threads, retry=RetryPolicy(max_retries=0))
 
         async def connect() -> str:
             auth_uri, flow = await start_flow(
@@ -270,7 +272,10 @@ async def _microsoft_provider(fake: FakeMicrosoft) -> AsyncIterator[Backend]:
             max_in_flight=lambda: max(fake.max_in_flight.values(), default=0),
             reset_in_flight=fake.max_in_flight.clear,
         )
-        yield backend
+        try:
+            yield backend
+        finally:
+            threads.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -14,16 +14,13 @@ handlers do not know Google from Microsoft.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-import aiohttp
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.accounts.tokens import Tokens, new_secret
-from bot.calendar import microsoft
 from bot.calendar.base import (
     AccessRole,
     CalendarError,
@@ -31,7 +28,8 @@ from bot.calendar.base import (
     ProviderRegistry,
 )
 from bot.calendar.google.connect import GoogleConnect
-from bot.calendar.oauth import ConnectError, Grant, OAuthProvider
+from bot.calendar.microsoft.connect import MicrosoftConnect
+from bot.calendar.oauth import ConnectError, OAuthProvider
 from bot.notices.chat import enqueue_notice
 from bot.scheduling.scheduler import CREDENTIALS_PURPOSE, credential_saver
 from bot.settings import Settings
@@ -42,51 +40,13 @@ __all__ = [
     "ConnectError",
     "Connected",
     "Connections",
-    "GoogleConnect",  # importable here for bot/app.py; it lives in bot/calendar/google/connect.py
+    # The adapters live in their provider packages; importable here for bot/app.py.
+    "GoogleConnect",
     "MicrosoftConnect",
     "OAuthProvider",
 ]
 
 log = logging.getLogger(__name__)
-
-
-class MicrosoftConnect:
-    """Microsoft 365 through msal."""
-
-    kind = "microsoft"
-    label = "Microsoft 365"
-    disclosure = microsoft.DISCLOSURE
-    settings_hint = "set MICROSOFT_CLIENT_ID and MICROSOFT_CLIENT_SECRET"
-
-    def __init__(self, settings: Settings, http: Callable[[], aiohttp.ClientSession]) -> None:
-        self._settings = settings.microsoft
-        self._http = http
-
-    @property
-    def enabled(self) -> bool:
-        """Whether a Microsoft identity platform app is configured."""
-        return self._settings.enabled
-
-    async def begin(
-        self, *, redirect_uri: str, state: str, login_hint: str | None
-    ) -> tuple[str, dict[str, Any]]:
-        """msal's auth-code flow (PKCE, nonce); the flow dict is the flow data."""
-        return await microsoft.start_flow(
-            self._settings, redirect_uri=redirect_uri, state=state, login_hint=login_hint
-        )
-
-    async def finish(
-        self, *, redirect_uri: str, flow: Mapping[str, Any], query: Mapping[str, str]
-    ) -> Grant:
-        """Complete msal's flow with the callback's parameters."""
-        grant = await microsoft.complete_flow(
-            self._settings, flow=flow, query_params=query, session=self._http()
-        )
-        return Grant(grant.account_email, grant.credentials)
-
-    async def revoke(self, credentials: str) -> None:
-        """Nothing to revoke for a v2 app; the stored cache is deleted by the caller."""
-        await microsoft.forget(credentials)
 
 
 def _refused(error: str) -> str:
