@@ -23,16 +23,23 @@ def require_aware(value: datetime, name: str) -> None:
         raise ValueError(f"{name} must be timezone-aware")
 
 
-def require_window(start: datetime, end: datetime) -> None:
-    """Check a busy-time window ``[start, end)`` the way every provider must.
+def check_window(
+    start: datetime, end: datetime, calendar_ids: Sequence[str]
+) -> dict[str, CalendarBusy] | None:
+    """Check a busy-time window ``[start, end)`` the way every provider must, first thing in ``busy``.
 
-    Both ends must be aware (``ValueError`` otherwise) and ``end`` must not be before ``start``
-    (``ValueError``); an empty window (``start == end``) is valid and has no busy time.
+    Both ends must be aware and ``end`` must not be before ``start`` (``ValueError`` otherwise).
+    An empty window (``start == end``) has no busy time: the answer for it is returned (every
+    requested calendar, no blocks) and the provider returns it without asking anyone. None means
+    the provider has to read the calendars.
     """
     require_aware(start, "start")
     require_aware(end, "end")
     if end < start:
         raise ValueError("end must not be before start")
+    if end == start:
+        return {calendar_id: CalendarBusy() for calendar_id in calendar_ids}
+    return None
 
 
 class ShowAs(enum.StrEnum):
@@ -221,7 +228,7 @@ class CalendarProvider(Protocol):
         :attr:`CalendarBusy.error` (lost access, rate limit or server error after the retries,
         timeout) and never hides the other calendars' busy time; only :class:`ReauthRequired`
         (the whole connection cannot sign in) is raised. An empty window answers every calendar
-        with no blocks; a reversed one raises ``ValueError`` (see :func:`require_window`).
+        with no blocks; a reversed one raises ``ValueError`` (see :func:`check_window`).
         """
         ...
 

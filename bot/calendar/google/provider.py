@@ -31,7 +31,7 @@ from bot.calendar.base import (
     ProviderUnavailable,
     ReauthRequired,
     TimedSpan,
-    require_window,
+    check_window,
 )
 from bot.calendar.google.client import VOCABULARY, refresh_error, run_blocking, status_of, untyped
 from bot.calendar.google.credentials import credentials_json_of, google_credentials, same_credentials
@@ -127,12 +127,10 @@ class GoogleCalendarProvider:
         Split into requests of at most 50 calendars and 90 days, run concurrently (bounded),
         merged; a failed request marks its calendars (see the class docstring).
         """
-        require_window(start, end)
         ids = list(dict.fromkeys(calendar_ids))
-        if not ids:
-            return {}
-        if end == start:
-            return {cid: CalendarBusy() for cid in ids}
+        empty = check_window(start, end, ids)
+        if empty is not None or not ids:
+            return empty or {}
         windows = _windows(start.astimezone(UTC), end.astimezone(UTC), FREEBUSY_MAX_SPAN)
         batches = [ids[i : i + FREEBUSY_MAX_CALENDARS] for i in range(0, len(ids), FREEBUSY_MAX_CALENDARS)]
         jobs = [(batch, w0, w1) for batch in batches for w0, w1 in windows]

@@ -35,7 +35,7 @@ from bot.calendar.base import (
     ProviderTimeout,
     ProviderUnavailable,
     ReauthRequired,
-    require_window,
+    check_window,
 )
 from bot.calendar.http import Gone, RetryPolicy
 from bot.calendar.microsoft.credentials import dump_credentials, load_credentials
@@ -212,10 +212,10 @@ class MicrosoftCalendarProvider:
         self, *, start: datetime, end: datetime, calendar_ids: Sequence[str]
     ) -> Mapping[str, CalendarBusy]:
         """Busy blocks per calendar from ``calendarView``, the calendars read concurrently."""
-        require_window(start, end)
         ids = list(dict.fromkeys(calendar_ids))
-        if end == start:
-            return {calendar_id: CalendarBusy() for calendar_id in ids}
+        empty = check_window(start, end, ids)
+        if empty is not None:
+            return empty
         outcomes = await asyncio.gather(
             *(self._calendar_busy(calendar_id, start, end) for calendar_id in ids), return_exceptions=True
         )
