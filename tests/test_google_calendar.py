@@ -3,6 +3,7 @@ calendars, busy time and its request splitting, events, token refresh, and error
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -382,6 +383,27 @@ async def test_a_token_rejected_with_401_is_refreshed_and_persisted(
     await provider.list_calendars()
     assert [c.status for c in google_fake.api_calls("calendarList.list")] == [401, 200]
     assert len(saved.values) == 1
+
+
+async def test_providers_of_one_connection_refresh_once_under_its_lock(
+    google_fake: FakeGoogle, google_settings: GoogleSettings, saved: Saved
+) -> None:
+    """The scheduler makes a provider per question: a factory's providers share the refresh."""
+    google_fake.rotate_refresh_tokens = True  # a second refresh with the old token would fail
+    stored = _stored(google_fake, expires_in=0)
+    threads = WorkerThreads(4)
+    try:
+        make = google_factory(google_settings, threads=threads)
+        providers = [make(ConnectionContext(7, HOST, stored, saved)) for _ in range(4)]
+        other = make(ConnectionContext(8, HOST, _stored(google_fake, expires_in=0), Saved()))
+
+        await asyncio.gather(*(p.list_calendars() for p in [*providers, other]))
+    finally:
+        threads.shutdown()
+
+    assert len(google_fake.token_calls("refresh_token")) == 2  # once for 7, once for 8
+    assert len(saved.values) == 1
+    assert [c.status for c in google_fake.api_calls("calendarList.list")] == [200] * 5
 
 
 async def test_a_rotated_refresh_token_is_persisted_and_works(

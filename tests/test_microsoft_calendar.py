@@ -386,6 +386,28 @@ async def test_at_most_four_requests_in_flight_per_mailbox(
     assert microsoft_fake.max_in_flight[EMAIL] == 4  # concurrent, but bounded
 
 
+async def test_providers_of_one_connection_refresh_once_and_save_once(
+    microsoft_fake: FakeMicrosoft, microsoft_settings: MicrosoftSettings, http: aiohttp.ClientSession
+) -> None:
+    microsoft_fake.access_token_lifetime = 120  # msal refreshes tokens within 5 minutes of expiry
+    grant = await connect(microsoft_fake, microsoft_settings)
+    microsoft_fake.access_token_lifetime = 3600  # the refreshed one is good for an hour
+    saved = Saved()
+    make = microsoft_factory(microsoft_settings, lambda: http, threads=WorkerThreads.loop_default())
+    ctx = ConnectionContext(7, grant.account_email, grant.credentials, saved)
+    providers = [make(ctx) for _ in range(4)]
+
+    await asyncio.gather(*(p.list_calendars() for p in providers))
+
+    grants = [r["grant_type"] for r in microsoft_fake.token_requests]
+    assert grants == ["authorization_code", "refresh_token"]
+    assert len(saved.values) == 1
+    microsoft_fake.invalidate_access_tokens(EMAIL)  # every one gets a 401: one forced refresh for all
+    await asyncio.gather(*(p.list_calendars() for p in providers))
+    assert [r["grant_type"] for r in microsoft_fake.token_requests].count("refresh_token") == 2
+    assert len(saved.values) == 2
+
+
 async def test_factory_shares_the_bound_between_providers_of_one_connection(
     microsoft_fake: FakeMicrosoft, microsoft_settings: MicrosoftSettings, http: aiohttp.ClientSession
 ) -> None:
