@@ -14,7 +14,7 @@ answered after ``--latency`` seconds (default 0.3; the fakes' ``latency`` and
 ``identity_latency`` knobs). The question is "when am I free this week" through the real path:
 the application from ``create_app`` (its provider registry, its ``Scheduler``, its shared HTTP
 session), a migrated SQLite database in a temporary directory, credentials sealed in it.
-The Microsoft fake runs on its own event loop in a thread, as a remote service would.
+Both fakes run on event loops of their own in threads, as remote services would.
 
 * cold: the scheduler's cache is emptied before each run (``Scheduler.forget``), so every
   connection is asked again; providers are created per question, as in production.
@@ -34,21 +34,19 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 ZONE = "Europe/Copenhagen"
 COLD_TARGET_MS = 450.0
 WARM_TARGET_MS = 20.0
-T = TypeVar("T")
 
 
 def main() -> None:
@@ -63,30 +61,10 @@ def main() -> None:
     raise SystemExit(0 if ok else 1)
 
 
-class _LoopThread:
-    """An event loop in a daemon thread, for a fake that should not share the measured loop."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="fake-microsoft", daemon=True)
-        self._thread.start()
-
-    def run(self, make: Callable[[], Awaitable[T]]) -> T:
-        async def call() -> T:
-            return await make()
-
-        return asyncio.run_coroutine_threadsafe(call(), self.loop).result(timeout=30)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
-
-
 @dataclass
 class _Fakes:
     google: Any
     microsoft: Any
-    microsoft_loop: _LoopThread
 
 
 @contextmanager
@@ -95,16 +73,13 @@ def _fakes(directory: Path, latency: float) -> Iterator[_Fakes]:
     from tests.fakes.microsoft import FakeMicrosoft, make_tls_files
 
     google = FakeGoogle().start()
-    loop = _LoopThread()
-    microsoft = FakeMicrosoft(make_tls_files(directory / "tls"))
-    loop.run(microsoft.start)
+    microsoft = FakeMicrosoft(make_tls_files(directory / "tls")).start_in_thread()  # not the measured loop
     microsoft.page_size = 50  # Graph pages calendarView by $top; none of these calendars spills over
     try:
-        yield _Fakes(google, microsoft, loop)
+        yield _Fakes(google, microsoft)
     finally:
         google.latency = microsoft.latency = 0.0
-        loop.run(microsoft.stop)
-        loop.stop()
+        microsoft.stop_in_thread()
         google.stop()
 
 
@@ -153,8 +128,8 @@ async def _bench(runs: int, latency: float) -> bool:
     from sqlalchemy import update
 
     from bot.app import create_app
-    from bot.calendar import microsoft as ms
-    from bot.calendar.google import credentials_to_json
+    from bot.calendar.google.credentials import credentials_to_json
+    from bot.calendar.microsoft import connect as ms
     from bot.keys import CONNECTIONS, SCHEDULER, SECRETS, SESSIONS
     from bot.scheduling.scheduler import CREDENTIALS_PURPOSE
     from bot.settings import Settings
@@ -242,7 +217,7 @@ async def _bench(runs: int, latency: float) -> bool:
                     ms_settings, redirect_uri=f"{settings.base_url}/oauth/microsoft/callback",
                     state="bench", login_hint=email,
                 )
-                query = fakes.microsoft_loop.run(lambda uri=auth_uri: fakes.microsoft.approve(uri))
+                query = await fakes.microsoft.approve(auth_uri)
                 grant_ms = await ms.complete_flow(ms_settings, flow=flow, query_params=query)
                 connection_id = await add_connection(
                     "microsoft", grant_ms.account_email, grant_ms.credentials

@@ -31,19 +31,17 @@ import base64
 import os
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 ACK_TARGET_MS = 100.0
 ANSWER_TARGET_MS = 1000.0
-T = TypeVar("T")
 
 
 def main() -> None:
@@ -76,25 +74,6 @@ def _database(postgres: bool) -> Iterator[str | None]:
         server.stop()
 
 
-class _LoopThread:
-    """An event loop in a daemon thread, for a fake that should not share the measured loop."""
-
-    def __init__(self, name: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
-        self._thread.start()
-
-    def run(self, make: Callable[[], Awaitable[T]]) -> T:
-        async def call() -> T:
-            return await make()
-
-        return asyncio.run_coroutine_threadsafe(call(), self.loop).result(timeout=60)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
-
-
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
@@ -108,7 +87,6 @@ class _World:
     slack: Any
     google: Any
     microsoft: Any
-    microsoft_loop: _LoopThread
     settings: Any
     events_url: str
     http: Any
@@ -140,8 +118,8 @@ class _World:
         """Slack user ``U0HOST<n>``: first contact, then a Google and a Microsoft 365 account."""
         from sqlalchemy import select
 
-        from bot.calendar import microsoft as ms
-        from bot.calendar.google import credentials_to_json
+        from bot.calendar.google.credentials import credentials_to_json
+        from bot.calendar.microsoft import connect as ms
         from bot.keys import CONNECTIONS, SECRETS, SESSIONS
         from bot.scheduling.scheduler import CREDENTIALS_PURPOSE
         from storage.models import Calendar, CalendarConnection, ChatIdentity
@@ -175,7 +153,7 @@ class _World:
         auth_uri, flow = await ms.start_flow(
             mss, redirect_uri=f"{self.settings.base_url}/oauth/microsoft/callback", state="bench",
             login_hint=email)
-        query = self.microsoft_loop.run(lambda: microsoft.approve(auth_uri))
+        query = await microsoft.approve(auth_uri)
         grant = await ms.complete_flow(mss, flow=flow, query_params=query)
         async with app[SESSIONS]() as session, session.begin():
             connection = CalendarConnection(
@@ -244,11 +222,8 @@ async def _bench(database_url: str | None, rounds: int, concurrency: int, latenc
     from tests.fakes.slack import FakeSlack
 
     with tempfile.TemporaryDirectory(prefix="slotbot-slack-bench-") as tmp, FakeGoogle() as google:
-        slack_loop, microsoft_loop = _LoopThread("fake-slack"), _LoopThread("fake-microsoft")
-        slack = FakeSlack()
-        slack_loop.run(slack.start)
-        microsoft = FakeMicrosoft(make_tls_files(Path(tmp) / "tls"))
-        microsoft_loop.run(microsoft.start)
+        slack = FakeSlack().start_in_thread()  # the fakes keep off the measured loop
+        microsoft = FakeMicrosoft(make_tls_files(Path(tmp) / "tls")).start_in_thread()
         google.add_calendar("team@example.com", "Team", access_role="reader")
         gs, mss = google.settings(), microsoft.settings()
         settings = Settings.from_env({
@@ -271,7 +246,7 @@ async def _bench(database_url: str | None, rounds: int, concurrency: int, latenc
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         http = aiohttp.ClientSession()
-        world = _World(runner.app, slack, google, microsoft, microsoft_loop, settings,
+        world = _World(runner.app, slack, google, microsoft, settings,
                        f"http://127.0.0.1:{port}/slack/events", http)
         try:
             hosts = [await world.add_host(n) for n in range(concurrency)]
@@ -291,10 +266,8 @@ async def _bench(database_url: str | None, rounds: int, concurrency: int, latenc
             await http.close()
             await runner.cleanup()
             await engine.dispose()
-            microsoft_loop.run(microsoft.stop)
-            slack_loop.run(slack.stop)
-            microsoft_loop.stop()
-            slack_loop.stop()
+            microsoft.stop_in_thread()
+            slack.stop_in_thread()
     return one and many
 
 

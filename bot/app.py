@@ -106,8 +106,7 @@ def _publish(app: web.Application, services: wiring.Services) -> None:
 def _database(services: wiring.Services) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
         yield
-        for pool in services.thread_pools:
-            pool.shutdown(wait=False, cancel_futures=True)
+        services.threads.shutdown()
         if services.owns_engine:
             await services.engine.dispose()
 

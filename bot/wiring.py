@@ -13,21 +13,23 @@ such as a worker) can build the same graph from the same settings.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.accounts.connections import Connections, GoogleConnect, MicrosoftConnect
+from bot.accounts.connections import Connections
 from bot.accounts.identities import Identities
 from bot.accounts.tokens import Tokens
 from bot.booking.events import SYNC_EVENT_KIND, EventSync
 from bot.booking.service import Bookings
 from bot.calendar.base import ProviderRegistry
-from bot.calendar.google import WORKER_THREADS, google_factory
+from bot.calendar.google.connect import GoogleConnect
+from bot.calendar.google.provider import google_factory
 from bot.calendar.local import local_factory
-from bot.calendar.microsoft import microsoft_factory
+from bot.calendar.microsoft.connect import MicrosoftConnect
+from bot.calendar.microsoft.provider import microsoft_factory
+from bot.calendar.threads import WorkerThreads
 from bot.chat_backend import AppBackend
 from bot.conversation.core import Conversation
 from bot.notices.chat import NOTICE_KIND, ChatNotifier
@@ -96,7 +98,7 @@ class Services:
     conversation: Conversation
     outbox: OutboxWorker
     public_pages: PublicPages
-    thread_pools: tuple[ThreadPoolExecutor, ...] = field(default=())
+    threads: WorkerThreads
 
 
 def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
@@ -108,7 +110,8 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
     sessions = session_factory(engine)
     read_sessions = read_session_factory(engine)
     http = SharedHttp(total_timeout=settings.calendar_timeout_seconds * 3)
-    providers, pools = _providers(settings, sessions, http)
+    threads = WorkerThreads()  # the one pool for every provider's blocking library calls
+    providers = _providers(settings, sessions, http, threads)
     scheduler = Scheduler(
         sessions,
         providers,
@@ -124,8 +127,8 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         tokens,
         providers,
         {
-            "google": GoogleConnect(settings),
-            "microsoft": MicrosoftConnect(settings, http),
+            "google": GoogleConnect(settings, threads),
+            "microsoft": MicrosoftConnect(settings, http, threads),
         },
     )
     identities = Identities(sessions, default_timezone=settings.default_timezone)
@@ -165,24 +168,25 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         conversation=conversation,
         outbox=outbox,
         public_pages=PublicPages(read_sessions, links=links),
-        thread_pools=pools,
+        threads=threads,
     )
 
 
 def _providers(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], http: SharedHttp
-) -> tuple[ProviderRegistry, tuple[ThreadPoolExecutor, ...]]:
-    """The calendar providers this deployment configured, and the thread pools they run on."""
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    http: SharedHttp,
+    threads: WorkerThreads,
+) -> ProviderRegistry:
+    """The calendar providers this deployment configured, all on the one worker pool."""
     registry = ProviderRegistry()
     registry.register("local", local_factory(lambda: sessions))
     timeout = settings.calendar_timeout_seconds
-    pools: list[ThreadPoolExecutor] = []
     if settings.google.enabled:
-        pool = ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="slotbot-google")
-        pools.append(pool)
-        registry.register("google", google_factory(settings.google, timeout=timeout, executor=pool))
+        registry.register("google", google_factory(settings.google, threads=threads, timeout=timeout))
     if settings.microsoft.enabled:
         registry.register(
-            "microsoft", microsoft_factory(settings.microsoft, http, request_timeout=timeout)
+            "microsoft",
+            microsoft_factory(settings.microsoft, http, threads=threads, request_timeout=timeout),
         )
-    return registry, tuple(pools)
+    return registry

@@ -11,11 +11,13 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.accounts.connections import Connections, GoogleConnect, MicrosoftConnect
+from bot.accounts.connections import Connections
 from bot.accounts.identities import Identities, Profile
 from bot.accounts.tokens import Tokens
 from bot.calendar.base import ProviderRegistry
+from bot.calendar.google.connect import GoogleConnect
 from bot.calendar.local import local_factory
+from bot.calendar.microsoft.connect import MicrosoftConnect
 from bot.chat_backend import AppBackend
 from bot.conversation.core import Conversation, Speaker
 from bot.pages.links import Links

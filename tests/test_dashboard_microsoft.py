@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select, text
 
 from bot.app import create_app
-from bot.calendar.microsoft import load_credentials
+from bot.calendar.microsoft.credentials import load_credentials
 from bot.keys import SCHEDULER, SESSIONS, TOKENS
 from storage.crypto import SecretBox
 from storage.models import Calendar, CalendarConnection, User

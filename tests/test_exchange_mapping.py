@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.calendar.base import BusyBlock, ShowAs, TimedSpan
-from bot.calendar.exchange import show_as_from_ews
+from bot.calendar.exchange.mapping import show_as_from_ews
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ calendars, busy time and its request splitting, events, token refresh, and error
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -24,14 +25,12 @@ from bot.calendar.base import (
     ShowAs,
     TimedSpan,
 )
-from bot.calendar.google import (
-    SCOPES,
-    GoogleCalendarProvider,
-    busy_block_from_event,
-    credentials_to_json,
-    event_id_for,
-    google_factory,
-)
+from bot.calendar.google.credentials import credentials_to_json
+from bot.calendar.google.mapping import busy_block_from_event, event_id_for
+from bot.calendar.google.provider import GoogleCalendarProvider, google_factory
+from bot.calendar.google.scopes import SCOPES
+from bot.calendar.http import RetryPolicy
+from bot.calendar.threads import WorkerThreads
 from bot.settings import GoogleSettings
 
 if TYPE_CHECKING:
@@ -74,10 +73,17 @@ def _stored(fake: FakeGoogle, *, expires_in: int | None = None, scopes: tuple[st
 
 
 def _provider(
-    settings: GoogleSettings, stored: str, saved: Saved | None = None, sleeps: Sleeps | None = None, **kw: Any
+    settings: GoogleSettings,
+    stored: str,
+    saved: Saved | None = None,
+    sleeps: Sleeps | None = None,
+    *,
+    max_retries: int = 3,
+    **kw: Any,
 ) -> GoogleCalendarProvider:
     ctx = ConnectionContext(7, HOST, stored, saved or Saved())
-    return GoogleCalendarProvider(settings, ctx, sleep=sleeps or Sleeps(), **kw)
+    retry = RetryPolicy(max_retries=max_retries, sleep=sleeps or Sleeps())
+    return GoogleCalendarProvider(settings, ctx, retry=retry, **kw)
 
 
 @pytest.fixture
@@ -113,7 +119,9 @@ def _event(uid: str = "booking-1") -> NewEvent:
 
 
 async def test_factory_makes_a_protocol_provider(google_settings: GoogleSettings) -> None:
-    made = google_factory(google_settings)(ConnectionContext(1, HOST, "{}", Saved()))
+    made = google_factory(google_settings, threads=WorkerThreads.loop_default())(
+        ConnectionContext(1, HOST, "{}", Saved())
+    )
     assert isinstance(made, CalendarProvider)
 
 
@@ -297,14 +305,15 @@ async def test_403_rate_limit_is_retried_with_backoff(
     assert len(sleeps.calls) == 1 and 0 < sleeps.calls[0] <= 8
 
 
-async def test_rate_limit_exhaustion_raises_rate_limited(
+async def test_rate_limit_exhaustion_is_reported_for_the_calendar(
     google_fake: FakeGoogle, google_settings: GoogleSettings, sleeps: Sleeps
 ) -> None:
     provider = _provider(google_settings, _stored(google_fake), sleeps=sleeps, max_retries=2)
     google_fake.fail_next(10, status=429, retry_after=3)
-    with pytest.raises(RateLimited) as caught:
-        await provider.busy(start=T0, end=T0 + timedelta(hours=1), calendar_ids=[HOST])
-    assert caught.value.retry_after == 3.0
+    result = await provider.busy(start=T0, end=T0 + timedelta(hours=1), calendar_ids=[HOST])
+    error = result[HOST].error
+    assert isinstance(error, RateLimited) and result[HOST].blocks == ()
+    assert error.retry_after == 3.0
     assert sleeps.calls == [3.0, 3.0]
     assert len(google_fake.api_calls("freebusy.query")) == 3
 
@@ -374,6 +383,27 @@ async def test_a_token_rejected_with_401_is_refreshed_and_persisted(
     await provider.list_calendars()
     assert [c.status for c in google_fake.api_calls("calendarList.list")] == [401, 200]
     assert len(saved.values) == 1
+
+
+async def test_providers_of_one_connection_refresh_once_under_its_lock(
+    google_fake: FakeGoogle, google_settings: GoogleSettings, saved: Saved
+) -> None:
+    """The scheduler makes a provider per question: a factory's providers share the refresh."""
+    google_fake.rotate_refresh_tokens = True  # a second refresh with the old token would fail
+    stored = _stored(google_fake, expires_in=0)
+    threads = WorkerThreads(4)
+    try:
+        make = google_factory(google_settings, threads=threads)
+        providers = [make(ConnectionContext(7, HOST, stored, saved)) for _ in range(4)]
+        other = make(ConnectionContext(8, HOST, _stored(google_fake, expires_in=0), Saved()))
+
+        await asyncio.gather(*(p.list_calendars() for p in [*providers, other]))
+    finally:
+        threads.shutdown()
+
+    assert len(google_fake.token_calls("refresh_token")) == 2  # once for 7, once for 8
+    assert len(saved.values) == 1
+    assert [c.status for c in google_fake.api_calls("calendarList.list")] == [200] * 5
 
 
 async def test_a_rotated_refresh_token_is_persisted_and_works(

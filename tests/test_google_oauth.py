@@ -13,15 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bot.calendar.base import ConnectionContext, ReauthRequired
-from bot.calendar.google import (
-    DISCLOSURE,
-    SCOPES,
-    GoogleCalendarProvider,
-    GoogleOAuthError,
-    authorization_url,
-    exchange_code,
-    revoke,
-)
+from bot.calendar.google.connect import GoogleOAuthError, authorization_url, exchange_code, revoke
+from bot.calendar.google.provider import GoogleCalendarProvider
+from bot.calendar.google.scopes import DISCLOSURE, SCOPES
 from bot.settings import GoogleSettings
 
 if TYPE_CHECKING:

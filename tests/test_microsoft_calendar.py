@@ -30,15 +30,12 @@ from bot.calendar.base import (
     ShowAs,
     TimedSpan,
 )
-from bot.calendar.microsoft import (
-    MicrosoftCalendarProvider,
-    MicrosoftGrant,
-    complete_flow,
-    graph_event_to_block,
-    load_credentials,
-    microsoft_factory,
-    start_flow,
-)
+from bot.calendar.http import RetryPolicy
+from bot.calendar.microsoft.connect import MicrosoftGrant, complete_flow, start_flow
+from bot.calendar.microsoft.credentials import load_credentials
+from bot.calendar.microsoft.mapping import graph_event_to_block
+from bot.calendar.microsoft.provider import MicrosoftCalendarProvider, microsoft_factory
+from bot.calendar.threads import WorkerThreads
 from bot.settings import MicrosoftSettings
 
 if TYPE_CHECKING:
@@ -85,7 +82,9 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 def make_provider(
     microsoft_fake: FakeMicrosoft, microsoft_settings: MicrosoftSettings, http: aiohttp.ClientSession
 ) -> MakeProvider:
-    async def make(**options: Any) -> tuple[MicrosoftCalendarProvider, Saved]:
+    async def make(
+        *, max_retries: int = 3, max_retry_wait: float = 30.0, **options: Any
+    ) -> tuple[MicrosoftCalendarProvider, Saved]:
         grant = await connect(microsoft_fake, microsoft_settings)
         microsoft_fake.calls.clear()
         saved = Saved()
@@ -95,7 +94,9 @@ def make_provider(
             credentials=grant.credentials,
             save_credentials=saved,
         )
-        options.setdefault("default_retry_after", 0.01)
+        options["retry"] = RetryPolicy(
+            max_retries=max_retries, max_retry_after=max_retry_wait, backoff_base=0.01
+        )
         return MicrosoftCalendarProvider(microsoft_settings, ctx, http, **options), saved
 
     return make
@@ -354,7 +355,7 @@ async def test_long_retry_after_is_not_slept_through(
     assert time.monotonic() - began < 2
 
 
-async def test_503_with_retry_after_is_retried_and_500_is_unavailable(
+async def test_503_with_retry_after_is_retried_and_500_is_unavailable_after_the_retries(
     microsoft_fake: FakeMicrosoft, make_provider: MakeProvider
 ) -> None:
     calendar = microsoft_fake.user().default_calendar
@@ -363,9 +364,10 @@ async def test_503_with_retry_after_is_retried_and_500_is_unavailable(
     assert (await provider.busy(start=at(0), end=at(1), calendar_ids=[calendar.id]))[
         calendar.id
     ].error is None
-    microsoft_fake.fail(1, status=500)
+    microsoft_fake.fail(10, status=500)
     error = (await provider.busy(start=at(0), end=at(1), calendar_ids=[calendar.id]))[calendar.id].error
     assert isinstance(error, ProviderUnavailable)
+    assert [c.status for c in microsoft_fake.calls][-4:] == [500] * 4  # the first try and 3 retries
 
 
 async def test_at_most_four_requests_in_flight_per_mailbox(
@@ -384,13 +386,37 @@ async def test_at_most_four_requests_in_flight_per_mailbox(
     assert microsoft_fake.max_in_flight[EMAIL] == 4  # concurrent, but bounded
 
 
+async def test_providers_of_one_connection_refresh_once_and_save_once(
+    microsoft_fake: FakeMicrosoft, microsoft_settings: MicrosoftSettings, http: aiohttp.ClientSession
+) -> None:
+    microsoft_fake.access_token_lifetime = 120  # msal refreshes tokens within 5 minutes of expiry
+    grant = await connect(microsoft_fake, microsoft_settings)
+    microsoft_fake.access_token_lifetime = 3600  # the refreshed one is good for an hour
+    saved = Saved()
+    make = microsoft_factory(microsoft_settings, lambda: http, threads=WorkerThreads.loop_default())
+    ctx = ConnectionContext(7, grant.account_email, grant.credentials, saved)
+    providers = [make(ctx) for _ in range(4)]
+
+    await asyncio.gather(*(p.list_calendars() for p in providers))
+
+    grants = [r["grant_type"] for r in microsoft_fake.token_requests]
+    assert grants == ["authorization_code", "refresh_token"]
+    assert len(saved.values) == 1
+    microsoft_fake.invalidate_access_tokens(EMAIL)  # every one gets a 401: one forced refresh for all
+    await asyncio.gather(*(p.list_calendars() for p in providers))
+    assert [r["grant_type"] for r in microsoft_fake.token_requests].count("refresh_token") == 2
+    assert len(saved.values) == 2
+
+
 async def test_factory_shares_the_bound_between_providers_of_one_connection(
     microsoft_fake: FakeMicrosoft, microsoft_settings: MicrosoftSettings, http: aiohttp.ClientSession
 ) -> None:
     calendars = [microsoft_fake.add_calendar(EMAIL, name=f"Calendar {i}") for i in range(5)]
     grant = await connect(microsoft_fake, microsoft_settings)
     registry = ProviderRegistry()
-    registry.register("microsoft", microsoft_factory(microsoft_settings, lambda: http))
+    registry.register(
+        "microsoft", microsoft_factory(microsoft_settings, lambda: http, threads=WorkerThreads.loop_default())
+    )
     ctx = ConnectionContext(7, grant.account_email, grant.credentials, Saved())
     first, second = registry.create("microsoft", ctx), registry.create("microsoft", ctx)
     assert isinstance(first, CalendarProvider)

@@ -9,15 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bot.calendar.microsoft import (
-    DISCLOSURE,
-    GRAPH_PERMISSIONS,
-    MicrosoftOAuthError,
-    complete_flow,
-    forget,
-    load_credentials,
-    start_flow,
-)
+from bot.calendar.microsoft.connect import MicrosoftOAuthError, complete_flow, forget, start_flow
+from bot.calendar.microsoft.credentials import load_credentials
+from bot.calendar.microsoft.scopes import DISCLOSURE, GRAPH_PERMISSIONS
 from bot.settings import MicrosoftSettings
 
 if TYPE_CHECKING:

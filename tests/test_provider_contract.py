@@ -4,9 +4,11 @@ Each provider is built by the same registry factory the app uses, over its real 
 ``local`` over a migrated database (SQLite and PostgreSQL), ``google`` over the fake Google through
 google-api-python-client, ``microsoft`` over the fake identity platform and Graph (TLS) through
 msal and aiohttp. A :class:`Backend` adapts each store's knobs (seed a busy event, lose access to
-a calendar, refuse a token refresh) so the assertions are written once.
+a calendar, refuse a token refresh, fail or delay the next requests) so the assertions are
+written once: one behaviour for every provider (per-calendar errors, windows, retries, timeouts).
 
-To add a provider: write one ``_<kind>_backend`` context manager and add its kind to ``KINDS``.
+To add a provider: write one ``_<kind>_backend`` context manager and add its kind to ``KINDS``
+(a provider that talks to a service also to ``REMOTE_KINDS``, with the HTTP knobs filled in).
 """
 
 from __future__ import annotations
@@ -39,12 +41,19 @@ from bot.calendar.base import (
     ConnectionContext,
     CreatedEvent,
     NewEvent,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
     ReauthRequired,
     TimedSpan,
 )
-from bot.calendar.google import credentials_to_json, google_factory
+from bot.calendar.google.credentials import credentials_to_json
+from bot.calendar.google.provider import google_factory
+from bot.calendar.http import RetryPolicy
 from bot.calendar.local import event_to_ics, local_factory
-from bot.calendar.microsoft import complete_flow, microsoft_factory, start_flow
+from bot.calendar.microsoft.connect import complete_flow, start_flow
+from bot.calendar.microsoft.provider import microsoft_factory
+from bot.calendar.threads import WorkerThreads
 from storage.db import create_engine, session_factory, upgrade
 from storage.models import Calendar, CalendarConnection, LocalEvent, User
 from tests.conftest import _create_database, _require_postgres
@@ -81,6 +90,16 @@ class Backend:
     set_latency: Callable[[float], None] = lambda seconds: None
     max_in_flight: Callable[[], int] = lambda: 0
     reset_in_flight: Callable[[], None] = lambda: None
+    # Remote stores, the HTTP knobs: a provider of a new factory with this retry policy and
+    # timeout; the next ``count`` requests (about one calendar only, when given) answer
+    # ``status`` (None: the normal answer) with ``Retry-After`` after ``delay`` seconds; the busy
+    # requests the store received; more readable calendars; how many calendars one busy request
+    # reads at most (the calendars of a failed request share its error).
+    make: Callable[..., CalendarProvider] | None = None
+    fail_next: Callable[..., None] = lambda *args, **kw: None
+    busy_requests: Callable[[], int] = lambda: 0
+    add_calendars: Callable[[int], list[str]] = lambda n: []
+    batch_size: int = 1
 
 
 def _ctx(credentials: str, email: str, connection_id: int = 1) -> ConnectionContext:
@@ -159,9 +178,10 @@ def _google_credentials(fake: FakeGoogle, *, expires_in: int = 3599) -> tuple[st
 async def _google_backend() -> AsyncIterator[Backend]:
     from tests.fakes.google import FakeGoogle
 
+    threads = WorkerThreads()
     with FakeGoogle() as fake:
         fake.add_calendar("team@example.com", "Team", access_role="reader")
-        make = google_factory(fake.settings(), timeout=5.0, max_retries=0)
+        make = google_factory(fake.settings(), threads=threads, timeout=5.0, retry=RetryPolicy(max_retries=0))
         stored, refresh_token = _google_credentials(fake)
 
         async def add_busy(calendar_id: str, start: datetime, end: datetime) -> None:
@@ -169,6 +189,32 @@ async def _google_backend() -> AsyncIterator[Backend]:
 
         async def lose_access(calendar_id: str, status: int) -> None:
             fake.lose_access(calendar_id, status)
+
+        def provider(retry: RetryPolicy = RetryPolicy(), timeout: float = 5.0) -> CalendarProvider:
+            factory = google_factory(fake.settings(), threads=threads, timeout=timeout, retry=retry)
+            return factory(_ctx(stored, fake.account_email, connection_id=3))
+
+        def fail_next(
+            count: int, status: int | None, retry_after: str | None = None, *, calendar: str | None = None,
+            delay: float = 0.0,
+        ) -> None:
+            throttled = status == 429
+            fake.fail_next(
+                count,
+                status=status,
+                reason="rateLimitExceeded" if throttled else "backendError",
+                message="Injected",
+                domain="usageLimits" if throttled else "global",
+                retry_after=retry_after,
+                calendar=calendar,
+                delay=delay,
+            )
+
+        def add_calendars(count: int) -> list[str]:
+            ids = [f"crowd-{n}@example.com" for n in range(count)]
+            for cid in ids:
+                fake.add_calendar(cid, access_role="reader")
+            return ids
 
         async def refused_refresh() -> CalendarProvider:
             expired, token = _google_credentials(fake, expires_in=0)
@@ -190,8 +236,16 @@ async def _google_backend() -> AsyncIterator[Backend]:
             lambda seconds: setattr(fake, "latency", seconds),
             lambda: fake.max_in_flight,
             lambda: setattr(fake, "max_in_flight", 0),
+            provider,
+            fail_next,
+            lambda: len(fake.api_calls("freebusy.query")),
+            add_calendars,
+            batch_size=50,  # freeBusy reads up to 50 calendars in one request
         )
-        yield backend
+        try:
+            yield backend
+        finally:
+            threads.shutdown()
 
 
 # -- microsoft: the fake identity platform and Graph through msal and aiohttp -------------------
@@ -216,8 +270,9 @@ async def _microsoft_provider(fake: FakeMicrosoft) -> AsyncIterator[Backend]:
     owner = fake.user()
     projects = fake.add_calendar(name="Projects")
     fake.add_calendar(name="Board", owner_email="board@contoso.example", can_edit=False)
+    threads = WorkerThreads()
     async with aiohttp.ClientSession() as http:
-        make = microsoft_factory(settings, lambda: http, max_retries=0)
+        make = microsoft_factory(settings, lambda: http, threads=threads, retry=RetryPolicy(max_retries=0))
 
         async def connect() -> str:
             auth_uri, flow = await start_flow(
@@ -249,6 +304,18 @@ async def _microsoft_provider(fake: FakeMicrosoft) -> AsyncIterator[Backend]:
         def refresh_attempts() -> int:
             return sum(1 for r in fake.token_requests if r["grant_type"] == "refresh_token")
 
+        def provider(retry: RetryPolicy = RetryPolicy(), timeout: float = 20.0) -> CalendarProvider:
+            factory = microsoft_factory(
+                settings, lambda: http, threads=threads, retry=retry, request_timeout=timeout
+            )
+            return factory(_ctx(credentials, owner.email, connection_id=3))
+
+        def fail_next(
+            count: int, status: int | None, retry_after: str | None = None, *, calendar: str | None = None,
+            delay: float = 0.0,
+        ) -> None:
+            fake.fail_next(count, status=status, retry_after=retry_after, calendar=calendar, delay=delay)
+
         backend = Backend(
             "microsoft",
             make(_ctx(credentials, owner.email)),
@@ -262,8 +329,16 @@ async def _microsoft_provider(fake: FakeMicrosoft) -> AsyncIterator[Backend]:
             set_latency=lambda seconds: setattr(fake, "latency", seconds),
             max_in_flight=lambda: max(fake.max_in_flight.values(), default=0),
             reset_in_flight=fake.max_in_flight.clear,
+            make=provider,
+            fail_next=fail_next,
+            busy_requests=lambda: len(fake.graph_calls("GET", "calendarView")),
+            add_calendars=lambda count: [fake.add_calendar(name=f"Crowd {n}").id for n in range(count)],
+            batch_size=1,  # calendarView reads one calendar
         )
-        yield backend
+        try:
+            yield backend
+        finally:
+            threads.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -518,3 +593,141 @@ async def test_connections_of_one_factory_are_read_concurrently(remote_backend: 
 
     assert all(a[backend.primary].error is None for a in answers)
     assert backend.max_in_flight() >= 8
+
+
+# -- one behaviour: windows, per-calendar errors, retries, timeouts ---------------------------------
+
+
+class Sleeps:
+    """The retry policy's sleep: records the delays instead of waiting."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+def _policy(sleeps: Sleeps, max_retries: int = 3) -> RetryPolicy:
+    """Retries without waiting and without jitter (backoff 0.5, 1, 2... s)."""
+    return RetryPolicy(max_retries=max_retries, sleep=sleeps, random=lambda: 0.0)
+
+
+async def test_an_empty_window_answers_every_calendar_with_no_busy_time(backend: Backend) -> None:
+    await backend.add_busy(backend.primary, WEEK - timedelta(hours=1), WEEK + timedelta(hours=1))
+    ids = [backend.primary, backend.other]
+
+    answer = await backend.provider.busy(start=WEEK, end=WEEK, calendar_ids=ids)
+
+    assert answer == {calendar_id: CalendarBusy() for calendar_id in ids}
+
+
+async def test_a_reversed_window_is_refused(backend: Backend) -> None:
+    with pytest.raises(ValueError, match="before"):
+        await backend.provider.busy(start=WEEK_END, end=WEEK, calendar_ids=[backend.primary])
+
+
+@pytest.mark.parametrize(("status", "retry_after"), [(429, "2"), (429, None), (500, None), (503, "1")])
+async def test_throttling_and_server_errors_are_retried_the_same_bounded_way(
+    remote_backend: Backend, status: int, retry_after: str | None
+) -> None:
+    backend = remote_backend
+    assert backend.make is not None
+    sleeps = Sleeps()
+    provider = backend.make(retry=_policy(sleeps))
+    meeting = (WEEK + timedelta(hours=9), WEEK + timedelta(hours=10))
+    await backend.add_busy(backend.primary, *meeting)
+    before = backend.busy_requests()
+    backend.fail_next(2, status, retry_after)
+
+    answer = await provider.busy(start=WEEK, end=WEEK_END, calendar_ids=[backend.primary])
+
+    assert answer[backend.primary].error is None
+    assert _covers(answer[backend.primary], *meeting)
+    assert backend.busy_requests() - before == 3  # two failures, then the answer
+    assert sleeps.calls == ([float(retry_after)] * 2 if retry_after else [0.5, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("status", "error"), [(429, RateLimited), (500, ProviderUnavailable), (503, ProviderUnavailable)]
+)
+async def test_failures_that_last_are_the_calendars_error_after_exactly_max_retries(
+    remote_backend: Backend, status: int, error: type[Exception]
+) -> None:
+    backend = remote_backend
+    assert backend.make is not None
+    sleeps = Sleeps()
+    provider = backend.make(retry=_policy(sleeps, max_retries=3))
+    before = backend.busy_requests()
+    backend.fail_next(20, status)
+
+    answer = await provider.busy(start=WEEK, end=WEEK_END, calendar_ids=[backend.primary])
+
+    assert type(answer[backend.primary].error) is error
+    assert answer[backend.primary].blocks == ()
+    assert backend.busy_requests() - before == 4  # the first try and 3 retries
+    assert sleeps.calls == [0.5, 1.0, 2.0]
+    with pytest.raises(error):
+        await provider.list_calendars()
+
+
+async def test_a_retry_after_beyond_the_bound_gives_up_at_once(remote_backend: Backend) -> None:
+    backend = remote_backend
+    assert backend.make is not None
+    sleeps = Sleeps()
+    provider = backend.make(retry=_policy(sleeps))
+    before = backend.busy_requests()
+    backend.fail_next(1, 429, "3600")
+
+    answer = await provider.busy(start=WEEK, end=WEEK_END, calendar_ids=[backend.primary])
+
+    error = answer[backend.primary].error
+    assert isinstance(error, RateLimited) and error.retry_after == 3600.0
+    assert backend.busy_requests() - before == 1 and sleeps.calls == []
+
+
+@pytest.mark.parametrize("failure", ["rate limited", "server error", "timeout"])
+async def test_a_calendar_that_cannot_be_read_does_not_hide_the_others(
+    remote_backend: Backend, failure: str
+) -> None:
+    """The calendars read in one request with the failing one share its error; the rest answer."""
+    backend = remote_backend
+    assert backend.make is not None
+    provider = backend.make(retry=_policy(Sleeps(), max_retries=1), timeout=0.5)
+    meeting = (WEEK + timedelta(hours=14), WEEK + timedelta(hours=15))
+    await backend.add_busy(backend.primary, *meeting)
+    crowd = backend.add_calendars(backend.batch_size - 1)
+    ids = [backend.other, *crowd, backend.primary]  # the primary one is read in a request of its own
+    status, delay, error = {
+        "rate limited": (429, 0.0, RateLimited),
+        "server error": (500, 0.0, ProviderUnavailable),
+        "timeout": (None, 1.5, ProviderTimeout),
+    }[failure]
+    backend.fail_next(10, status, calendar=backend.other, delay=delay)
+
+    answer = await provider.busy(start=WEEK, end=WEEK_END, calendar_ids=ids)
+
+    assert set(answer) == set(ids)
+    assert isinstance(answer[backend.other].error, error) and answer[backend.other].blocks == ()
+    assert answer[backend.primary].error is None
+    assert _covers(answer[backend.primary], *meeting)
+
+
+async def test_a_timeout_is_provider_timeout_and_not_retried(remote_backend: Backend) -> None:
+    backend = remote_backend
+    assert backend.make is not None
+    sleeps = Sleeps()
+    provider = backend.make(retry=_policy(sleeps), timeout=0.3)
+    await provider.list_calendars()  # signed in while the service is quick
+    before = backend.busy_requests()
+    backend.set_latency(1.0)
+
+    answer = await provider.busy(start=WEEK, end=WEEK_END, calendar_ids=[backend.primary, backend.other])
+
+    assert all(type(a.error) is ProviderTimeout and a.blocks == () for a in answer.values())
+    assert answer[backend.primary].error is not None and answer[backend.primary].error.reason == "unavailable"
+    with pytest.raises(ProviderTimeout):
+        await provider.list_calendars()
+    assert sleeps.calls == []
+    assert backend.busy_requests() - before == (1 if backend.batch_size > 1 else 2)  # no second try
+    backend.set_latency(0.0)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bot.accounts.credentials import CREDENTIALS_PURPOSE
 from bot.app import create_app
-from bot.calendar.google import credentials_to_json
+from bot.calendar.google.credentials import credentials_to_json
 from bot.keys import SECRETS, SESSIONS
 from bot.notices.chat import enqueue_notice
 from storage.models import Calendar, CalendarConnection, ChatIdentity, User

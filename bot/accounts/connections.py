@@ -6,169 +6,47 @@ provider's consent URL (PKCE inside) -> the provider redirects to the callback -
 lists the calendars the account can access (the primary one becomes the default when the user
 has none) and returns a summary for the dashboard and the chat confirmation.
 
-Each OAuth provider is adapted to one small :class:`OAuthProvider` shape, so handlers do not know
-Google from Microsoft.
+Each OAuth provider is adapted to one small :class:`~bot.calendar.oauth.OAuthProvider` shape,
+implemented in its own package (``bot/calendar/google/connect.py``...), so this flow and the
+handlers do not know Google from Microsoft.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
 
-import aiohttp
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.accounts.credentials import CREDENTIALS_PURPOSE, credential_saver
 from bot.accounts.tokens import Tokens, new_secret
-from bot.calendar import google, microsoft
 from bot.calendar.base import (
     AccessRole,
     CalendarError,
     ConnectionContext,
     ProviderRegistry,
 )
+from bot.calendar.google.connect import GoogleConnect
+from bot.calendar.microsoft.connect import MicrosoftConnect
+from bot.calendar.oauth import ConnectError, OAuthProvider
 from bot.notices.chat import enqueue_notice
 from bot.settings import Settings
 from storage.crypto import SecretBox
 from storage.models import Calendar, CalendarConnection, User, utcnow
 
+__all__ = [
+    "ConnectError",
+    "Connected",
+    "Connections",
+    # The adapters live in their provider packages; importable here for bot/app.py.
+    "GoogleConnect",
+    "MicrosoftConnect",
+    "OAuthProvider",
+]
+
 log = logging.getLogger(__name__)
-
-
-class ConnectError(Exception):
-    """Connecting failed; the message is a sentence for the user."""
-
-
-@dataclass(frozen=True, slots=True)
-class Grant:
-    """A provider's answer to a completed consent."""
-
-    account_email: str
-    credentials: str
-
-
-class OAuthProvider(Protocol):
-    """What the connect flow needs from an OAuth calendar provider."""
-
-    kind: str
-    label: str
-    disclosure: str
-
-    @property
-    def enabled(self) -> bool:
-        """Whether the deployment configured this provider."""
-        ...
-
-    @property
-    def settings_hint(self) -> str:
-        """Which settings enable it (shown when it is not configured)."""
-        ...
-
-    async def begin(
-        self, *, redirect_uri: str, state: str, login_hint: str | None
-    ) -> tuple[str, dict[str, Any]]:
-        """The consent URL and the flow data to keep until the callback."""
-        ...
-
-    async def finish(
-        self, *, redirect_uri: str, flow: Mapping[str, Any], query: Mapping[str, str]
-    ) -> Grant:
-        """Exchange the callback's parameters for credentials."""
-        ...
-
-    async def revoke(self, credentials: str) -> None:
-        """Revoke what can be revoked at the provider."""
-        ...
-
-
-class GoogleConnect:
-    """Google Calendar through google-auth-oauthlib."""
-
-    kind = "google"
-    label = "Google Calendar"
-    disclosure = google.DISCLOSURE
-    settings_hint = "set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET"
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings.google
-
-    @property
-    def enabled(self) -> bool:
-        """Whether a Google OAuth client is configured."""
-        return self._settings.enabled
-
-    async def begin(
-        self, *, redirect_uri: str, state: str, login_hint: str | None
-    ) -> tuple[str, dict[str, Any]]:
-        """Consent URL with PKCE; the verifier is the flow data."""
-        url, verifier = google.authorization_url(
-            self._settings, redirect_uri=redirect_uri, state=state, login_hint=login_hint
-        )
-        return url, {"code_verifier": verifier}
-
-    async def finish(
-        self, *, redirect_uri: str, flow: Mapping[str, Any], query: Mapping[str, str]
-    ) -> Grant:
-        """Exchange the code (Google reports a refused consent as ``error``)."""
-        if "error" in query:
-            raise ConnectError(_refused(query["error"]))
-        grant = await google.exchange_code(
-            self._settings,
-            redirect_uri=redirect_uri,
-            code=query.get("code", ""),
-            code_verifier=str(flow["code_verifier"]),
-        )
-        if not grant.account_email:
-            raise ConnectError("Google did not tell us which account this is; please try again.")
-        return Grant(grant.account_email, grant.credentials_json)
-
-    async def revoke(self, credentials: str) -> None:
-        """Revoke the refresh token at Google."""
-        await google.revoke(self._settings, credentials)
-
-
-class MicrosoftConnect:
-    """Microsoft 365 through msal."""
-
-    kind = "microsoft"
-    label = "Microsoft 365"
-    disclosure = microsoft.DISCLOSURE
-    settings_hint = "set MICROSOFT_CLIENT_ID and MICROSOFT_CLIENT_SECRET"
-
-    def __init__(self, settings: Settings, http: Callable[[], aiohttp.ClientSession]) -> None:
-        self._settings = settings.microsoft
-        self._http = http
-
-    @property
-    def enabled(self) -> bool:
-        """Whether a Microsoft identity platform app is configured."""
-        return self._settings.enabled
-
-    async def begin(
-        self, *, redirect_uri: str, state: str, login_hint: str | None
-    ) -> tuple[str, dict[str, Any]]:
-        """msal's auth-code flow (PKCE, nonce); the flow dict is the flow data."""
-        return await microsoft.start_flow(
-            self._settings, redirect_uri=redirect_uri, state=state, login_hint=login_hint
-        )
-
-    async def finish(
-        self, *, redirect_uri: str, flow: Mapping[str, Any], query: Mapping[str, str]
-    ) -> Grant:
-        """Complete msal's flow with the callback's parameters."""
-        if "error" in query:
-            raise ConnectError(_refused(query["error"]))
-        grant = await microsoft.complete_flow(
-            self._settings, flow=flow, query_params=query, session=self._http()
-        )
-        return Grant(grant.account_email, grant.credentials)
-
-    async def revoke(self, credentials: str) -> None:
-        """Nothing to revoke for a v2 app; the stored cache is deleted by the caller."""
-        await microsoft.forget(credentials)
 
 
 def _refused(error: str) -> str:
@@ -246,6 +124,8 @@ class Connections:
         """Complete a connect from the callback's query parameters."""
         provider = self.provider(kind)
         pending = await self._tokens.consume_state(query.get("state"), kind, user_id=session_user)
+        if "error" in query:  # the provider reports a refused consent as OAuth's ``error``
+            raise ConnectError(_refused(query["error"]))
         try:
             grant = await provider.finish(
                 redirect_uri=self.redirect_uri(kind), flow=pending.flow, query=query

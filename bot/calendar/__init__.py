@@ -1,1 +1,16 @@
-"""Calendar providers behind one Protocol (``base.py``)."""
+"""Calendar providers behind one Protocol, on one shared plumbing.
+
+Start with ``base.py`` (the Protocol, value types, the ``CalendarError`` family and the window
+rule). A provider that talks to a service builds on the shared plumbing and keeps only its own
+vocabulary and quirks:
+
+* ``http.py``: the one retry/HTTP policy (``RetryPolicy``: 429/5xx retries, ``Retry-After``,
+  status -> error, one forced refresh on a 401);
+* ``paging.py``: paged listings with a page bound, next links kept on the service;
+* ``tokens.py``: token refresh under a per-connection lock, saved once per change;
+* ``threads.py``: the app's one pool for blocking client libraries (timeouts -> ``ProviderTimeout``);
+* ``oauth.py``: the connect flow's adapter shape, ``Grant``, ``OAuthError``, the scope check.
+
+Providers: ``google/`` and ``microsoft/`` (packages split by idea), ``exchange/`` (EWS vocabulary
+so far), ``local.py`` (Slotbot's own database), ``ics.py`` (iCalendar reading).
+"""

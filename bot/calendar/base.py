@@ -23,6 +23,25 @@ def require_aware(value: datetime, name: str) -> None:
         raise ValueError(f"{name} must be timezone-aware")
 
 
+def check_window(
+    start: datetime, end: datetime, calendar_ids: Sequence[str]
+) -> dict[str, CalendarBusy] | None:
+    """Check a busy-time window ``[start, end)`` the way every provider must, first thing in ``busy``.
+
+    Both ends must be aware and ``end`` must not be before ``start`` (``ValueError`` otherwise).
+    An empty window (``start == end``) has no busy time: the answer for it is returned (every
+    requested calendar, no blocks) and the provider returns it without asking anyone. None means
+    the provider has to read the calendars.
+    """
+    require_aware(start, "start")
+    require_aware(end, "end")
+    if end < start:
+        raise ValueError("end must not be before start")
+    if end == start:
+        return {calendar_id: CalendarBusy() for calendar_id in calendar_ids}
+    return None
+
+
 class ShowAs(enum.StrEnum):
     """How an event shows on its owner's calendar, in Slotbot's vocabulary."""
 
@@ -173,6 +192,14 @@ class ProviderUnavailable(CalendarError):
     reason = "unavailable"
 
 
+class ProviderTimeout(ProviderUnavailable):
+    """The provider did not answer in time (an HTTP timeout, or a library call in a thread).
+
+    Every provider raises this one error for a timeout. It is never retried: the caller (the
+    scheduler) has its own deadline. Its reason stays ``unavailable``.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class CalendarBusy:
     """Busy time of one calendar, or the error that kept it from being read.
@@ -195,7 +222,14 @@ class CalendarProvider(Protocol):
     async def busy(
         self, *, start: datetime, end: datetime, calendar_ids: Sequence[str]
     ) -> Mapping[str, CalendarBusy]:
-        """Busy blocks of each calendar in ``[start, end)``, keyed by external id."""
+        """Busy blocks of each calendar in ``[start, end)``, keyed by external id.
+
+        Every requested calendar gets an answer. One that cannot be read carries its error in
+        :attr:`CalendarBusy.error` (lost access, rate limit or server error after the retries,
+        timeout) and never hides the other calendars' busy time; only :class:`ReauthRequired`
+        (the whole connection cannot sign in) is raised. An empty window answers every calendar
+        with no blocks; a reversed one raises ``ValueError`` (see :func:`check_window`).
+        """
         ...
 
     async def create_event(self, event: NewEvent, *, calendar_id: str) -> CreatedEvent:

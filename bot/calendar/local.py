@@ -24,7 +24,7 @@ from bot.calendar.base import (
     CreatedEvent,
     NewEvent,
     ProviderFactory,
-    require_aware,
+    check_window,
 )
 from bot.calendar.ics.errors import IcsError
 from bot.calendar.ics.expand import IcsCalendar
@@ -91,8 +91,8 @@ class LocalCalendarProvider:
         self, *, start: datetime, end: datetime, calendar_ids: Sequence[str]
     ) -> Mapping[str, CalendarBusy]:
         """Busy blocks of each calendar from its stored iCalendar text."""
-        require_aware(start, "start")
-        require_aware(end, "end")
+        if (empty := check_window(start, end, calendar_ids)) is not None:  # reversed: ValueError
+            return empty
         async with self._sessions() as session:
             calendars = {
                 row.external_id: row.id

@@ -31,6 +31,7 @@ from bot.calendar.base import (
     CalendarProvider,
     ConnectionContext,
     ProviderRegistry,
+    ProviderTimeout,
     ProviderUnavailable,
     ReauthRequired,
     TimedSpan,
@@ -220,9 +221,7 @@ class Scheduler:
                 timeout=self._timeout,
             )
         except TimeoutError:
-            error: CalendarError = ProviderUnavailable(
-                f"{connection.account_email} did not answer in time"
-            )
+            error: CalendarError = ProviderTimeout(f"{connection.account_email} did not answer in time")
             return {c.id: CalendarBusy(error=error) for c in by_external.values()}
         except ReauthRequired as exc:
             await self._health.connection_failed(connection.id, "needs_reauth", str(exc))

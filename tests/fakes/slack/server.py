@@ -1,31 +1,4 @@
-"""A fake Slack: the Web API, OAuth v2 and ``response_url`` endpoints, on 127.0.0.1 port 0.
-
-It speaks Slack's wire format closely enough that slack_sdk and Bolt talk to it unchanged:
-
-* ``POST /api/<method>`` with a form or JSON body (or ``GET`` with a query), the token as
-  ``Authorization: Bearer`` (or a ``token`` field), answers ``{"ok": true, ...}`` or
-  ``{"ok": false, "error": ...}`` with HTTP 200
-  (``not_authed``, ``invalid_auth``, ``token_expired``, ``missing_scope`` with ``needed`` and
-  ``provided``, ``channel_not_found``, ``user_not_found``, ``no_text``, ``invalid_blocks``...), and
-  HTTP 429 with ``Retry-After`` when told to (:meth:`FakeSlack.rate_limit`). Methods:
-  ``auth.test``, ``oauth.v2.access`` (``code`` and ``refresh_token`` grants; client credentials by
-  HTTP Basic or in the body; with :attr:`FakeSlack.token_rotation`, expiring ``xoxe.xoxb-`` access
-  tokens with single-use ``xoxe-1-`` refresh tokens), ``chat.postMessage``, ``chat.postEphemeral``,
-  ``chat.unfurl``, ``views.publish``, ``users.info`` (``include_locale``), ``conversations.open``.
-  Messages and views are checked against Block Kit's limits (block types, text lengths, unique
-  action ids, 50 blocks per message, 100 per view).
-* ``GET /oauth/v2/authorize`` approves at once (the workspace's admin "clicks Allow") and redirects
-  to the exact ``redirect_uri`` with ``code`` and ``state``; :meth:`FakeSlack.consent` does the same
-  without HTTP.
-* ``POST /commands/<team>/<id>/<secret>``: response URLs (:meth:`FakeSlack.response_url`); the
-  messages posted there are kept in :attr:`FakeSlack.responses`.
-
-And it plays Slack's part towards the app: :meth:`FakeSlack.signed` signs a request body with the
-signing secret (``X-Slack-Signature``, ``X-Slack-Request-Timestamp``); :meth:`command`,
-:meth:`event` and :meth:`block_actions` build the payloads Slack sends. Every Web API call is kept
-in :attr:`FakeSlack.calls` with its arrival time (``perf_counter``); :attr:`FakeSlack.latency` delays
-every answer. Use the ``slack_fake`` fixture, or ``await FakeSlack().start()``.
-"""
+"""The fake Slack server on the shared base: Web API, OAuth v2 install, response URLs (see the package)."""
 
 from __future__ import annotations
 
@@ -35,14 +8,15 @@ import itertools
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-import pytest_asyncio
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
+
+from tests.fakes.base import CALL, FakeServer
+from tests.fakes.slack.blocks import check_blocks
 
 # The scopes each method needs (Slack's method reference).
 METHOD_SCOPES: dict[str, str | None] = {
@@ -54,7 +28,6 @@ METHOD_SCOPES: dict[str, str | None] = {
     "users.info": "users:read",
     "conversations.open": "im:write",
 }
-BLOCK_TYPES = {"section", "actions", "context", "divider", "header", "image", "rich_text"}
 
 
 @dataclass
@@ -95,12 +68,6 @@ class _Code:
 
 
 @dataclass
-class _RateLimit:
-    remaining: int
-    retry_after: int
-
-
-@dataclass
 class SlackUser:
     """A member of the fake workspace."""
 
@@ -113,9 +80,11 @@ class SlackUser:
     deleted: bool = False
 
 
-@dataclass
-class FakeSlack:
-    """One Slack workspace with one installed (or installable) app. See the module docstring."""
+@dataclass(eq=False)
+class FakeSlack(FakeServer):
+    """One Slack workspace with one installed (or installable) app. See the package docstring."""
+
+    name = "slack"
 
     team_id: str = "T0SLOTBOT"
     team_name: str = "Acme"
@@ -135,44 +104,35 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     responses: list[Response] = field(default_factory=list)
     users: dict[str, SlackUser] = field(default_factory=dict)
-    port: int = 0
     _tokens: dict[str, _Token] = field(default_factory=dict)
     _refresh: dict[str, str] = field(default_factory=dict)  # refresh token -> team (single use)
     _codes: dict[str, _Code] = field(default_factory=dict)
-    _limits: dict[str, _RateLimit] = field(default_factory=dict)
     _response_keys: set[str] = field(default_factory=set)
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    _runner: web.AppRunner | None = None
     _changed: asyncio.Condition | None = None
+
+    def __post_init__(self) -> None:
+        latency = self.latency
+        FakeServer.__init__(self)
+        self.latency = latency
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    async def start(self) -> FakeSlack:
-        """Serve on 127.0.0.1, a free port."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
+        """The Web API, the install consent and the response URLs."""
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # slack_sdk GETs a few (users.info)
         app.router.add_get("/oauth/v2/authorize", self._authorize)
         app.router.add_post("/commands/{team}/{id}/{secret}", self._response_url)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._changed = asyncio.Condition()
-        return self
 
-    async def stop(self) -> None:
-        """Stop serving."""
-        if self._runner is not None:
-            await self._runner.cleanup()
+    async def _serve(self) -> None:
+        await super()._serve()
+        self._changed = asyncio.Condition()
 
     @property
     def base(self) -> str:
         """``http://127.0.0.1:PORT``."""
-        return f"http://127.0.0.1:{self.port}"
+        return self.base_url
 
     @property
     def api_base(self) -> str:
@@ -222,7 +182,7 @@ class FakeSlack:
 
     def rate_limit(self, method: str, *, times: int = 1, retry_after: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with 429 and ``Retry-After``."""
-        self._limits[method] = _RateLimit(times, retry_after)
+        self.fail_next(times, status=429, retry_after=retry_after, when=lambda c: c.path == f"/api/{method}")
 
     def calls_to(self, method: str, *, ok: bool | None = True) -> list[Call]:
         """The recorded calls of ``method`` (only successful ones unless ``ok`` is None/False)."""
@@ -396,17 +356,15 @@ class FakeSlack:
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
             token = header[7:]
-        if self.latency:
-            await asyncio.sleep(self.latency)
+        fault = self.take_fault(request[CALL])
+        await self.pause(fault)
         call = Call(method, params, token, time.perf_counter())
         self.calls.append(call)
-        limit = self._limits.get(method)
-        if limit is not None and limit.remaining > 0:
-            limit.remaining -= 1
+        if fault is not None and fault.status is not None:
             call.ok, call.error = False, "ratelimited"
             await self._notify()
-            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
-                                     headers={"Retry-After": str(limit.retry_after)})
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=fault.status,
+                                     headers=fault.headers)
         if method == "oauth.v2.access":
             answer = self._oauth_access(request, params)
         else:
@@ -546,70 +504,3 @@ def _json(value: Any) -> Any:
         except ValueError:
             return None
     return value
-
-
-def _text(obj: Any, limit: int, kinds: tuple[str, ...] = ("plain_text", "mrkdwn")) -> str | None:
-    if not isinstance(obj, dict) or obj.get("type") not in kinds:
-        return f"text object must be one of {kinds}"
-    text = obj.get("text")
-    if not isinstance(text, str) or not text or len(text) > limit:
-        return f"text must be 1..{limit} characters"
-    return None
-
-
-def check_blocks(blocks: Any, *, limit: int) -> str | None:
-    """What Slack would refuse in ``blocks`` (None when they are valid)."""
-    if not isinstance(blocks, list) or len(blocks) > limit:
-        return f"blocks must be a list of at most {limit}"
-    action_ids: set[str] = set()
-    for n, block in enumerate(blocks):
-        kind = block.get("type") if isinstance(block, dict) else None
-        if kind not in BLOCK_TYPES:
-            return f"block {n}: unknown type {kind!r}"
-        if kind == "section":
-            if "text" not in block and "fields" not in block:
-                return f"block {n}: a section needs text or fields"
-            if "text" in block and (problem := _text(block["text"], 3000)):
-                return f"block {n}: {problem}"
-            fields = block.get("fields", [])
-            if len(fields) > 10:
-                return f"block {n}: at most 10 fields"
-            for f in fields:
-                if problem := _text(f, 2000):
-                    return f"block {n} field: {problem}"
-        elif kind == "header":
-            if problem := _text(block.get("text"), 150, ("plain_text",)):
-                return f"block {n}: {problem}"
-        elif kind == "context":
-            elements = block.get("elements", [])
-            if not elements or len(elements) > 10:
-                return f"block {n}: context needs 1..10 elements"
-        elif kind == "actions":
-            elements = block.get("elements", [])
-            if not elements or len(elements) > 25:
-                return f"block {n}: actions needs 1..25 elements"
-            for element in elements:
-                if element.get("type") != "button":
-                    continue
-                if problem := _text(element.get("text"), 75, ("plain_text",)):
-                    return f"block {n} button: {problem}"
-                action_id = element.get("action_id", "")
-                if action_id in action_ids or len(action_id) > 255:
-                    return f"block {n}: duplicate or long action_id {action_id!r}"
-                action_ids.add(action_id)
-                if len(element.get("value", "")) > 2000 or len(element.get("url", "")) > 3000:
-                    return f"block {n}: button value or url too long"
-                if element.get("style") not in (None, "primary", "danger"):
-                    return f"block {n}: bad style"
-    return None
-
-
-@pytest_asyncio.fixture
-async def slack_fake() -> AsyncIterator[FakeSlack]:
-    """A running fake Slack workspace with one member, Ulla (U0ULLA)."""
-    fake = await FakeSlack().start()
-    fake.add_user("U0ULLA", "Ulla Jensen", email="ulla@example.com", tz="Europe/Copenhagen", locale="en-US")
-    try:
-        yield fake
-    finally:
-        await fake.stop()

@@ -1,0 +1,74 @@
+"""A fake Google: OAuth 2.0 (authorize, token, revoke) and Calendar API v3, on 127.0.0.1 port 0.
+
+It speaks Google's wire protocol closely enough that the real client libraries
+(google-auth-oauthlib, google-auth, google-api-python-client) talk to it unchanged:
+
+* ``GET /o/oauth2/v2/auth`` auto-approves (a "consent" knob can untick scopes or deny) and
+  redirects to the exact ``redirect_uri`` with ``code``, ``state`` and ``scope``;
+* ``POST /token`` serves the ``authorization_code`` grant (PKCE S256 checked, single-use codes,
+  exact redirect URI) and the ``refresh_token`` grant, with Google's error bodies
+  (``invalid_grant``, ``invalid_client``, ``redirect_uri_mismatch``); client authentication by
+  HTTP Basic or in the body, as Google accepts both;
+* ``POST /revoke`` revokes a refresh token or access token (and the whole grant with it);
+* ``/calendar/v3/``: ``users/me/calendarList`` (paging), ``users/me/calendarList/{id}``,
+  ``freeBusy`` (the 50-calendar and 90-day limits, per-calendar ``notFound``),
+  ``calendars/{id}/events`` GET/POST and ``calendars/{id}/events/{eventId}`` GET/DELETE. Every call
+  checks the Bearer token and that its scopes allow the method (the accepted scopes are those the
+  Calendar v3 discovery document lists), answering 401/403 with Google's bodies.
+
+Fault knobs (see :class:`FakeGoogle`): :meth:`FakeGoogle.fail_next` (429 with ``Retry-After``,
+403 ``rateLimitExceeded``, 5xx..., or a late answer, for the next N API calls, optionally only
+those about one calendar), :meth:`FakeGoogle.lose_access`
+(a calendar answering 403/404), :attr:`FakeGoogle.latency`, :meth:`FakeGoogle.expire_access_tokens`,
+:meth:`FakeGoogle.revoke_all`. Every request is recorded in :attr:`FakeGoogle.calls`;
+:attr:`FakeGoogle.max_in_flight` tells how many API requests were served at once.
+
+It runs on the shared base (:mod:`tests.fakes.base`) on a loop of its own in a thread, so it
+serves sync and async tests alike (the provider and the test's own client block in their calls);
+codes and tokens are a :class:`~tests.fakes.oauth.TokenAuthority`. Use the ``google_fake``
+fixture, or ``with FakeGoogle() as fake:``. The modules: ``server.py`` (OAuth, knobs, HTTP),
+``calendar_api.py`` (the Calendar API).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bot.settings import GoogleSettings
+from tests.fakes.google.calendar_api import FakeCalendar, google_error, quote_id
+from tests.fakes.google.server import Call, FakeGoogle
+
+__all__ = [
+    "Call",
+    "FakeCalendar",
+    "FakeGoogle",
+    "google_error",
+    "google_fake",
+    "google_insecure_transport",
+    "google_settings",
+    "quote_id",
+]
+
+
+# -- pytest fixtures (use with ``pytest_plugins = ["tests.fakes.google"]``) --------------------
+
+
+@pytest.fixture
+def google_fake() -> Iterator[FakeGoogle]:
+    """A started fake Google, fresh for each test."""
+    with FakeGoogle() as fake:
+        yield fake
+
+
+@pytest.fixture
+def google_settings(google_fake: FakeGoogle) -> GoogleSettings:
+    """GoogleSettings pointing at ``google_fake``."""
+    return google_fake.settings()
+
+
+@pytest.fixture
+def google_insecure_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let oauthlib talk to the plain-http fake (tests only: production keeps https enforced)."""
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
