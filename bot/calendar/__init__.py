@@ -12,5 +12,6 @@ vocabulary and quirks:
 * ``oauth.py``: the connect flow's adapter shape, ``Grant``, ``OAuthError``, the scope check.
 
 Providers: ``google/`` and ``microsoft/`` (packages split by idea), ``exchange/`` (EWS vocabulary
-so far), ``local.py`` (Slotbot's own database), ``ics.py`` (iCalendar reading).
+so far), ``local.py`` (Slotbot's own database), ``ics/`` (iCalendar: parse, zones, recurrence,
+expand, write).
 """
