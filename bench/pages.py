@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tests.page_client import PageVisitor
+    from tests.support.page_client import PageVisitor
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "/meetings/demo"
@@ -198,7 +198,7 @@ def _database(args: argparse.Namespace) -> Iterator[str | None]:
     if not args.postgres:
         yield None
         return
-    from tests import postgres
+    from tests.support import postgres
 
     server = postgres.start()
     try:
@@ -219,7 +219,7 @@ def _cpu_seconds(pid: int) -> float:
 async def _load(base_url: str, pid: int, args: argparse.Namespace) -> bool:
     import aiohttp
 
-    from tests.page_client import PageVisitor, offered_starts, spread_starts
+    from tests.support.page_client import PageVisitor, offered_starts, spread_starts
 
     connector = aiohttp.TCPConnector(limit=max(args.visitors, args.book_concurrency))
     async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as http:

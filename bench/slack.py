@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="a throw-away PostgreSQL, not SQLite")
     args = parser.parse_args()
     if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))  # tests.fakes, tests.postgres
+        sys.path.insert(0, str(ROOT))  # tests.fakes, tests.support.postgres
     with _database(args.postgres) as url:
         ok = asyncio.run(_bench(url, args.rounds, args.concurrency, args.latency))
     raise SystemExit(0 if ok else 1)
@@ -64,8 +64,8 @@ def _database(postgres: bool) -> Iterator[str | None]:
     if not postgres:
         yield None
         return
-    from tests import postgres as pg
     from tests.conftest import _create_database
+    from tests.support import postgres as pg
 
     server = pg.start()
     try:

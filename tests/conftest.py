@@ -1,5 +1,8 @@
 """Shared fixtures: settings, a migrated database on SQLite and on PostgreSQL, the app.
 
+``app_client`` starts the real application (``create_app``) over HTTP; every test module that
+talks to the app builds its client with it (helpers live in ``tests/support/``).
+
 Every test that asks for ``database_url`` (directly or through ``engine``/``sessions``/``client``)
 runs twice: on SQLite and on a real PostgreSQL server. PostgreSQL comes from
 ``SLOTBOT_TEST_POSTGRES_URL`` (an admin URL; each test gets a fresh database) or, when that is not
@@ -13,15 +16,29 @@ import asyncio
 import base64
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from typing import Any, Protocol
 
 import pytest
+from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.app import create_app
+from bot.demo.seed import seed
+from bot.keys import SECRETS, SESSIONS
 from bot.settings import Settings
 from storage.crypto import SecretBox
 from storage.db import create_engine, session_factory, upgrade
-from tests import postgres
+from tests.support import postgres
+from tests.support.net import free_port
+
+
+class AppClient(Protocol):
+    """What the ``app_client`` fixture gives: start the app with settings from ``env``."""
+
+    def __call__(self, *, own_address: bool = False, seed_demo: bool = False,
+                 **env: str) -> Awaitable[TestClient]: ...
+
 
 TEST_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode().rstrip("=")
 
@@ -96,6 +113,32 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+def app_client(aiohttp_client: Any, make_settings: Any, engine: AsyncEngine) -> AppClient:
+    """Start the real app (``create_app``) on the test's database; ``await app_client(**env)``.
+
+    ``own_address=True`` serves it on a port chosen first, and ``SLOTBOT_BASE_URL`` (unless given)
+    is that address, so OAuth callbacks and links point back at this server. ``seed_demo=True``
+    seeds the demo host (``bot.demo.seed``) before returning.
+    """
+
+    async def start(*, own_address: bool = False, seed_demo: bool = False, **env: str) -> TestClient:
+        server_kwargs: dict[str, Any] = {}
+        if own_address:
+            port = free_port()
+            env.setdefault("SLOTBOT_BASE_URL", f"http://127.0.0.1:{port}")
+            server_kwargs["port"] = port
+        client: TestClient = await aiohttp_client(
+            create_app(make_settings(**env), engine=engine), server_kwargs=server_kwargs
+        )
+        assert client.app is not None
+        if seed_demo:
+            await seed(client.app[SESSIONS], client.app[SECRETS])
+        return client
+
+    return start
 
 
 @pytest.fixture

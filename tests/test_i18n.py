@@ -14,8 +14,8 @@ from babel.messages.pofile import read_po
 from setuptools import Distribution
 
 from bot import i18n
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "bot" / "locales"
 SOURCES = [*sorted((ROOT / "bot" / "conversation").glob("*.py")), ROOT / "bot" / "notices" / "chat.py",
            ROOT / "bot" / "accounts" / "identities.py"]

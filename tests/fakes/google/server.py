@@ -115,6 +115,15 @@ class FakeGoogle(FakeServer, CalendarApi):
             api_base=base + API,
         )
 
+    def env(self) -> dict[str, str]:
+        """The environment that points a Slotbot deployment at this fake (``GOOGLE_*``)."""
+        google = self.settings()
+        return {
+            "GOOGLE_CLIENT_ID": google.client_id, "GOOGLE_CLIENT_SECRET": google.client_secret,
+            "GOOGLE_AUTH_URI": google.auth_uri, "GOOGLE_TOKEN_URI": google.token_uri,
+            "GOOGLE_REVOKE_URI": google.revoke_uri, "GOOGLE_CALENDAR_API_BASE": google.api_base,
+        }
+
     # -- test helpers ------------------------------------------------------------------------
 
     def add_calendar(

@@ -101,6 +101,14 @@ class FakeMicrosoft(FakeServer, GraphApi):
             ca_bundle=str(self.tls.cert),
         )
 
+    def env(self) -> dict[str, str]:
+        """The environment that points a Slotbot deployment at this fake (``MICROSOFT_*``)."""
+        return {
+            "MICROSOFT_CLIENT_ID": self.client_id, "MICROSOFT_CLIENT_SECRET": self.client_secret,
+            "MICROSOFT_AUTHORITY": self.authority, "MICROSOFT_GRAPH_BASE": self.graph_base,
+            "MICROSOFT_CA_BUNDLE": str(self.tls.cert),
+        }
+
     # -- population -----------------------------------------------------------------------------
 
     def add_user(self, email: str, *, name: str = "", mail: str | None = "") -> FakeUser:

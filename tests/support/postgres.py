@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.net import free_port
+
 
 @dataclass
 class PostgresServer:
@@ -42,11 +44,6 @@ def find_bin() -> Path | None:
     return Path(candidates[0]).parent if candidates else None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 def start() -> PostgresServer:
     bin_dir = find_bin()
@@ -66,7 +63,7 @@ def start() -> PostgresServer:
         check=True,
         capture_output=True,
     )
-    port = _free_port()
+    port = free_port()
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off -c max_connections=200"
     subprocess.run(
         [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"),

@@ -22,7 +22,7 @@ from storage.models import (
     SchedulingPage,
     User,
 )
-from tests.conversation_world import (
+from tests.support.conversation_world import (
     BASE_URL,
     BROKEN_ICS,
     CPH,

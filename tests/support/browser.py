@@ -1,6 +1,6 @@
 """Fixtures for tests that drive the running app over real HTTP, and a real Chromium.
 
-Register them with ``pytest_plugins = ["tests.browser"]`` in a test module.
+Register them with ``pytest_plugins = ["tests.support.browser"]`` in a test module.
 
 * ``live_demo``: the app as ``slotbot demo`` runs it (``create_app`` with demo settings, the demo
   host ``demo`` seeded with its local calendar from ``bot/demo/data/sample.ics``) served by

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -20,11 +19,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, text
 
-from bot.app import create_app
 from bot.calendar.microsoft.credentials import load_credentials
 from bot.keys import SCHEDULER, SESSIONS, TOKENS
 from storage.crypto import SecretBox
 from storage.models import Calendar, CalendarConnection, User
+from tests.conftest import AppClient
 
 if TYPE_CHECKING:
     from tests.fakes.microsoft import FakeMicrosoft
@@ -36,26 +35,11 @@ COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 MONDAY = datetime(2031, 3, 3, tzinfo=COPENHAGEN)  # a future week, Mon-Fri 09-17 free by default
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-async def client(aiohttp_client: Any, make_settings: Any, engine: Any,
-                 microsoft_fake: FakeMicrosoft) -> TestClient:
-    port = _free_port()
-    settings = make_settings(
-        SLOTBOT_BASE_URL=f"http://127.0.0.1:{port}",
-        MICROSOFT_CLIENT_ID=microsoft_fake.client_id,
-        MICROSOFT_CLIENT_SECRET=microsoft_fake.client_secret,
-        MICROSOFT_AUTHORITY=microsoft_fake.authority,
-        MICROSOFT_GRAPH_BASE=microsoft_fake.graph_base,
-        MICROSOFT_CA_BUNDLE=str(microsoft_fake.tls.cert),
-    )
-    microsoft_fake.redirect_uris = {f"http://127.0.0.1:{port}/oauth/microsoft/callback"}
-    return await aiohttp_client(create_app(settings, engine=engine), server_kwargs={"port": port})
+async def client(app_client: AppClient, microsoft_fake: FakeMicrosoft) -> TestClient:
+    client = await app_client(own_address=True, **microsoft_fake.env())
+    microsoft_fake.redirect_uris = {str(client.make_url("/oauth/microsoft/callback"))}
+    return client
 
 
 async def _user(client: TestClient, slug: str, email: str | None) -> int:

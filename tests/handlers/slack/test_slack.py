@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,11 +16,11 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.accounts.credentials import CREDENTIALS_PURPOSE
-from bot.app import create_app
 from bot.calendar.google.credentials import credentials_to_json
 from bot.keys import SECRETS, SESSIONS
 from bot.notices.chat import enqueue_notice
 from storage.models import Calendar, CalendarConnection, ChatIdentity, User
+from tests.conftest import AppClient
 
 if TYPE_CHECKING:  # imported where used, so the fakes stay importable as pytest plugins
     from tests.fakes.google import FakeGoogle
@@ -30,12 +29,6 @@ if TYPE_CHECKING:  # imported where used, so the fakes stay importable as pytest
 pytest_plugins = ["tests.fakes.slack", "tests.fakes.google"]
 
 ULLA = "U0ULLA"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -49,17 +42,8 @@ def slack_env(slack_fake: FakeSlack, extra_env: dict[str, str]) -> dict[str, str
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, make_settings: Any, engine: Any, slack_env: dict[str, str],
-                 google_fake: FakeGoogle) -> TestClient:
-    port = _free_port()
-    google = google_fake.settings()
-    settings = make_settings(
-        SLOTBOT_BASE_URL=f"http://127.0.0.1:{port}", **slack_env,
-        GOOGLE_CLIENT_ID=google.client_id, GOOGLE_CLIENT_SECRET=google.client_secret,
-        GOOGLE_AUTH_URI=google.auth_uri, GOOGLE_TOKEN_URI=google.token_uri,
-        GOOGLE_REVOKE_URI=google.revoke_uri, GOOGLE_CALENDAR_API_BASE=google.api_base,
-    )
-    return await aiohttp_client(create_app(settings, engine=engine), server_kwargs={"port": port})
+async def client(app_client: AppClient, slack_env: dict[str, str], google_fake: FakeGoogle) -> TestClient:
+    return await app_client(own_address=True, **slack_env, **google_fake.env())
 
 
 async def send(client: TestClient, fake: FakeSlack, body: str, *, json_body: bool = False,
@@ -356,11 +340,11 @@ async def test_home_buttons_answer_in_the_messages_tab(client: TestClient, slack
 
 
 async def test_an_event_retried_to_another_worker_is_handled_once(
-        client: TestClient, aiohttp_client: Any, make_settings: Any, engine: Any,
+        client: TestClient, app_client: AppClient, engine: Any,
         slack_env: dict[str, str], slack_fake: FakeSlack) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite serves one process: there is no other worker")
-    other = await aiohttp_client(create_app(make_settings(**slack_env), engine=engine))
+    other = await app_client(**slack_env)
     payload = {"type": "message", "channel_type": "im", "channel": "D0ULLA", "user": ULLA,
                "text": "help", "ts": "1.6"}
     body, _ = slack_fake.event(payload, event_id="Ev0TWOWORKERS")

@@ -6,18 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
-from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.accounts.identities import Identities, Profile
-from bot.app import create_app
 from bot.calendar.base import ProviderRegistry
 from bot.calendar.local import local_factory
 from bot.conversation.core import notice_reply
@@ -28,7 +25,8 @@ from bot.notices.outbox import OutboxWorker
 from bot.scheduling.scheduler import Scheduler
 from storage.crypto import SecretBox
 from storage.models import ChatIdentity, OutboxMessage, User
-from tests.conversation_world import BROKEN_ICS, HOME_ICS, World, add_calendars, make_world
+from tests.conftest import AppClient
+from tests.support.conversation_world import BROKEN_ICS, HOME_ICS, World, add_calendars, make_world
 
 if TYPE_CHECKING:
     from tests.fakes.google import FakeGoogle
@@ -239,27 +237,11 @@ async def _ignore(payload: dict[str, Any]) -> None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_connect_from_chat_to_the_confirmation_in_chat(
-    aiohttp_client: Any, make_settings: Any, engine: Any, google_fake: FakeGoogle,
-    google_insecure_transport: None,
+    app_client: AppClient, google_fake: FakeGoogle, google_insecure_transport: None,
 ) -> None:
-    port = _free_port()
-    google = google_fake.settings()
-    settings = make_settings(
-        SLOTBOT_BASE_URL=f"http://127.0.0.1:{port}",
-        GOOGLE_CLIENT_ID=google.client_id, GOOGLE_CLIENT_SECRET=google.client_secret,
-        GOOGLE_AUTH_URI=google.auth_uri, GOOGLE_TOKEN_URI=google.token_uri,
-        GOOGLE_REVOKE_URI=google.revoke_uri, GOOGLE_CALENDAR_API_BASE=google.api_base,
-    )
-    google_fake.redirect_uris = {f"http://127.0.0.1:{port}/oauth/google/callback"}
-    client: TestClient = await aiohttp_client(create_app(settings, engine=engine),
-                                              server_kwargs={"port": port})
+    client = await app_client(own_address=True, **google_fake.env())
+    google_fake.redirect_uris = {str(client.make_url("/oauth/google/callback"))}
     assert client.app is not None
     app = client.app
     web = Recorder()

@@ -21,12 +21,12 @@ from sqlalchemy import select
 from bot.conversation import dates
 from bot.keys import SESSIONS
 from storage.models import Booking
-from tests.chat_calendar import ZONE, free_ranges, known_tomorrow
+from tests.support.chat_calendar import ZONE, free_ranges, known_tomorrow
 
 if TYPE_CHECKING:
-    from tests.browser import LiveDemo
+    from tests.support.browser import LiveDemo
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.support.browser"]
 
 TIMEOUT_MS = 15_000
 QUESTIONS = [

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import pathlib
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,6 +16,7 @@ from bot.calendar.google.connect import GoogleOAuthError, authorization_url, exc
 from bot.calendar.google.provider import GoogleCalendarProvider
 from bot.calendar.google.scopes import DISCLOSURE, SCOPES
 from bot.settings import GoogleSettings
+from tests.support.paths import ROOT
 
 if TYPE_CHECKING:
     from tests.fakes.google import FakeGoogle
@@ -81,7 +81,7 @@ def test_production_refuses_plain_http_endpoints(
 
     with pytest.raises(InsecureTransportError):
         authorization_url(google_settings, redirect_uri=REDIRECT, state="s", login_hint=None)
-    source = (pathlib.Path(__file__).parents[1] / "bot").rglob("*.py")
+    source = (ROOT / "bot").rglob("*.py")
     assert not [p for p in source if "OAUTHLIB_INSECURE_TRANSPORT" in p.read_text()]
 
 

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 from urllib.parse import unquote
 
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
-from bot.app import create_app
-from bot.demo.seed import seed
-from bot.keys import SECRETS, SESSIONS
+from bot.keys import SESSIONS
 from storage.models import Booking, BookingAttempt, CalendarConnection, SchedulingPage, User
+from tests.conftest import AppClient
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, settings: Any, engine: Any) -> TestClient:
-    client: TestClient = await aiohttp_client(create_app(settings, engine=engine))
-    assert client.app is not None
-    await seed(client.app[SESSIONS], client.app[SECRETS])
-    return client
+async def client(app_client: AppClient) -> TestClient:
+    return await app_client(seed_demo=True)
 
 
 async def _form(client: TestClient, query: str = "") -> tuple[str, str]:
@@ -182,11 +177,8 @@ async def test_only_widget_pages_may_be_framed_by_other_sites(client: TestClient
     assert "frame-ancestors 'self'" in refused.headers["Content-Security-Policy"]
 
 
-async def test_booking_limits_are_settings(aiohttp_client: Any, make_settings: Any, engine: Any) -> None:
-    settings = make_settings(SLOTBOT_BOOKING_LIMIT_PER_IP="2")
-    client: TestClient = await aiohttp_client(create_app(settings, engine=engine))
-    assert client.app is not None
-    await seed(client.app[SESSIONS], client.app[SECRETS])
+async def test_booking_limits_are_settings(app_client: AppClient) -> None:
+    client = await app_client(seed_demo=True, SLOTBOT_BOOKING_LIMIT_PER_IP="2")
     start, csrf = await _form(client)
     statuses = [(await client.post("/meetings/demo", data={"csrf": csrf, "start": start, "d": "30",
                                                            "name": "A", "email": "bad"})).status

@@ -19,17 +19,17 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 from sqlalchemy import func, select, update
 
-from bot.app import create_app
 from bot.conversation import dates
 from bot.conversation.speaker import Speaker
-from bot.demo.seed import DEMO_TIMEZONE, seed
+from bot.demo.seed import DEMO_TIMEZONE
 from bot.handlers.web_chat import visitor
 from bot.handlers.web_chat.render import parts, reply_view
 from bot.handlers.web_chat.texts import MAX_TEXT, MAX_VISITOR_TEXT
 from bot.handlers.web_chat.widget import MESSAGES_PER_IP_PER_MINUTE
-from bot.keys import CONVERSATION, SECRETS, SESSIONS, TOKENS
+from bot.keys import CONVERSATION, SESSIONS, TOKENS
 from storage.models import ChatIdentity, SchedulingPage, User
-from tests.chat_calendar import ZONE, free_ranges, known_tomorrow
+from tests.conftest import AppClient
+from tests.support.chat_calendar import ZONE, free_ranges, known_tomorrow
 
 QUESTIONS = [
     ("en", "when am I free tomorrow?", "en-US", "You're free at these times"),
@@ -39,11 +39,8 @@ QUESTIONS = [
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, make_settings: Any, engine: Any) -> TestClient:
-    client: TestClient = await aiohttp_client(create_app(make_settings(SLOTBOT_DEMO="true"), engine=engine))
-    assert client.app is not None
-    await seed(client.app[SESSIONS], client.app[SECRETS])
-    return client
+async def client(app_client: AppClient) -> TestClient:
+    return await app_client(seed_demo=True, SLOTBOT_DEMO="true")
 
 
 async def _sign_in(client: TestClient) -> tuple[int, str]:
@@ -333,8 +330,8 @@ async def test_the_script_and_the_demo_customer_site(client: TestClient) -> None
     assert 'href="/demo/chat"' in start and 'href="/demo/site"' in start
 
 
-async def test_demo_pages_exist_only_in_the_demo(aiohttp_client: Any, settings: Any, engine: Any) -> None:
-    client: TestClient = await aiohttp_client(create_app(settings, engine=engine))
+async def test_demo_pages_exist_only_in_the_demo(app_client: AppClient) -> None:
+    client = await app_client()
     assert (await client.get("/demo/site")).status == 404
     assert (await client.get("/demo/chat")).status == 404
     assert (await client.get("/widget.js")).status == 200
@@ -389,9 +386,8 @@ def test_links_in_texts_and_only_web_links() -> None:
 
 
 def test_the_web_chat_catalogs_are_complete() -> None:
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    from tests.support.paths import ROOT as root
     sources = sorted((root / "bot" / "handlers" / "web_chat").glob("*.py"))
     found = {message for path in sources for _, message, _, _ in extract_from_file("python", str(path))}
     assert len(found) > 30

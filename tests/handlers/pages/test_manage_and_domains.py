@@ -12,9 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
-from bot.app import create_app
-from bot.demo.seed import seed
-from bot.keys import DOMAINS, OUTBOX, SECRETS, SESSIONS
+from bot.keys import DOMAINS, OUTBOX, SESSIONS
 from bot.pages.domains import DomainError, Domains, normalize_hostname
 from storage.models import (
     Booking,
@@ -24,15 +22,12 @@ from storage.models import (
     SchedulingPage,
     User,
 )
+from tests.conftest import AppClient
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, make_settings: Any, engine: Any) -> TestClient:
-    settings = make_settings(SLOTBOT_BASE_URL="http://slotbot.test")
-    client: TestClient = await aiohttp_client(create_app(settings, engine=engine))
-    assert client.app is not None
-    await seed(client.app[SESSIONS], client.app[SECRETS])
-    return client
+async def client(app_client: AppClient) -> TestClient:
+    return await app_client(seed_demo=True, SLOTBOT_BASE_URL="http://slotbot.test")
 
 
 async def _outbox_settled(client: TestClient) -> None:

@@ -4,7 +4,6 @@ for requests and for notices, uninstalling, the one-token mode, and secrets kept
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,13 +11,13 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import text
 
-from bot.app import create_app
 from bot.handlers.slack.listeners import SLACK_CHANNEL
 from bot.handlers.slack.manifest import BOT_SCOPES
 from bot.keys import SESSIONS
 from bot.logs import Redactor
 from bot.notices.chat import enqueue_notice
 from bot.settings import Settings
+from tests.conftest import AppClient
 
 if TYPE_CHECKING:  # imported where used, so the fakes stay importable as pytest plugins
     from tests.fakes.slack import FakeSlack
@@ -28,21 +27,9 @@ pytest_plugins = ["tests.fakes.slack"]
 ULLA = "U0ULLA"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _client(aiohttp_client: Any, make_settings: Any, engine: Any, env: dict[str, str]) -> TestClient:
-    port = _free_port()
-    settings = make_settings(SLOTBOT_BASE_URL=f"http://127.0.0.1:{port}", **env)
-    return await aiohttp_client(create_app(settings, engine=engine), server_kwargs={"port": port})
-
-
 @pytest.fixture
-async def client(aiohttp_client: Any, make_settings: Any, engine: Any, slack_fake: FakeSlack) -> TestClient:
-    return await _client(aiohttp_client, make_settings, engine, slack_fake.env())
+async def client(app_client: AppClient, slack_fake: FakeSlack) -> TestClient:
+    return await app_client(own_address=True, **slack_fake.env())
 
 
 async def install(client: TestClient, fake: FakeSlack) -> str:
@@ -162,8 +149,8 @@ async def test_uninstall_forgets_the_workspace(
 
 
 async def test_one_bot_token_mode_has_no_install_pages(
-        aiohttp_client: Any, make_settings: Any, engine: Any, slack_fake: FakeSlack) -> None:
-    client = await _client(aiohttp_client, make_settings, engine, slack_fake.env(single_workspace=True))
+        app_client: AppClient, slack_fake: FakeSlack) -> None:
+    client = await app_client(own_address=True, **slack_fake.env(single_workspace=True))
     response = await client.get("/slack/install")
     assert response.status == 404 and "one Slack workspace" in await response.text()
     assert "/meet" in (await meet(client, slack_fake, "help"))["text"]

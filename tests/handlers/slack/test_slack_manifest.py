@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +18,7 @@ from bot.handlers.slack.manifest import (
     build_manifest,
     manifest_json,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
 
 
 def slotbot(*args: str) -> subprocess.CompletedProcess[str]:

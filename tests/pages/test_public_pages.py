@@ -23,18 +23,18 @@ from sqlalchemy import event, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app import create_app
 from bot.booking.service import BookingBlocked, Bookings, SlotTaken, Visitor
 from bot.calendar.base import ProviderRegistry
 from bot.calendar.local import local_factory
 from bot.demo.seed import seed
-from bot.keys import DOMAINS, SCHEDULER, SECRETS, SESSIONS
+from bot.keys import DOMAINS, SCHEDULER, SESSIONS
 from bot.pages.links import Links
 from bot.pages.public import Mode, PublicPages, booking_mode
 from bot.scheduling.scheduler import Scheduler
 from storage.crypto import SecretBox
 from storage.db import READ_ONLY_OPTION
 from storage.models import Booking, BookingAttempt, Calendar, CalendarConnection
+from tests.conftest import AppClient
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a Friday; Monday 23rd is bookable
 MONDAY_11 = datetime(2026, 11, 23, 11, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))
@@ -97,12 +97,10 @@ class Meter:
 
 
 @pytest.fixture
-async def metered(aiohttp_client: Any, make_settings: Any, engine: AsyncEngine) -> Any:
+async def metered(app_client: AppClient, engine: AsyncEngine) -> Any:
     # The outbox worker polls once an hour here, so only the requests themselves are counted.
-    settings = make_settings(SLOTBOT_OUTBOX_POLL_SECONDS="3600", SLOTBOT_BOOKING_LIMIT_PER_IP="1")
-    client: TestClient = await aiohttp_client(create_app(settings, engine=engine))
-    assert client.app is not None
-    await seed(client.app[SESSIONS], client.app[SECRETS])
+    client = await app_client(seed_demo=True, SLOTBOT_OUTBOX_POLL_SECONDS="3600",
+                              SLOTBOT_BOOKING_LIMIT_PER_IP="1")
     meter = Meter(engine, client)
     try:
         yield client, meter

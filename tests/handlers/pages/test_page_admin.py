@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from bot.app import create_app
-from bot.demo.seed import seed
-from bot.keys import SECRETS, SESSIONS, TOKENS
+from bot.keys import SESSIONS, TOKENS
 from bot.pages.settings import PageSettingsError, page_form, parse_page_form
 from storage.models import SchedulingPage, User
+from tests.conftest import AppClient
 
 GOOD = {
     "title": "Sales demo", "slug": "sales", "description": "Thirty minutes with us.", "durations": "30, 45",
@@ -48,11 +46,8 @@ def test_every_problem_of_the_page_form_is_listed() -> None:
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, make_settings: Any, engine: Any) -> TestClient:
-    client: TestClient = await aiohttp_client(create_app(make_settings(), engine=engine))
-    assert client.app is not None
-    await seed(client.app[SESSIONS], client.app[SECRETS])
-    return client
+async def client(app_client: AppClient) -> TestClient:
+    return await app_client(seed_demo=True)
 
 
 async def _sign_in(client: TestClient, slug: str = "demo") -> str:

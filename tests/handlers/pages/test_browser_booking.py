@@ -24,9 +24,9 @@ from bot.notices.email import EMAIL_KIND
 from storage.models import Booking, LocalEvent, OutboxMessage
 
 if TYPE_CHECKING:
-    from tests.browser import LiveDemo
+    from tests.support.browser import LiveDemo
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.support.browser"]
 
 NEW_YORK = "America/New_York"
 HOST_ZONE = "Europe/Copenhagen"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,8 +11,9 @@ from bot.calendar.base import AllDaySpan, BusyBlock, ShowAs
 from bot.calendar.ics.errors import IcsError
 from bot.calendar.ics.expand import IcsCalendar, show_as
 from bot.calendar.ics.parse import parse_ics
+from tests.support.paths import DATA as TEST_DATA
 
-DATA = Path(__file__).parent / "data" / "ics"
+DATA = TEST_DATA / "ics"
 CPH = ZoneInfo("Europe/Copenhagen")
 NY = ZoneInfo("America/New_York")
 

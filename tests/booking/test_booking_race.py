@@ -30,14 +30,14 @@ from bot.keys import SESSIONS
 from bot.notices.chat import NOTICE_KIND
 from bot.notices.email import EMAIL_KIND
 from storage.models import Booking, LocalEvent, OutboxMessage
-from tests.page_client import Answer, PageVisitor, offered_starts, spread_starts
+from tests.support.page_client import Answer, PageVisitor, offered_starts, spread_starts
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from tests.browser import LiveDemo
+    from tests.support.browser import LiveDemo
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.support.browser"]
 
 VISITORS = 50
 SLOTS = 20

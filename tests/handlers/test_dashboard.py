@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -13,10 +12,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, text, update
 
-from bot.app import create_app
 from bot.keys import SESSIONS, TOKENS
 from storage.crypto import SecretBox
 from storage.models import Calendar, CalendarConnection, OAuthState, User, utcnow
+from tests.conftest import AppClient
 
 if TYPE_CHECKING:
     from tests.fakes.google import FakeGoogle
@@ -24,25 +23,12 @@ if TYPE_CHECKING:
 pytest_plugins = ["tests.fakes.google"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-async def client(aiohttp_client: Any, make_settings: Any, engine: Any, google_fake: FakeGoogle,
+async def client(app_client: AppClient, google_fake: FakeGoogle,
                  google_insecure_transport: None) -> TestClient:
-    port = _free_port()
-    google = google_fake.settings()
-    settings = make_settings(
-        SLOTBOT_BASE_URL=f"http://127.0.0.1:{port}",
-        GOOGLE_CLIENT_ID=google.client_id, GOOGLE_CLIENT_SECRET=google.client_secret,
-        GOOGLE_AUTH_URI=google.auth_uri, GOOGLE_TOKEN_URI=google.token_uri,
-        GOOGLE_REVOKE_URI=google.revoke_uri, GOOGLE_CALENDAR_API_BASE=google.api_base,
-    )
-    google_fake.redirect_uris = {f"http://127.0.0.1:{port}/oauth/google/callback"}
-    return await aiohttp_client(create_app(settings, engine=engine), server_kwargs={"port": port})
+    client = await app_client(own_address=True, **google_fake.env())
+    google_fake.redirect_uris = {str(client.make_url("/oauth/google/callback"))}
+    return client
 
 
 async def _user(client: TestClient, slug: str, email: str | None) -> int:
