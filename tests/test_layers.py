@@ -25,7 +25,6 @@ CORE_MAY_IMPORT = (
     "bot.rules",
     "bot.i18n",
     "bot.calendar.base",
-    "bot.scheduling.results",
 )
 """All that the channel-neutral conversation core may import from Slotbot."""
 
