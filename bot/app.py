@@ -46,10 +46,15 @@ from bot.keys import (
 )
 from bot.settings import Settings
 from bot.templating import CONTENT_SECURITY_POLICY
+from storage.db import is_busy
 
 log = logging.getLogger(__name__)
 
 AppHook = Callable[[web.Application], Awaitable[None]]
+
+BUSY_REASON = "Slotbot is busy"
+BUSY_DETAIL = "Nothing was changed. Please try again in a few seconds."
+BUSY_RETRY_SECONDS = 5
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -183,22 +188,28 @@ async def _errors(
         if exc.status < 400 or exc.content_type != "text/plain" or exc.empty_body:
             raise
         return _error_page(request, exc.status, exc.reason, exc.headers)
-    except Exception:
+    except Exception as exc:
+        if is_busy(exc):  # a writer held the lock past the busy timeout; the request was rolled back
+            log.warning("database busy", extra={"path": request.path})
+            return _error_page(request, 503, BUSY_REASON, {"Retry-After": str(BUSY_RETRY_SECONDS)},
+                               detail=BUSY_DETAIL)
         log.exception("unhandled error", extra={"path": request.path})
         return _error_page(request, 500, "Something went wrong on our side")
 
 
 def _error_page(
-    request: web.Request, status: int, reason: str, headers: Mapping[str, str] | None = None
+    request: web.Request, status: int, reason: str, headers: Mapping[str, str] | None = None,
+    *, detail: str = "",
 ) -> web.Response:
     """An error as JSON (``/api/``, JSON clients) or a page, keeping the error's own headers
     (``Allow``, ``Retry-After``); ``_errors`` is outside ``_security_headers``, so the security
     headers are added here."""
     templates = request.app[TEMPLATES]
     if request.path.startswith("/api/") or "json" in request.headers.get("Accept", ""):
-        response = web.json_response({"error": reason}, status=status)
+        response = web.json_response({"error": f"{reason}. {detail}" if detail else reason}, status=status)
     else:
-        response = templates.response("error.html", {"status": status, "reason": reason}, status=status)
+        context = {"status": status, "reason": reason, "detail": detail}
+        response = templates.response("error.html", context, status=status)
     for name, value in (headers or {}).items():
         if name.lower() not in ("content-type", "content-length"):
             response.headers.setdefault(name, value)

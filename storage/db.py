@@ -1,9 +1,14 @@
 """Engine, sessions and migrations: SQLite (aiosqlite) by default, PostgreSQL (asyncpg) by URL.
 
-SQLite is configured for a server: WAL, foreign keys on, a busy timeout, and every transaction
+SQLite is configured for a server: WAL, foreign keys on, a busy timeout (30 s, or the URL's
+``?timeout=SECONDS``), and every transaction
 begun with ``BEGIN IMMEDIATE`` so writes are serialized and a check-then-insert (like the booking
 overlap check) cannot interleave with another writer -- except sessions from
 :func:`read_session_factory`, which only read and begin a plain (deferred) transaction.
+
+:func:`is_busy` recognises the error of a write that waited out the lock (SQLite's "database is
+locked", PostgreSQL's lock timeouts, deadlocks and serialization failures): the transaction was
+rolled back and can simply be tried again.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -28,6 +33,11 @@ class DatabaseNotMigrated(Exception):
 
 
 READ_ONLY_OPTION = "slotbot_read_only"
+DEFAULT_BUSY_SECONDS = 30.0
+"""How long an SQLite write waits for the lock before giving up (``?timeout=`` overrides it)."""
+# What SQLite and PostgreSQL say when a write could not get its lock (or lost a deadlock).
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+_POSTGRES_BUSY = frozenset({"55P03", "40P01", "40001"})
 
 
 def is_sqlite(url: str) -> bool:
@@ -38,22 +48,50 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine for ``url`` with Slotbot's connection settings."""
     if is_sqlite(url):
+        busy = busy_seconds(url)
         engine = create_async_engine(
-            url, echo=echo, connect_args={"timeout": 30}, pool_pre_ping=False
+            url, echo=echo, connect_args={"timeout": busy}, pool_pre_ping=False
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_ms=round(busy * 1000))
         return engine
     return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def busy_seconds(url: str) -> float:
+    """The SQLite busy timeout of ``url``: its ``?timeout=`` query value, else 30 seconds."""
+    value = make_url(url).query.get("timeout")
+    if isinstance(value, tuple):
+        value = value[-1]
+    try:
+        seconds = float(value) if value is not None else DEFAULT_BUSY_SECONDS
+    except ValueError:
+        raise ValueError(f"the database URL's timeout must be a number of seconds, not {value!r}") from None
+    return max(seconds, 0.0)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the database was busy: retrying will do."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError):
+            orig = current.orig
+            code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+            if code in _POSTGRES_BUSY or str(orig).lower().startswith(_SQLITE_BUSY):
+                return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _configure_sqlite(engine: AsyncEngine, *, busy_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event (below) issue BEGIN itself.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
