@@ -8,7 +8,7 @@ the provider; the callback lands back on the dashboard.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,6 +22,10 @@ from bot.keys import CONNECTIONS, SCHEDULER, SESSIONS, SETTINGS, TEMPLATES, TOKE
 from storage.models import Calendar, CalendarConnection, User
 
 COOKIE = "slotbot_session"
+NOTICES = {
+    "connected": "Connected {email}: {count} calendars found{landing}.",
+}
+"""The dashboard's notices by code (``/dashboard?notice=<code>&connection=<id>``)."""
 Handler = Callable[[web.Request, Session], Awaitable[web.StreamResponse]]
 
 
@@ -148,9 +152,25 @@ async def dashboard(request: web.Request, session: Session) -> web.StreamRespons
             "csrf": session.csrf_token,
             "connections": connections_view,
             "providers": list(request.app[CONNECTIONS].providers.values()),
-            "notice": request.query.get("notice", ""),
+            "notice": _notice(request.query, connections_view),
         },
     )
+
+
+def _notice(query: Mapping[str, str], connections: list[dict[str, Any]]) -> str:
+    """The sentence for the URL's notice code (:data:`NOTICES`), filled from the host's own data.
+
+    The URL carries a code and ids only, never text, so a link cannot make the dashboard show
+    words of someone else's choosing; an unknown code or another host's connection shows nothing.
+    """
+    template = NOTICES.get(query.get("notice", ""))
+    connection = next((c for c in connections if str(c["id"]) == query.get("connection")), None)
+    if template is None or connection is None:
+        return ""
+    calendars = connection["calendars"]
+    default = next((cal.name for cal in calendars if cal.is_default), None)
+    landing = f"; bookings land in {default}" if default else ""
+    return template.format(email=connection["email"], count=len(calendars), landing=landing)
 
 
 def _label(request: web.Request, kind: str) -> str:
@@ -202,10 +222,9 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
     except ConnectError as exc:
         return _message(request, "Nothing was connected", str(exc), 400)
     request.app[SCHEDULER].forget(connected.user_id)
-    notice = f"Connected {connected.account_email}: {len(connected.calendars)} calendars found"
-    if connected.default_calendar:
-        notice += f"; bookings land in {connected.default_calendar}"
-    raise web.HTTPSeeOther("/dashboard?" + urlencode({"notice": notice + "."}))
+    raise web.HTTPSeeOther(
+        "/dashboard?" + urlencode({"notice": "connected", "connection": connected.connection_id})
+    )
 
 
 async def connection_action(request: web.Request, session: Session) -> web.StreamResponse:
