@@ -80,28 +80,35 @@ def signed_in(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamR
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    """Redeem a one-time login link and start a session."""
+    """Redeem a one-time login link and start a session.
+
+    The answer is built while the link is being redeemed, so a failure spends nothing.
+    """
+    target = _next(request.query.get("next", ""))
     try:
-        cookie, _ = await request.app[TOKENS].redeem_login(request.query.get("token", ""))
+        async with request.app[TOKENS].login(request.query.get("token", "")) as (cookie, _):
+            response = web.Response(status=303, headers={"Location": target})
+            response.set_cookie(
+                COOKIE,
+                cookie,
+                httponly=True,
+                samesite="Lax",
+                secure=request.app[SETTINGS].base_url.startswith("https://"),
+                path="/",
+            )
     except TokenRefused as exc:
         return _message(
             request, "This link cannot be used", f"{str(exc).capitalize()}. Ask Slotbot for a new one.", 403
         )
-    response = web.Response(status=303, headers={"Location": _next(request.query.get("next", ""))})
-    response.set_cookie(
-        COOKIE,
-        cookie,
-        httponly=True,
-        samesite="Lax",
-        secure=request.app[SETTINGS].base_url.startswith("https://"),
-        path="/",
-    )
     return response
 
 
 def _next(target: str) -> str:
-    """Where a login link leads: a dashboard path only (never another site)."""
-    if target.startswith("/dashboard") and "//" not in target and "\\" not in target:
+    """Where a login link leads: a dashboard path only (never another site), in printable ASCII
+    (no control characters, spaces or line separators that could break or forge the header)."""
+    printable = all("!" <= char <= "~" for char in target)
+    dashboard = target == "/dashboard" or target.startswith(("/dashboard/", "/dashboard?"))
+    if printable and dashboard and "//" not in target and "\\" not in target:
         return target
     return "/dashboard"
 
