@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,7 +20,6 @@ from bot.cli.free import OneLineArgumentParser, add_free_parser
 from bot.settings import Settings, SettingsError, load_environment
 
 USAGE_ERROR = 2
-log = logging.getLogger("slotbot")
 
 
 class CommandError(Exception):
@@ -127,7 +125,7 @@ def _settings(require_secret: bool = True) -> Settings:
 
 def _serve(args: argparse.Namespace) -> int:
     from bot.app import create_app
-    from bot.logs import configure_logging
+    from bot.logs import access_logger, configure_logging
     from storage.db import DatabaseNotMigrated, create_engine, require_migrated
 
     settings = _settings()
@@ -153,7 +151,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host or settings.host,
         port=args.port if args.port is not None else settings.port,
         print=None,
-        access_log=log,
+        access_log=access_logger(),
     )
     return 0
 
