@@ -20,9 +20,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -164,11 +164,7 @@ async def require_migrated(engine: AsyncEngine) -> None:
         )
 
 
-async def ping(engine: AsyncEngine) -> bool:
-    """Whether the database answers a trivial query."""
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    except (SQLAlchemyError, OSError):
-        return False
-    return True
+def first_line(exc: BaseException) -> str:
+    """The first line of a database error (the driver's message, without SQL or parameters)."""
+    message = str(getattr(exc, "orig", None) or exc)
+    return message.splitlines()[0] if message else type(exc).__name__

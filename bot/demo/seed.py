@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -45,6 +46,7 @@ def prepare_data_dir(path: Path) -> str:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DemoSetupError(f"cannot create the data folder {path}: {exc.strerror}") from None
+    _require_writable(path)
     key_path = path / KEY_FILE
     if not key_path.exists():
         key = generate_key()
@@ -65,6 +67,16 @@ def prepare_data_dir(path: Path) -> str:
             f"{key_path} does not hold a valid key; delete it to make a new one"
         ) from None
     return key_text
+
+
+def _require_writable(path: Path) -> None:
+    """Refuse a data folder the demo cannot write (SQLite keeps its journal files beside the
+    database, so a read-only folder breaks every booking even when the file itself is fine)."""
+    try:
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise DemoSetupError(f"the data folder {path} is not writable: {exc.strerror}") from None
 
 
 def sample_ics() -> str:
