@@ -1,16 +1,20 @@
 """Notifications: e-mail through SMTP (aiosmtplib), sent by the outbox.
 
 Services call :func:`enqueue_email` inside their transaction; the outbox worker runs
-:meth:`Mailer.send_payload`. With no ``SMTP_HOST`` (the demo) mail is written to the log instead.
+:meth:`Mailer.send_payload`. With no ``SMTP_HOST`` mail is not sent: the demo shows each e-mail in
+full on its console (:func:`console_text`: headers, body with its manage link, the invitation),
+which is the point of a local demo; ``serve`` logs one warning naming the recipient's domain and
+the subject, never the body, because the log must not carry manage links.
 Header values with CR or LF are refused, so form input can never inject headers.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
-from typing import Any
+from typing import Any, TextIO
 
 import aiosmtplib
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,17 +80,15 @@ def enqueue_email(
 class Mailer:
     """Delivers e-mail through the configured SMTP server, or to the log when there is none."""
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, settings: SmtpSettings, *, console: TextIO | None = None) -> None:
         self._settings = settings
+        self._console = console
 
     async def send(self, message: EmailMessage) -> None:
         """Send ``message`` (SMTP errors propagate, so the outbox retries)."""
         smtp = self._settings
         if not smtp.host:
-            log.info(
-                "e-mail (no SMTP_HOST: printed instead of sent)",
-                extra={"to": message["To"], "subject": message["Subject"], "body": _body(message)},
-            )
+            self._not_sent(message)
             return
         await aiosmtplib.send(
             message,
@@ -97,6 +99,16 @@ class Mailer:
             use_tls=smtp.tls == "tls",
             start_tls=True if smtp.tls == "starttls" else False,
             timeout=smtp.timeout,
+        )
+
+    def _not_sent(self, message: EmailMessage) -> None:
+        if self._settings.print_unsent:
+            print(console_text(message), file=self._console or sys.stdout, flush=True)
+            return
+        log.warning(
+            "e-mail not sent: SMTP_HOST is not set",
+            extra={"to_domain": str(message["To"]).rpartition("@")[2].rstrip(">"),
+                   "subject": str(message["Subject"])},
         )
 
     async def send_payload(self, payload: dict[str, Any]) -> None:
@@ -115,6 +127,17 @@ class Mailer:
         await self.send(message)
 
 
-def _body(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    return part.get_content() if part is not None else ""
+def console_text(message: EmailMessage) -> str:
+    """``message`` as the demo shows it: headers, the text, then each other part (the invitation)."""
+    rule = "-" * 72
+    lines = [f"----- e-mail (demo: shown here, not sent) {rule}"[:72]]
+    lines += [f"{name}: {message[name]}" for name in ("From", "To", "Subject") if message[name]]
+    body = message.get_body(preferencelist=("plain",))
+    lines += ["", body.get_content().rstrip() if body is not None else ""]
+    for part in message.walk():
+        if part.is_multipart() or part is body:
+            continue
+        params = "".join(f"; {k}={v}" for k, v in (part.get_params() or [])[1:] if k != "charset")
+        lines += ["", f"----- {part.get_content_type()}{params}", str(part.get_content()).rstrip()]
+    lines.append(rule)
+    return "\n".join(lines)
