@@ -1,10 +1,11 @@
 """Engine, sessions and migrations: SQLite (aiosqlite) by default, PostgreSQL (asyncpg) by URL.
 
-SQLite is configured for a server: WAL, foreign keys on, a busy timeout (30 s, or the URL's
-``?timeout=SECONDS``), and every transaction
-begun with ``BEGIN IMMEDIATE`` so writes are serialized and a check-then-insert (like the booking
-overlap check) cannot interleave with another writer -- except sessions from
-:func:`read_session_factory`, which only read and begin a plain (deferred) transaction.
+SQLite is configured for a server: a new database file is private (0600), WAL, foreign keys on, a
+busy timeout (30 s, or the URL's ``?timeout=SECONDS``), and every transaction begun with
+``BEGIN IMMEDIATE`` so writes are serialized and a check-then-insert (like the booking overlap
+check) cannot interleave with another writer -- except sessions from :func:`read_session_factory`,
+which only read and begin a plain (deferred) transaction. Sessions may carry the app's
+:class:`SecretBox` (:func:`session_factory`), for what is sealed on the way in (outbox secrets).
 
 :func:`is_busy` recognises the error of a write that waited out the lock (SQLite's "database is
 locked", PostgreSQL's lock timeouts, deadlocks and serialization failures): the transaction was
@@ -13,6 +14,7 @@ rolled back and can simply be tried again.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,8 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage.crypto import SecretBox
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
@@ -33,6 +37,7 @@ class DatabaseNotMigrated(Exception):
 
 
 READ_ONLY_OPTION = "slotbot_read_only"
+SECRETS_INFO = "slotbot_secrets"
 DEFAULT_BUSY_SECONDS = 30.0
 """How long an SQLite write waits for the lock before giving up (``?timeout=`` overrides it)."""
 # What SQLite and PostgreSQL say when a write could not get its lock (or lost a deadlock).
@@ -48,6 +53,7 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine for ``url`` with Slotbot's connection settings."""
     if is_sqlite(url):
+        _create_private(url)
         busy = busy_seconds(url)
         engine = create_async_engine(
             url, echo=echo, connect_args={"timeout": busy}, pool_pre_ping=False
@@ -55,6 +61,20 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         _configure_sqlite(engine, busy_ms=round(busy * 1000))
         return engine
     return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _create_private(url: str) -> None:
+    """Create a new SQLite database file for its owner only (0600), before SQLite makes it 0644;
+    its ``-wal`` and ``-shm`` files take the database file's mode. An existing file is left as
+    it is, and a folder that is missing or read-only is left for connecting to report."""
+    parsed = make_url(url)
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:") or "uri" in parsed.query:
+        return
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:
+        return
 
 
 def busy_seconds(url: str) -> float:
@@ -103,9 +123,21 @@ def _configure_sqlite(engine: AsyncEngine, *, busy_ms: int) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """The session factory used everywhere (objects stay usable after commit)."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+def session_factory(
+    engine: AsyncEngine, *, secrets: SecretBox | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """The session factory used everywhere (objects stay usable after commit).
+
+    With ``secrets``, its sessions carry the box (see :func:`secret_box`), so what is written
+    through them can be sealed on the way, e.g. the secrets of outbox payloads.
+    """
+    return async_sessionmaker(engine, expire_on_commit=False, info={SECRETS_INFO: secrets})
+
+
+def secret_box(session: AsyncSession) -> SecretBox | None:
+    """The :class:`SecretBox` the session's factory was given, if any."""
+    box = session.info.get(SECRETS_INFO)
+    return box if isinstance(box, SecretBox) else None
 
 
 def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

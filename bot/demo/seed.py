@@ -1,8 +1,8 @@
 """The local demo: a data folder, a generated key, and a demo host with a local calendar.
 
-``slotbot demo`` needs no configuration: it keeps SQLite and a secret key (mode 0600) in a data
-folder, migrates, and seeds a demo host whose calendar is a *local* calendar stored in the
-database, filled from the bundled ``demo/data/sample.ics`` (recurring meetings, an all-day event,
+``slotbot demo`` needs no configuration: it keeps SQLite and a secret key (both mode 0600) in a
+data folder (0700), migrates, and seeds a demo host whose calendar is a *local* calendar stored in
+the database, filled from the bundled ``demo/data/sample.ics`` (recurring meetings, an all-day event,
 events shown as free). Demo bookings land in that calendar.
 """
 
@@ -41,9 +41,9 @@ class DemoHost:
 
 
 def prepare_data_dir(path: Path) -> str:
-    """Create the data folder if needed and return its secret key (made once, mode 0600)."""
+    """Create the data folder if needed (mode 0700) and return its secret key (made once, 0600)."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise DemoSetupError(f"cannot create the data folder {path}: {exc.strerror}") from None
     _require_writable(path)

@@ -1,15 +1,18 @@
 """Notifications: e-mail through SMTP (aiosmtplib), sent by the outbox.
 
 Services call :func:`enqueue_email` inside their transaction; the outbox worker runs
-:meth:`Mailer.send_payload`. With no ``SMTP_HOST`` mail is not sent: the demo shows each e-mail in
-full on its console (:func:`console_text`: headers, body with its manage link, the invitation),
-which is the point of a local demo; ``serve`` logs one warning naming the recipient's domain and
-the subject, never the body, because the log must not carry manage links.
+:meth:`Mailer.send_payload`. The body and invitation are sealed while the e-mail waits; once sent,
+its outbox row keeps only :func:`audit_record` (recipient domain and hash, subject). With no
+``SMTP_HOST`` mail is not sent: the demo shows each e-mail in full on its console
+(:func:`console_text`: headers, body with its manage link, the invitation), which is the point of a
+local demo; ``serve`` logs one warning naming the recipient's domain and the subject, never the
+body, because the log must not carry manage links.
 Header values with CR or LF are refused, so form input can never inject headers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sys
 from email.message import EmailMessage
@@ -24,6 +27,8 @@ from bot.settings import SmtpSettings
 
 log = logging.getLogger(__name__)
 EMAIL_KIND = "email.send"
+SECRET_FIELDS = ("text", "ics")
+"""Sealed while the e-mail waits, dropped once it is sent: the body (manage links) and invitation."""
 
 
 class HeaderInjection(ValueError):
@@ -74,7 +79,19 @@ def enqueue_email(
     payload: dict[str, Any] = {"to": to, "to_name": to_name, "subject": subject, "text": text}
     if ics is not None:
         payload["ics"] = ics
-    enqueue(session, EMAIL_KIND, payload, dedupe_key=dedupe_key)
+    enqueue(session, EMAIL_KIND, payload, secret=SECRET_FIELDS, audit=audit_record(to, subject),
+            dedupe_key=dedupe_key)
+
+
+def audit_record(to: str, subject: str) -> dict[str, str]:
+    """What a delivered e-mail's outbox row keeps: the recipient's domain and hash, the subject."""
+    return {"to_domain": to.rpartition("@")[2].lower(), "to_hash": recipient_hash(to), "subject": subject}
+
+
+def recipient_hash(address: str) -> str:
+    """A recipient's pseudonym in the audit record (SHA-256 of the lower-cased address, 16 hex
+    digits): enough to answer "was X mailed?", without keeping the address."""
+    return hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()[:16]
 
 
 class Mailer:
