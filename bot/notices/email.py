@@ -7,7 +7,9 @@ its outbox row keeps only :func:`audit_record` (recipient domain and hash, subje
 (:func:`console_text`: headers, body with its manage link, the invitation), which is the point of a
 local demo; ``serve`` logs one warning naming the recipient's domain and the subject, never the
 body, because the log must not carry manage links.
-Header values with CR or LF are refused, so form input can never inject headers.
+Header values with CR or LF are refused, so form input can never inject headers; other line
+separators become spaces. An e-mail that can never be built fails for good at once, and the
+messages it was enqueued with for that case (``if_lost``: telling the host) go out instead.
 """
 
 from __future__ import annotations
@@ -15,13 +17,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
+from collections.abc import Sequence
 from email.message import EmailMessage
+from email.policy import SMTPUTF8
 from email.utils import formataddr, make_msgid
 from typing import Any, TextIO
 
 import aiosmtplib
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.notices.addresses import HeaderInjection as HeaderInjection  # raised by build_email
+from bot.notices.addresses import UnusableAddress as UnusableAddress  # raised by build_email
+from bot.notices.addresses import header_value, mailbox
+from bot.notices.envelope import Message
 from bot.notices.outbox import PermanentFailure, enqueue
 from bot.settings import SmtpSettings
 
@@ -29,16 +37,6 @@ log = logging.getLogger(__name__)
 EMAIL_KIND = "email.send"
 SECRET_FIELDS = ("text", "ics")
 """Sealed while the e-mail waits, dropped once it is sent: the body (manage links) and invitation."""
-
-
-class HeaderInjection(ValueError):
-    """A header value contained a line break."""
-
-
-def _clean(value: str, what: str) -> str:
-    if "\r" in value or "\n" in value:
-        raise HeaderInjection(f"{what} must be a single line")
-    return value
 
 
 def build_email(
@@ -51,15 +49,22 @@ def build_email(
     ics: str | None = None,
     ics_method: str = "REQUEST",
 ) -> EmailMessage:
-    """A plain-text e-mail, optionally with an iCalendar invitation part."""
+    """A plain-text e-mail, optionally with an iCalendar invitation part.
+
+    Header values are made one line (:func:`~bot.notices.addresses.header_value`); a value with
+    CR or LF raises :class:`HeaderInjection`, an address mail cannot go to
+    :class:`~bot.notices.addresses.UnusableAddress`, and a message that cannot be serialised
+    raises too: all are :class:`ValueError`, and no retry can change them.
+    """
     message = EmailMessage()
-    message["From"] = _clean(sender, "sender")
-    message["To"] = formataddr((_clean(to_name, "name"), _clean(to, "address")))
-    message["Subject"] = _clean(subject, "subject")
+    message["From"] = header_value(sender, "sender")
+    message["To"] = formataddr((header_value(to_name, "name"), mailbox(to)))
+    message["Subject"] = header_value(subject, "subject")
     message["Message-ID"] = make_msgid(domain="slotbot.local")
     message.set_content(text)
     if ics is not None:
         message.add_alternative(ics, subtype="calendar", params={"method": ics_method})
+    message.as_bytes(policy=SMTPUTF8)  # what sending will do: fail now, for good, if it cannot
     return message
 
 
@@ -72,15 +77,36 @@ def enqueue_email(
     to_name: str = "",
     ics: str | None = None,
     dedupe_key: str | None = None,
+    if_lost: Sequence[Message] = (),
 ) -> None:
-    """Send an e-mail once the surrounding transaction commits (validated now, not later)."""
-    for value, what in ((to, "address"), (to_name, "name"), (subject, "subject")):
-        _clean(value, what)
+    """Send an e-mail once the surrounding transaction commits (validated now, not later).
+
+    ``if_lost`` are the messages to send if this one fails for good (see :func:`email_message`).
+    """
+    message = email_message(to=to, subject=subject, text=text, to_name=to_name, ics=ics, if_lost=if_lost)
+    enqueue(session, message.kind, dict(message.payload), secret=message.secret, audit=message.audit,
+            on_dead=message.on_dead, dedupe_key=dedupe_key)
+
+
+def email_message(
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    to_name: str = "",
+    ics: str | None = None,
+    if_lost: Sequence[Message] = (),
+) -> Message:
+    """The outbox message of an e-mail: its text and invitation secret, its audit record, and
+    ``if_lost``, what to send if it fails for good (telling the host). CR or LF in a header
+    value raises :class:`HeaderInjection` now; other separators become spaces."""
+    subject, to_name = header_value(subject, "subject"), header_value(to_name, "name")
+    header_value(to, "address")
     payload: dict[str, Any] = {"to": to, "to_name": to_name, "subject": subject, "text": text}
     if ics is not None:
         payload["ics"] = ics
-    enqueue(session, EMAIL_KIND, payload, secret=SECRET_FIELDS, audit=audit_record(to, subject),
-            dedupe_key=dedupe_key)
+    return Message(EMAIL_KIND, payload, secret=SECRET_FIELDS, audit=audit_record(to, subject),
+                   on_dead=tuple(if_lost))
 
 
 def audit_record(to: str, subject: str) -> dict[str, str]:
@@ -139,9 +165,13 @@ class Mailer:
                 text=str(payload["text"]),
                 ics=payload.get("ics"),
             )
-        except (KeyError, HeaderInjection) as exc:
-            raise PermanentFailure(f"unusable e-mail payload: {exc}") from None
+        except (KeyError, TypeError, ValueError) as exc:  # HeaderInjection, UnusableAddress...
+            raise PermanentFailure(f"the e-mail can never be sent: {_describe(exc)}") from None
         await self.send(message)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def console_text(message: EmailMessage) -> str:

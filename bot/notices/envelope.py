@@ -1,4 +1,4 @@
-"""What an outbox row stores around a payload: its sealed secrets and its audit record.
+"""What an outbox row stores around a payload: sealed secrets, the audit record and follow-ups.
 
 A :class:`Message` names, besides its kind and payload:
 
@@ -7,7 +7,9 @@ A :class:`Message` names, besides its kind and payload:
   the purpose ``outbox.<kind>.<field>``, and opened only for its handler;
 * ``audit``: what the row keeps once the message is delivered, instead of the payload (an e-mail
   keeps its recipient's domain and hash and its subject; the row itself keeps kind, times and
-  attempts). Without one, the delivered row keeps the payload minus the secret fields.
+  attempts). Without one, the delivered row keeps the payload minus the secret fields;
+* ``on_dead``: messages to send if this one fails for good (tell the host a mail was lost),
+  stored wrapped alike and enqueued by the worker in the transaction that gives up.
 
 :func:`wrap` makes the stored form (the envelope under the reserved key :data:`META`),
 :func:`unwrap` the handler's payload. The box comes with the session
@@ -17,7 +19,7 @@ fields as they are (and still drops them after delivery).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,10 +37,11 @@ class Message:
     payload: Mapping[str, Any]
     secret: Collection[str] = ()
     audit: Mapping[str, Any] | None = None
+    on_dead: Sequence[Message] = ()
 
 
 def wrap(message: Message, box: SecretBox | None) -> dict[str, Any]:
-    """The stored form of ``message``'s payload."""
+    """The stored form of ``message``'s payload, its follow-ups wrapped alike."""
     if META in message.payload:
         raise ValueError(f"{META!r} is reserved in outbox payloads")
     stored = dict(message.payload)
@@ -52,6 +55,8 @@ def wrap(message: Message, box: SecretBox | None) -> dict[str, Any]:
             meta["sealed"] = secret
     if message.audit is not None:
         meta["audit"] = dict(message.audit)
+    if message.on_dead:
+        meta["on_dead"] = [{"kind": m.kind, "payload": wrap(m, box)} for m in message.on_dead]
     if meta:
         stored[META] = meta
     return stored
@@ -78,6 +83,11 @@ def delivered(stored: Mapping[str, Any]) -> dict[str, Any]:
         return {**meta["audit"], "redacted": True}
     secret = set(meta.get("secret", []))
     return {k: v for k, v in stored.items() if k != META and k not in secret}
+
+
+def follow_ups(stored: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The follow-ups to enqueue because this message failed for good: (kind, stored payload)."""
+    return [(str(item["kind"]), dict(item["payload"])) for item in _meta(stored).get("on_dead", [])]
 
 
 def _meta(stored: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ registered for their ``kind`` and records the outcome:
 * success -> ``done`` (never run again, also across restarts);
 * failure -> retried later with exponential backoff and jitter, up to ``max_attempts``, then ``dead``;
 * :class:`PermanentFailure` -> ``dead`` at once (retrying cannot help);
+* ``dead`` (either way) enqueues the message's follow-ups, if it has any (tell the host);
 * a worker that died mid-message leaves a ``running`` row whose lease expires; it is then retried.
 
 A payload's secrets (an e-mail's text with its manage link) are sealed while it waits and dropped
@@ -21,14 +22,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.notices.envelope import Message, delivered, unwrap, wrap
+from bot.notices.envelope import Message, delivered, follow_ups, unwrap, wrap
 from storage.crypto import SecretBox, SecretKeyError
 from storage.db import secret_box
 from storage.models import OutboxMessage, utcnow
@@ -50,6 +51,7 @@ def enqueue(
     *,
     secret: Collection[str] = (),
     audit: Mapping[str, Any] | None = None,
+    on_dead: Sequence[Message] = (),
     dedupe_key: str | None = None,
     delay: timedelta = timedelta(0),
     max_attempts: int = 8,
@@ -58,16 +60,18 @@ def enqueue(
     """Add a side effect to ``session``; it is sent only if the surrounding transaction commits.
 
     ``secret`` fields are sealed until delivery and dropped after it; ``audit`` is what the row
-    keeps once delivered (see :class:`~bot.notices.envelope.Message`).
+    keeps once delivered; ``on_dead`` are sent if it fails for good (see
+    :class:`~bot.notices.envelope.Message`).
     """
-    stored = wrap(Message(kind, payload, secret=secret, audit=audit), secret_box(session))
-    message = OutboxMessage(
-        kind=kind,
-        payload=stored,
-        dedupe_key=dedupe_key,
-        max_attempts=max_attempts,
-        next_attempt_at=(now or utcnow()) + delay,
-    )
+    stored = wrap(Message(kind, payload, secret=secret, audit=audit, on_dead=on_dead), secret_box(session))
+    return _add(session, kind, stored, dedupe_key=dedupe_key, max_attempts=max_attempts,
+                due=(now or utcnow()) + delay)
+
+
+def _add(session: AsyncSession, kind: str, stored: dict[str, Any], *, due: datetime,
+         dedupe_key: str | None = None, max_attempts: int = 8) -> OutboxMessage:
+    message = OutboxMessage(kind=kind, payload=stored, dedupe_key=dedupe_key, max_attempts=max_attempts,
+                            next_attempt_at=due)
     session.add(message)
     return message
 
@@ -196,6 +200,8 @@ class OutboxWorker:
                     "outbox message failed for good",
                     extra={"outbox_id": message_id, "kind": kind, "error": error},
                 )
+                for follow_kind, stored in follow_ups(message.payload):  # e.g. tell the host
+                    _add(session, follow_kind, stored, due=now)
             else:
                 message.status = "pending"
                 message.next_attempt_at = now + self.backoff(message.attempts)
