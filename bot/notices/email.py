@@ -18,9 +18,10 @@ import hashlib
 import logging
 import sys
 from collections.abc import Sequence
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTPUTF8
-from email.utils import formataddr, make_msgid
+from email.utils import make_msgid
 from typing import Any, TextIO
 
 import aiosmtplib
@@ -28,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.notices.addresses import HeaderInjection as HeaderInjection  # raised by build_email
 from bot.notices.addresses import UnusableAddress as UnusableAddress  # raised by build_email
-from bot.notices.addresses import header_value, mailbox
+from bot.notices.addresses import header_value, mailbox, needs_smtputf8
 from bot.notices.envelope import Message
 from bot.notices.outbox import PermanentFailure, enqueue
 from bot.settings import SmtpSettings
@@ -58,7 +59,8 @@ def build_email(
     """
     message = EmailMessage()
     message["From"] = header_value(sender, "sender")
-    message["To"] = formataddr((header_value(to_name, "name"), mailbox(to)))
+    local, domain = mailbox(to)
+    message["To"] = Address(display_name=header_value(to_name, "name"), username=local, domain=domain)
     message["Subject"] = header_value(subject, "subject")
     message["Message-ID"] = make_msgid(domain="slotbot.local")
     message.set_content(text)
@@ -167,7 +169,18 @@ class Mailer:
             )
         except (KeyError, TypeError, ValueError) as exc:  # HeaderInjection, UnusableAddress...
             raise PermanentFailure(f"the e-mail can never be sent: {_describe(exc)}") from None
-        await self.send(message)
+        try:
+            await self.send(message)
+        except aiosmtplib.SMTPNotSupported as exc:
+            if needs_smtputf8(str(payload["to"])):
+                raise PermanentFailure(
+                    f"the mail server does not take internationalised addresses (SMTPUTF8): {exc}"
+                ) from None
+            raise
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            if all(refusal.code >= 500 for refusal in exc.recipients):  # 5xx: for good; 4xx: later
+                raise PermanentFailure(f"the mail server refused the recipient: {exc}") from None
+            raise
 
 
 def _describe(exc: BaseException) -> str:

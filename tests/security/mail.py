@@ -32,6 +32,16 @@ class Inbox:
 
     port: int = 0
     received: list[Received] = field(default_factory=list)
+    refuse: set[str] = field(default_factory=set)
+    """Recipients answered ``550`` (no such mailbox)."""
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        """aiosmtpd's hook: refuse the addresses in :attr:`refuse`."""
+        if address in self.refuse:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         """aiosmtpd's hook: keep the message."""
