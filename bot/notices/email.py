@@ -1,8 +1,9 @@
 """Notifications: e-mail through SMTP (aiosmtplib), sent by the outbox.
 
 Services call :func:`enqueue_email` inside their transaction; the outbox worker runs
-:meth:`Mailer.send_payload`. The body and invitation are sealed while the e-mail waits; once sent,
-its outbox row keeps only :func:`audit_record` (recipient domain and hash, subject). With no
+:meth:`Mailer.send_payload`. The body and invitation are sealed while the e-mail waits (sessions
+given the secret box); once sent, its outbox row keeps only :func:`audit_record` (recipient domain
+and hash, subject). Internationalised addresses go out as :mod:`bot.notices.addresses` allows. With no
 ``SMTP_HOST`` mail is not sent: the demo shows each e-mail in full on its console
 (:func:`console_text`: headers, body with its manage link, the invitation), which is the point of a
 local demo; ``serve`` logs one warning naming the recipient's domain and the subject, never the
@@ -123,7 +124,8 @@ def recipient_hash(address: str) -> str:
 
 
 class Mailer:
-    """Delivers e-mail through the configured SMTP server, or to the log when there is none."""
+    """Delivers e-mail through the configured SMTP server; without one, shows it on the console
+    (the demo) or logs that it was not sent."""
 
     def __init__(self, settings: SmtpSettings, *, console: TextIO | None = None) -> None:
         self._settings = settings
