@@ -9,7 +9,7 @@ worker. Routes are added by the handler modules in ``bot/handlers/``.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -47,10 +47,15 @@ from bot.keys import (
 )
 from bot.settings import Settings
 from bot.templating import CONTENT_SECURITY_POLICY
+from storage.db import is_busy
 
 log = logging.getLogger(__name__)
 
 AppHook = Callable[[web.Application], Awaitable[None]]
+
+BUSY_REASON = "Slotbot is busy"
+BUSY_DETAIL = "Nothing was changed. Please try again in a few seconds."
+BUSY_RETRY_SECONDS = 5
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -145,10 +150,20 @@ def add_outbox_handlers(app: web.Application, registrar: OutboxRegistrar) -> Non
 async def _security_headers(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    response = await handler(request)
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    """The security headers on every response, raised ones (redirects, errors) included."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        _secure(exc.headers)
+        raise
+    _secure(response.headers)
     return response
+
+
+def _secure(headers: MutableMapping[str, str]) -> None:
+    """Add :data:`SECURITY_HEADERS` that a handler did not set itself (a framed page's CSP)."""
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
 
 
 # What a custom domain serves: the visitor's side only (no dashboard, no sign-in, no chat hooks).
@@ -173,14 +188,31 @@ async def _errors(
     except web.HTTPException as exc:
         if exc.status < 400 or exc.content_type != "text/plain" or exc.empty_body:
             raise
-        return _error_page(request, exc.status, exc.reason)
-    except Exception:
+        return _error_page(request, exc.status, exc.reason, exc.headers)
+    except Exception as exc:
+        if is_busy(exc):  # a writer held the lock past the busy timeout; the request was rolled back
+            log.warning("database busy", extra={"path": request.path})
+            return _error_page(request, 503, BUSY_REASON, {"Retry-After": str(BUSY_RETRY_SECONDS)},
+                               detail=BUSY_DETAIL)
         log.exception("unhandled error", extra={"path": request.path})
         return _error_page(request, 500, "Something went wrong on our side")
 
 
-def _error_page(request: web.Request, status: int, reason: str) -> web.Response:
+def _error_page(
+    request: web.Request, status: int, reason: str, headers: Mapping[str, str] | None = None,
+    *, detail: str = "",
+) -> web.Response:
+    """An error as JSON (``/api/``, JSON clients) or a page, keeping the error's own headers
+    (``Allow``, ``Retry-After``); ``_errors`` is outside ``_security_headers``, so the security
+    headers are added here."""
     templates = request.app[TEMPLATES]
     if request.path.startswith("/api/") or "json" in request.headers.get("Accept", ""):
-        return web.json_response({"error": reason}, status=status)
-    return templates.response("error.html", {"status": status, "reason": reason}, status=status)
+        response = web.json_response({"error": f"{reason}. {detail}" if detail else reason}, status=status)
+    else:
+        context = {"status": status, "reason": reason, "detail": detail}
+        response = templates.response("error.html", context, status=status)
+    for name, value in (headers or {}).items():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers.setdefault(name, value)
+    _secure(response.headers)
+    return response

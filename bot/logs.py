@@ -2,7 +2,11 @@
 
 :func:`configure_logging` installs a formatter (JSON lines or plain text) and a filter that
 replaces every configured secret value, and anything shaped like a bearer token, Slack token or
-password field, with ``[redacted]`` — in the message, its arguments, extra fields and tracebacks.
+password field, with ``[redacted]`` — in the message, its arguments, extra fields (nested ones
+too, such as the access log's request headers) and tracebacks. One-time links are secrets too:
+the token of a manage link (``/meetings-manage/<token>``) and the ``token``, ``code`` and
+``state`` query values (login links, OAuth callbacks) are redacted wherever a URL is logged.
+The access log (:func:`access_logger`) goes through the same handler, so it is redacted alike.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import logging
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 _PATTERNS = (
     re.compile(r"xox[abpre]-[A-Za-z0-9-]+"),  # Slack tokens
@@ -20,7 +24,10 @@ _PATTERNS = (
     re.compile(r"(?i)([\"']?(?:access_token|refresh_token|id_token|client_secret|password|code_verifier)"
                r"[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"),
     re.compile(r"v1\.[0-9a-f]{8}\.[A-Za-z0-9_-]{16,}"),  # sealed secrets (storage.crypto)
+    re.compile(r"(/meetings-manage/)[^/?#\s\"'<>]+"),  # manage links
+    re.compile(r"(?i)([?&;](?:token|code|state|session_state)=)[^&#\s\"'<>]+"),  # links, OAuth callbacks
 )
+ACCESS_LOGGER = "aiohttp.access"
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 REDACTED = "[redacted]"
 
@@ -57,9 +64,19 @@ class RedactingFilter(logging.Filter):
             record.exc_text = self._redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         for key, value in list(vars(record).items()):
-            if key not in _RESERVED and isinstance(value, str):
-                setattr(record, key, self._redact(value))
+            if key not in _RESERVED:
+                setattr(record, key, self._scrub(value))
         return True
+
+    def _scrub(self, value: Any) -> Any:
+        """``value`` with every string in it redacted (dicts and lists walked)."""
+        if isinstance(value, str):
+            return self._redact(value)
+        if isinstance(value, dict):
+            return {key: self._scrub(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self._scrub(item) for item in value)
+        return value
 
 
 class JsonFormatter(logging.Formatter):
@@ -83,9 +100,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> None:
-    """Install Slotbot's handler on the root logger (replacing earlier ones)."""
-    handler = logging.StreamHandler()
+def access_logger() -> logging.Logger:
+    """The logger ``slotbot serve`` gives aiohttp for its access log (redacted like the rest)."""
+    return logging.getLogger(ACCESS_LOGGER)
+
+
+def configure_logging(
+    level: str, fmt: str, secrets: Iterable[str] = (), *, stream: TextIO | None = None
+) -> None:
+    """Install Slotbot's handler on the root logger (replacing earlier ones), writing to
+    ``stream`` (standard error by default)."""
+    handler = logging.StreamHandler(stream)
     handler.addFilter(RedactingFilter(Redactor(secrets)))
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
@@ -96,7 +121,7 @@ def configure_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> None
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    logging.getLogger("aiohttp.access").setLevel(max(logging.getLevelName(level), logging.INFO))
+    access_logger().setLevel(max(logging.getLevelName(level), logging.INFO))
     # Migration chatter ("Context impl SQLiteImpl") is noise outside debugging.
     logging.getLogger("alembic").setLevel(
         logging.DEBUG if level == "DEBUG" else logging.WARNING

@@ -46,7 +46,8 @@ def decode_key(text: str) -> bytes:
 
 @dataclass(frozen=True)
 class SmtpSettings:
-    """Where e-mail goes. ``host`` empty means mail is written to the log (the demo)."""
+    """Where e-mail goes. ``host`` empty means mail is not sent: with ``print_unsent`` (the demo,
+    ``SLOTBOT_DEMO``) each e-mail is shown in full on standard output, else one log line says so."""
 
     host: str = ""
     port: int = 587
@@ -55,6 +56,7 @@ class SmtpSettings:
     password: str = field(default="", repr=False)
     sender: str = "Slotbot <slotbot@localhost>"
     timeout: float = 20.0
+    print_unsent: bool = False
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,7 @@ class Settings:
         except (ZoneInfoNotFoundError, ValueError):
             raise SettingsError("SLOTBOT_DEFAULT_TIMEZONE", "an IANA time zone name", zone) from None
         log_format = reader.choice("SLOTBOT_LOG_FORMAT", ("json", "text"), "json")
+        demo = reader.flag("SLOTBOT_DEMO", False)
         return cls(
             database_url=database_url,
             secret_keys=tuple(keys),
@@ -228,6 +231,7 @@ class Settings:
                 password=reader.text("SMTP_PASSWORD", ""),
                 sender=reader.text("SMTP_FROM", "Slotbot <slotbot@localhost>"),
                 timeout=reader.number("SMTP_TIMEOUT_SECONDS", 20.0, low=0.1),
+                print_unsent=demo,
             ),
             google=GoogleSettings(
                 client_id=reader.text("GOOGLE_CLIENT_ID", ""),
@@ -255,7 +259,7 @@ class Settings:
                     "SLACK_USER_REQUESTS_PER_MINUTE", 30, low=1, high=100000
                 ),
             ),
-            demo=reader.flag("SLOTBOT_DEMO", False),
+            demo=demo,
         )._checked()
 
     def _checked(self) -> Settings:

@@ -107,7 +107,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
     links = Links(settings.base_url)
     owns_engine = engine is None
     engine = engine or create_engine(settings.database_url)
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, secrets=secrets)  # outbox payloads are sealed with it
     read_sessions = read_session_factory(engine)
     http = SharedHttp(total_timeout=settings.calendar_timeout_seconds * 3)
     threads = WorkerThreads()  # the one pool for every provider's blocking library calls

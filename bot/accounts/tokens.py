@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import json
 import secrets as random_secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -85,6 +87,18 @@ class Tokens:
 
     async def redeem_login(self, token: str, *, now: datetime | None = None) -> tuple[str, Session]:
         """Use a login token once; return a new session's cookie value and the session."""
+        async with self.login(token, now=now) as signed_in:
+            return signed_in
+
+    @asynccontextmanager
+    async def login(
+        self, token: str, *, now: datetime | None = None
+    ) -> AsyncIterator[tuple[str, Session]]:
+        """Use a login token once, for what the ``async with`` block does with the new session.
+
+        The token is spent only when the block ends without an error: a request that fails while
+        answering (say, building its redirect) rolls back, and the link still works.
+        """
         moment = now or utcnow()
         async with self._sessions() as session, session.begin():
             row = (
@@ -113,7 +127,8 @@ class Tokens:
                     expires_at=moment + SESSION_TTL,
                 )
             )
-            return cookie, Session(row.user_id, csrf)
+            await session.flush()
+            yield cookie, Session(row.user_id, csrf)
 
     async def session(self, cookie: str | None, *, now: datetime | None = None) -> Session | None:
         """The live session of a cookie value, or None."""

@@ -3,7 +3,8 @@
 Each function adds outbox rows to the caller's session, so a message is sent exactly when the
 change it describes is committed: the visitor's e-mail (with an iCalendar invitation, update or
 cancellation and the manage link) and the host's e-mail and chat notice
-(:func:`bot.notices.chat.enqueue_notice`: every chat the host uses gets it).
+(:func:`bot.notices.chat.enqueue_notice`: every chat the host uses gets it). An e-mail that can
+never be delivered tells the host instead (a chat notice, and an e-mail when it was the visitor's).
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.booking.events import booking_event, invitation_uid
 from bot.calendar.ics.write import event_to_ics
-from bot.notices.chat import enqueue_notice
-from bot.notices.email import enqueue_email
+from bot.notices.addresses import header_value
+from bot.notices.chat import enqueue_notice, notice_message
+from bot.notices.email import email_message, enqueue_email
+from bot.notices.envelope import Message
 from storage.models import Booking, User
 
 
@@ -33,7 +36,33 @@ def _invitation(host: User, title: str, booking: Booking, *, cancelled: bool = F
 def tell_host(session: AsyncSession, host: User, *, subject: str, text: str) -> None:
     """E-mail the host (when they have an address) once the transaction commits."""
     if host.email:
-        enqueue_email(session, to=host.email, to_name=host.display_name, subject=subject, text=text)
+        enqueue_email(session, to=host.email, to_name=host.display_name, subject=subject, text=text,
+                      if_lost=_if_lost(host, host.email, subject))
+
+
+def _tell_visitor(session: AsyncSession, host: User, booking: Booking, *, subject: str, text: str,
+                  ics: str | None = None) -> None:
+    """E-mail the visitor once the transaction commits; the host hears if it can never arrive."""
+    enqueue_email(session, to=booking.visitor_email, to_name=booking.visitor_name, subject=subject,
+                  text=text, ics=ics, if_lost=_if_lost(host, booking.visitor_email, subject))
+
+
+def _if_lost(host: User, recipient: str, subject: str) -> tuple[Message, ...]:
+    """What goes out when the e-mail to ``recipient`` fails for good: a chat notice to the host
+    and, when the lost e-mail was someone else's, an e-mail to the host too."""
+    to_host = recipient == host.email
+    params = {"recipient": recipient, "subject": header_value(subject, "subject")}
+    if to_host:
+        params["to_host"] = "yes"
+    told = [notice_message(host.id, "email_undeliverable", params)]
+    if host.email and not to_host:
+        told.append(email_message(
+            to=host.email, to_name=host.display_name, subject=f"Slotbot could not e-mail {recipient}",
+            text=(f"The e-mail “{params['subject']}” to {recipient} could not be delivered, and trying "
+                  "again will not help (the address cannot receive mail from here).\n\n"
+                  "The booking itself stands; please reach them another way."),
+        ))
+    return tuple(told)
 
 
 def announce_booked(session: AsyncSession, host: User, title: str, booking: Booking, manage: str) -> None:
@@ -41,15 +70,15 @@ def announce_booked(session: AsyncSession, host: User, title: str, booking: Book
     requested = booking.status == "requested"
     when = _when(booking.start_at, booking.timezone)
     if requested:
-        enqueue_email(
-            session, to=booking.visitor_email, to_name=booking.visitor_name,
+        _tell_visitor(
+            session, host, booking,
             subject=f"Requested: {title} with {host.display_name}",
             text=(f"Thank you, {booking.visitor_name}. You asked for {when}. "
                   f"{host.display_name} will confirm it.\n\nChange or cancel: {manage}"),
         )
     else:
-        enqueue_email(
-            session, to=booking.visitor_email, to_name=booking.visitor_name,
+        _tell_visitor(
+            session, host, booking,
             subject=f"Booked: {title} with {host.display_name}",
             text=(f"Thank you, {booking.visitor_name}. You are booked for {when}.\n\n"
                   f"Change or cancel: {manage}"),
@@ -73,8 +102,8 @@ def announce_moved(
     session: AsyncSession, host: User, title: str, booking: Booking, previous: datetime, manage: str
 ) -> None:
     """A booking moved to a new time through its manage link."""
-    enqueue_email(
-        session, to=booking.visitor_email, to_name=booking.visitor_name,
+    _tell_visitor(
+        session, host, booking,
         subject=f"Moved: {title} with {host.display_name}",
         text=(f"Your meeting moved from {_when(previous, booking.timezone)} to "
               f"{_when(booking.start_at, booking.timezone)}.\n\nChange or cancel: {manage}"),
@@ -94,8 +123,8 @@ def announce_moved(
 
 def announce_cancelled(session: AsyncSession, host: User, title: str, booking: Booking) -> None:
     """A booking cancelled through its manage link."""
-    enqueue_email(
-        session, to=booking.visitor_email, to_name=booking.visitor_name,
+    _tell_visitor(
+        session, host, booking,
         subject=f"Cancelled: {title} with {host.display_name}",
         text=f"Your meeting on {_when(booking.start_at, booking.timezone)} is cancelled.",
         ics=_invitation(host, title, booking, cancelled=True),

@@ -10,13 +10,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import create_app
 from bot.demo.seed import DEMO_SLUG, DemoSetupError, seed
 from bot.keys import DOMAINS, SECRETS, SESSIONS, START_LINKS
 from bot.logs import configure_logging
 from bot.settings import Settings, load_environment
-from storage.db import create_engine, upgrade
+from storage.db import create_engine, first_line, upgrade
+from storage.readiness import DatabaseNotWritable, require_writable
 
 
 def demo_settings(data_dir: Path, key: str, *, host: str, port: int) -> Settings:
@@ -62,7 +65,7 @@ async def _run(data_dir: Path, key: str, *, host: str, port: int) -> int:
     engine = create_engine(settings.database_url)
     runner: web.AppRunner | None = None
     try:
-        await upgrade(engine)
+        await _prepare_database(engine, data_dir)
         app = create_app(settings, engine=engine)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -77,6 +80,15 @@ async def _run(data_dir: Path, key: str, *, host: str, port: int) -> int:
         await engine.dispose()
         sock.close()
     return 0
+
+
+async def _prepare_database(engine: AsyncEngine, data_dir: Path) -> None:
+    """Migrate the demo database and check it takes writes; a failure is one line for the user."""
+    try:
+        await upgrade(engine)
+        await require_writable(engine)
+    except (DatabaseNotWritable, SQLAlchemyError, OSError) as exc:
+        raise DemoSetupError(f"cannot use the database in {data_dir}: {first_line(exc)}") from None
 
 
 async def _custom_domain(app: web.Application, base_url: str) -> list[tuple[str, str, str]]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,7 +20,6 @@ from bot.cli.free import OneLineArgumentParser, add_free_parser
 from bot.settings import Settings, SettingsError, load_environment
 
 USAGE_ERROR = 2
-log = logging.getLogger("slotbot")
 
 
 class CommandError(Exception):
@@ -126,9 +124,12 @@ def _settings(require_secret: bool = True) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.app import create_app
-    from bot.logs import configure_logging
-    from storage.db import DatabaseNotMigrated, create_engine, require_migrated
+    from bot.logs import access_logger, configure_logging
+    from storage.db import DatabaseNotMigrated, create_engine, first_line, require_migrated
+    from storage.readiness import DatabaseNotWritable, require_writable
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format, settings.secret_values())
@@ -137,15 +138,18 @@ def _serve(args: argparse.Namespace) -> int:
         engine = create_engine(settings.database_url)
         try:
             await require_migrated(engine)
+            await require_writable(engine)
         finally:
             await engine.dispose()
 
     try:
         asyncio.run(check())
-    except DatabaseNotMigrated as exc:
+    except (DatabaseNotMigrated, DatabaseNotWritable) as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
         raise CommandError(f"cannot reach the database: {exc.strerror or exc}") from None
+    except SQLAlchemyError as exc:
+        raise CommandError(f"cannot use the database: {first_line(exc)}") from None
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)
     web.run_app(
@@ -153,7 +157,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host or settings.host,
         port=args.port if args.port is not None else settings.port,
         print=None,
-        access_log=log,
+        access_log=access_logger(),
     )
     return 0
 
@@ -184,7 +188,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _db_upgrade(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from storage.db import create_engine, current_revision, upgrade
+    from storage.db import create_engine, current_revision, first_line, upgrade
 
     settings = _settings(require_secret=False)
 
@@ -199,7 +203,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     try:
         revision = asyncio.run(run())
     except (SQLAlchemyError, OSError) as exc:
-        raise CommandError(f"migration failed: {_first_line(exc)}") from None
+        raise CommandError(f"migration failed: {first_line(exc)}") from None
     print(f"database is at revision {revision}")
     return 0
 
@@ -207,7 +211,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 def _db_current(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from storage.db import create_engine, current_revision, head_revision
+    from storage.db import create_engine, current_revision, first_line, head_revision
 
     settings = _settings(require_secret=False)
 
@@ -221,7 +225,7 @@ def _db_current(args: argparse.Namespace) -> int:
     try:
         revision = asyncio.run(run())
     except (SQLAlchemyError, OSError) as exc:
-        raise CommandError(f"cannot read the database: {_first_line(exc)}") from None
+        raise CommandError(f"cannot read the database: {first_line(exc)}") from None
     print(f"current: {revision or 'none (empty database)'}; newest: {head_revision()}")
     return 0
 
@@ -246,11 +250,6 @@ def _slack_manifest(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     sys.stdout.write(text)
     return 0
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc)
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 if __name__ == "__main__":

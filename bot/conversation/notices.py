@@ -23,6 +23,7 @@ NOTICES = (
     "booking_blocked",
     "calendar_lost",
     "calendar_connected",
+    "email_undeliverable",
 )
 
 
@@ -105,6 +106,16 @@ class _Render:
             account=self.p["account"], provider=provider_label(self.p["provider"], _)
         )
         return Reply((Text(text),))
+
+    def email_undeliverable(self) -> Reply:
+        _ = self._
+        if self.p.get("to_host"):
+            text = _("I could not deliver the e-mail “{subject}” to you at {recipient}. Please check "
+                     "the e-mail address in your profile.")
+        else:
+            text = _("I could not deliver the e-mail “{subject}” to {recipient}. The booking itself "
+                     "stands; please reach them another way.")
+        return Reply((Text(text.format(subject=self.p["subject"], recipient=self.p["recipient"])),))
 
 
 def notice_reply(notice: str, params: Mapping[str, str], *, locale: str, timezone: str) -> Reply:

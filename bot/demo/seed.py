@@ -1,8 +1,8 @@
 """The local demo: a data folder, a generated key, and a demo host with a local calendar.
 
-``slotbot demo`` needs no configuration: it keeps SQLite and a secret key (mode 0600) in a data
-folder, migrates, and seeds a demo host whose calendar is a *local* calendar stored in the
-database, filled from the bundled ``demo/data/sample.ics`` (recurring meetings, an all-day event,
+``slotbot demo`` needs no configuration: it keeps SQLite and a secret key (both mode 0600) in a
+data folder (0700), migrates, and seeds a demo host whose calendar is a *local* calendar stored in
+the database, filled from the bundled ``demo/data/sample.ics`` (recurring meetings, an all-day event,
 events shown as free). Demo bookings land in that calendar.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -41,11 +42,12 @@ class DemoHost:
 
 
 def prepare_data_dir(path: Path) -> str:
-    """Create the data folder if needed and return its secret key (made once, mode 0600)."""
+    """Create the data folder if needed (mode 0700) and return its secret key (made once, 0600)."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise DemoSetupError(f"cannot create the data folder {path}: {exc.strerror}") from None
+    _require_writable(path)
     key_path = path / KEY_FILE
     if not key_path.exists():
         key = generate_key()
@@ -66,6 +68,16 @@ def prepare_data_dir(path: Path) -> str:
             f"{key_path} does not hold a valid key; delete it to make a new one"
         ) from None
     return key_text
+
+
+def _require_writable(path: Path) -> None:
+    """Refuse a data folder the demo cannot write (SQLite keeps its journal files beside the
+    database, so a read-only folder breaks every booking even when the file itself is fine)."""
+    try:
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise DemoSetupError(f"the data folder {path} is not writable: {exc.strerror}") from None
 
 
 def sample_ics() -> str:

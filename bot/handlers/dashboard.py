@@ -8,7 +8,7 @@ the provider; the callback lands back on the dashboard.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,6 +22,10 @@ from bot.keys import CONNECTIONS, SCHEDULER, SESSIONS, SETTINGS, TEMPLATES, TOKE
 from storage.models import Calendar, CalendarConnection, User
 
 COOKIE = "slotbot_session"
+NOTICES = {
+    "connected": "Connected {email}: {count} calendars found{landing}.",
+}
+"""The dashboard's notices by code (``/dashboard?notice=<code>&connection=<id>``)."""
 Handler = Callable[[web.Request, Session], Awaitable[web.StreamResponse]]
 
 
@@ -76,28 +80,35 @@ def signed_in(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamR
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    """Redeem a one-time login link and start a session."""
+    """Redeem a one-time login link and start a session.
+
+    The answer is built while the link is being redeemed, so a failure spends nothing.
+    """
+    target = _next(request.query.get("next", ""))
     try:
-        cookie, _ = await request.app[TOKENS].redeem_login(request.query.get("token", ""))
+        async with request.app[TOKENS].login(request.query.get("token", "")) as (cookie, _):
+            response = web.Response(status=303, headers={"Location": target})
+            response.set_cookie(
+                COOKIE,
+                cookie,
+                httponly=True,
+                samesite="Lax",
+                secure=request.app[SETTINGS].base_url.startswith("https://"),
+                path="/",
+            )
     except TokenRefused as exc:
         return _message(
             request, "This link cannot be used", f"{str(exc).capitalize()}. Ask Slotbot for a new one.", 403
         )
-    response = web.Response(status=303, headers={"Location": _next(request.query.get("next", ""))})
-    response.set_cookie(
-        COOKIE,
-        cookie,
-        httponly=True,
-        samesite="Lax",
-        secure=request.app[SETTINGS].base_url.startswith("https://"),
-        path="/",
-    )
     return response
 
 
 def _next(target: str) -> str:
-    """Where a login link leads: a dashboard path only (never another site)."""
-    if target.startswith("/dashboard") and "//" not in target and "\\" not in target:
+    """Where a login link leads: a dashboard path only (never another site), in printable ASCII
+    (no control characters, spaces or line separators that could break or forge the header)."""
+    printable = all("!" <= char <= "~" for char in target)
+    dashboard = target == "/dashboard" or target.startswith(("/dashboard/", "/dashboard?"))
+    if printable and dashboard and "//" not in target and "\\" not in target:
         return target
     return "/dashboard"
 
@@ -148,9 +159,25 @@ async def dashboard(request: web.Request, session: Session) -> web.StreamRespons
             "csrf": session.csrf_token,
             "connections": connections_view,
             "providers": list(request.app[CONNECTIONS].providers.values()),
-            "notice": request.query.get("notice", ""),
+            "notice": _notice(request.query, connections_view),
         },
     )
+
+
+def _notice(query: Mapping[str, str], connections: list[dict[str, Any]]) -> str:
+    """The sentence for the URL's notice code (:data:`NOTICES`), filled from the host's own data.
+
+    The URL carries a code and ids only, never text, so a link cannot make the dashboard show
+    words of someone else's choosing; an unknown code or another host's connection shows nothing.
+    """
+    template = NOTICES.get(query.get("notice", ""))
+    connection = next((c for c in connections if str(c["id"]) == query.get("connection")), None)
+    if template is None or connection is None:
+        return ""
+    calendars = connection["calendars"]
+    default = next((cal.name for cal in calendars if cal.is_default), None)
+    landing = f"; bookings land in {default}" if default else ""
+    return template.format(email=connection["email"], count=len(calendars), landing=landing)
 
 
 def _label(request: web.Request, kind: str) -> str:
@@ -202,10 +229,9 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
     except ConnectError as exc:
         return _message(request, "Nothing was connected", str(exc), 400)
     request.app[SCHEDULER].forget(connected.user_id)
-    notice = f"Connected {connected.account_email}: {len(connected.calendars)} calendars found"
-    if connected.default_calendar:
-        notice += f"; bookings land in {connected.default_calendar}"
-    raise web.HTTPSeeOther("/dashboard?" + urlencode({"notice": notice + "."}))
+    raise web.HTTPSeeOther(
+        "/dashboard?" + urlencode({"notice": "connected", "connection": connected.connection_id})
+    )
 
 
 async def connection_action(request: web.Request, session: Session) -> web.StreamResponse:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from aiohttp import web
 
 from bot.keys import ENGINE, SETTINGS, START_LINKS, TEMPLATES
-from storage.db import ping
+from storage.readiness import readiness
+
+log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 ROBOTS_TXT = "User-agent: *\nDisallow: /meetings*\n"
@@ -22,10 +25,13 @@ def setup(app: web.Application) -> None:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Report whether the service and its database are up (503 when the database is not)."""
-    ok = await ping(request.app[ENGINE])
-    body = {"status": "ok" if ok else "degraded", "database": "ok" if ok else "unreachable"}
-    return web.json_response(body, status=200 if ok else 503)
+    """Readiness: 200 when bookings can work, else 503 naming the database's problem
+    (``unreachable``, ``not migrated``, ``damaged`` or ``read-only``; the details go to the log)."""
+    state = await readiness(request.app[ENGINE])
+    if state.ready:
+        return web.json_response({"status": "ok", "database": "ok"})
+    log.warning("not ready", extra={"problem": state.problem, "detail": state.detail})
+    return web.json_response({"status": "degraded", "database": state.problem}, status=503)
 
 
 async def robots(request: web.Request) -> web.Response:

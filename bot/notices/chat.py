@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation.notices import NOTICES, notice_reply
 from bot.conversation.reply import Reply
+from bot.notices.envelope import Message
 from bot.notices.outbox import PermanentFailure, enqueue
 from storage.models import ChatIdentity, OutboxMessage, User
 
@@ -41,18 +42,20 @@ def enqueue_notice(session: AsyncSession, user_id: int, notice: str, params: dic
     ``notice`` is one of :data:`~bot.conversation.notices.NOTICES`; ``params`` are strings
     (instants as ISO-8601 UTC).
     """
+    message = notice_message(user_id, notice, params)
+    enqueue(session, message.kind, dict(message.payload))
+
+
+def notice_message(user_id: int, notice: str, params: dict[str, str]) -> Message:
+    """The outbox message of a notice (as :func:`enqueue_notice` sends it, or a follow-up)."""
     if notice not in NOTICES:
         raise ValueError(f"unknown notice {notice!r}")
-    enqueue(
-        session,
-        NOTICE_KIND,
-        {
-            "id": uuid.uuid4().hex,
-            "user_id": user_id,
-            "notice": notice,
-            "params": {str(k): str(v) for k, v in params.items()},
-        },
-    )
+    return Message(NOTICE_KIND, {
+        "id": uuid.uuid4().hex,
+        "user_id": user_id,
+        "notice": notice,
+        "params": {str(k): str(v) for k, v in params.items()},
+    })
 
 
 class ChatNotifier:

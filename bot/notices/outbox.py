@@ -7,7 +7,11 @@ registered for their ``kind`` and records the outcome:
 * success -> ``done`` (never run again, also across restarts);
 * failure -> retried later with exponential backoff and jitter, up to ``max_attempts``, then ``dead``;
 * :class:`PermanentFailure` -> ``dead`` at once (retrying cannot help);
+* ``dead`` (either way) enqueues the message's follow-ups, if it has any (tell the host);
 * a worker that died mid-message leaves a ``running`` row whose lease expires; it is then retried.
+
+A payload's secrets (an e-mail's text with its manage link) are sealed while it waits and dropped
+once it is delivered, when the row keeps only an audit record (:mod:`bot.notices.envelope`).
 
 Claiming is an optimistic conditional ``UPDATE``, so several workers (processes) can share one
 database. Delivery is at-least-once: handlers make their effect idempotent (e.g. by event uid).
@@ -18,13 +22,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.notices.envelope import Message, delivered, follow_ups, unwrap, wrap
+from storage.crypto import SecretBox, SecretKeyError
+from storage.db import secret_box
 from storage.models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
@@ -42,19 +49,29 @@ def enqueue(
     kind: str,
     payload: dict[str, Any],
     *,
+    secret: Collection[str] = (),
+    audit: Mapping[str, Any] | None = None,
+    on_dead: Sequence[Message] = (),
     dedupe_key: str | None = None,
     delay: timedelta = timedelta(0),
     max_attempts: int = 8,
     now: datetime | None = None,
 ) -> OutboxMessage:
-    """Add a side effect to ``session``; it is sent only if the surrounding transaction commits."""
-    message = OutboxMessage(
-        kind=kind,
-        payload=payload,
-        dedupe_key=dedupe_key,
-        max_attempts=max_attempts,
-        next_attempt_at=(now or utcnow()) + delay,
-    )
+    """Add a side effect to ``session``; it is sent only if the surrounding transaction commits.
+
+    ``secret`` fields are sealed until delivery and dropped after it; ``audit`` is what the row
+    keeps once delivered; ``on_dead`` are sent if it fails for good (see
+    :class:`~bot.notices.envelope.Message`).
+    """
+    stored = wrap(Message(kind, payload, secret=secret, audit=audit, on_dead=on_dead), secret_box(session))
+    return _add(session, kind, stored, dedupe_key=dedupe_key, max_attempts=max_attempts,
+                due=(now or utcnow()) + delay)
+
+
+def _add(session: AsyncSession, kind: str, stored: dict[str, Any], *, due: datetime,
+         dedupe_key: str | None = None, max_attempts: int = 8) -> OutboxMessage:
+    message = OutboxMessage(kind=kind, payload=stored, dedupe_key=dedupe_key, max_attempts=max_attempts,
+                            next_attempt_at=due)
     session.add(message)
     return message
 
@@ -113,14 +130,15 @@ class OutboxWorker:
                 await self._run(message_id, kind, payload)
                 ran += 1
 
-    async def _claim(self) -> list[tuple[int, str, dict[str, Any]]]:
+    async def _claim(self) -> list[tuple[int, str, dict[str, Any] | SecretKeyError]]:
         now = self._clock()
         due = or_(
             and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
             and_(OutboxMessage.status == "running", OutboxMessage.locked_until < now),
         )
-        claimed: list[tuple[int, str, dict[str, Any]]] = []
+        claimed: list[tuple[int, str, dict[str, Any] | SecretKeyError]] = []
         async with self._sessions() as session, session.begin():
+            box = secret_box(session)
             rows = (
                 await session.execute(
                     select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.payload)
@@ -141,15 +159,17 @@ class OutboxWorker:
                     .execution_options(synchronize_session=False)
                 )
                 if result.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append((message_id, kind, payload))
+                    claimed.append((message_id, kind, _opened(kind, payload, box)))
         return claimed
 
-    async def _run(self, message_id: int, kind: str, payload: dict[str, Any]) -> None:
+    async def _run(self, message_id: int, kind: str, payload: dict[str, Any] | SecretKeyError) -> None:
         handler = self._handlers.get(kind)
         error: str | None = None
         permanent = False
         if handler is None:
             error, permanent = f"no handler for outbox kind {kind!r}", True
+        elif isinstance(payload, SecretKeyError):
+            error, permanent = f"the payload cannot be opened: {payload}", True
         else:
             try:
                 await handler(payload)
@@ -170,6 +190,7 @@ class OutboxWorker:
             message.locked_until = None
             if error is None:
                 message.status, message.done_at, message.last_error = "done", now, None
+                message.payload = delivered(message.payload)
                 log.info("outbox message done", extra={"outbox_id": message_id, "kind": kind})
                 return
             message.last_error = error[:2000]
@@ -179,6 +200,8 @@ class OutboxWorker:
                     "outbox message failed for good",
                     extra={"outbox_id": message_id, "kind": kind, "error": error},
                 )
+                for follow_kind, stored in follow_ups(message.payload):  # e.g. tell the host
+                    _add(session, follow_kind, stored, due=now)
             else:
                 message.status = "pending"
                 message.next_attempt_at = now + self.backoff(message.attempts)
@@ -216,6 +239,14 @@ class OutboxWorker:
             except asyncio.CancelledError:
                 pass
             self._task = None
+
+
+def _opened(kind: str, stored: dict[str, Any], box: SecretBox | None) -> dict[str, Any] | SecretKeyError:
+    """The handler's payload, or why it cannot be had (recorded as a permanent failure)."""
+    try:
+        return unwrap(kind, stored, box)
+    except SecretKeyError as exc:
+        return exc
 
 
 def _describe(exc: BaseException) -> str:

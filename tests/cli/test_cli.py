@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,10 @@ SLOTBOT = [sys.executable, "-m", "bot.cli.main"]
 
 
 def run(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60,
+    prefix: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[str]:
+    """Run ``slotbot args`` (behind ``prefix``, e.g. a privilege dropper) without our settings."""
     full_env = {
         k: v
         for k, v in os.environ.items()
@@ -28,7 +31,8 @@ def run(
     }
     full_env.update(env or {})
     return subprocess.run(
-        [*SLOTBOT, *args], env=full_env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+        [*prefix, *SLOTBOT, *args], env=full_env, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        check=False,
     )
 
 

@@ -4,10 +4,12 @@
 the signing secret; timestamps more than 5 minutes off are refused), that this exact signed request
 was not seen before (a replay: 401), and that an Events API delivery's ``event_id`` was not handled
 already (Slack retries with ``X-Slack-Retry-Num`` when an answer was slow or lost: 200 without
-handling it again). Each worker remembers what it saw (:class:`MemorySeenRequests`) and answers
-from that at once; with PostgreSQL, every worker behind a load balancer also shares what was seen
-through ``slack_seen_requests`` (:class:`DatabaseSeenRequests`), asked in the background so the
-answer to Slack never waits for the database: a request another worker already had is answered
+handling it again). An event counts as handled only if its delivery succeeds: when the answer is
+an error, :meth:`RequestGuard.release` forgets its ``event_id``, so Slack's retry is handled.
+Each worker remembers what it saw (:class:`MemorySeenRequests`) and answers from that at once;
+with PostgreSQL, every worker behind a load balancer also shares what was seen through
+``slack_seen_requests`` (:class:`DatabaseSeenRequests`), asked in the background so the answer
+to Slack never waits for the database: a request another worker already had is answered
 but its work is dropped (:class:`Verdict`). Bolt verifies the signature once more.
 
 :class:`RateLimiter` is a per-user token bucket (``SLACK_USER_REQUESTS_PER_MINUTE``, in memory per
@@ -21,7 +23,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -51,6 +53,10 @@ class SeenRequests(Protocol):
 
     async def first_seen(self, keys: Mapping[str, timedelta]) -> set[str]:
         """Remember ``keys`` (each for its time); return those that were already remembered."""
+        ...
+
+    async def forget(self, keys: Iterable[str]) -> None:
+        """Stop remembering ``keys`` (a delivery that failed, to be handled when retried)."""
         ...
 
 
@@ -85,6 +91,13 @@ class DatabaseSeenRequests:
                 await conn.execute(delete(self._table).where(self._table.c.expires_at <= now))
         return seen
 
+    async def forget(self, keys: Iterable[str]) -> None:
+        """Stop remembering ``keys`` (a delivery that failed, to be handled when retried)."""
+        stored = [_stored(key) for key in keys]
+        if stored:
+            async with self._engine.begin() as conn:
+                await conn.execute(delete(self._table).where(self._table.c.key.in_(stored)))
+
 
 class MemorySeenRequests:
     """:class:`SeenRequests` in this process's memory (all one SQLite install needs)."""
@@ -110,6 +123,11 @@ class MemorySeenRequests:
                 self._until[stored] = now + keep
         return seen
 
+    async def forget(self, keys: Iterable[str]) -> None:
+        """Stop remembering ``keys`` (a delivery that failed, to be handled when retried)."""
+        for key in keys:
+            self._until.pop(_stored(key), None)
+
 
 def shared_seen_requests(engine: AsyncEngine) -> SeenRequests | None:
     """What workers share: the database with PostgreSQL; nothing with SQLite (one process)."""
@@ -129,11 +147,13 @@ class Verdict:
     """A request's fate: refused now (``response``), or handled once ``claim`` says it is new.
 
     ``claim`` (None without shared storage) resolves to False when another worker already saw
-    this request: its work is then dropped, though Slack was already answered.
+    this request: its work is then dropped, though Slack was already answered. ``event_key`` is
+    what marks an Events API delivery as handled (see :meth:`RequestGuard.release`).
     """
 
     response: web.Response | None = None
     claim: asyncio.Task[bool] | None = None
+    event_key: str | None = None
 
 
 class RequestGuard:
@@ -161,14 +181,29 @@ class RequestGuard:
             return Verdict(_refused(401, "invalid request"))
         keys = {"sig:" + signature: SIGNATURE_MEMORY}
         event_id = _event_id(body, headers)
-        if event_id:
-            keys["event:" + event_id] = EVENT_MEMORY
+        event_key = "event:" + event_id if event_id else None
+        if event_key:
+            keys[event_key] = EVENT_MEMORY
         seen = await self._local.first_seen(keys)
         if seen:
             return Verdict(self._already(seen, "sig:" + signature, event_id, headers))
         if self._shared is None:
-            return Verdict()
-        return Verdict(claim=asyncio.get_running_loop().create_task(self._claim(keys, event_id)))
+            return Verdict(event_key=event_key)
+        claim = asyncio.get_running_loop().create_task(self._claim(keys, event_id))
+        return Verdict(claim=claim, event_key=event_key)
+
+    async def release(self, verdict: Verdict) -> None:
+        """The delivery ``verdict`` let through failed: forget its event, so a retry is handled.
+
+        Its signature stays remembered (a replay is still refused); the shared store forgets the
+        event only if this worker's claim won it.
+        """
+        if verdict.event_key is None:
+            return
+        await self._local.forget([verdict.event_key])
+        if self._shared is not None and verdict.claim is not None and await verdict.claim:
+            await self._shared.forget([verdict.event_key])
+        log.warning("slack event failed; its retry will be handled", extra={"event": verdict.event_key})
 
     async def _claim(self, keys: Mapping[str, timedelta], event_id: str | None) -> bool:
         assert self._shared is not None

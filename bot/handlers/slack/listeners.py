@@ -24,6 +24,7 @@ registered on the chat notifier for the channel ``"slack"``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -80,16 +81,28 @@ def setup(app: web.Application) -> None:
 
 
 async def events(request: web.Request) -> web.Response:
-    """Every Slack request: guard, then Bolt."""
+    """Every Slack request: guard, then Bolt. A delivery answered with an error (or not answered)
+    is released, so Slack's retry of it is handled rather than taken for a duplicate."""
     channel = request.app[SLACK_CHANNEL]
-    verdict = await channel.guard.check(await request.read(), request.headers)
+    guard = channel.guard
+    verdict = await guard.check(await request.read(), request.headers)
     if verdict.response is not None:
         return verdict.response
-    bolt_request = await to_bolt_request(request)
-    if verdict.claim is not None:
-        channel.keep(verdict.claim)
-        bolt_request.context[CLAIM] = verdict.claim
-    return await to_aiohttp_response(await channel.bolt.async_dispatch(bolt_request))
+    try:
+        bolt_request = await to_bolt_request(request)
+        if verdict.claim is not None:
+            channel.keep(verdict.claim)
+            bolt_request.context[CLAIM] = verdict.claim
+        response = await to_aiohttp_response(await channel.bolt.async_dispatch(bolt_request))
+    except asyncio.CancelledError:  # the connection went away: Slack will retry
+        channel.keep(asyncio.get_running_loop().create_task(guard.release(verdict)))
+        raise
+    except Exception:
+        await guard.release(verdict)
+        raise
+    if response.status >= 500:
+        await guard.release(verdict)
+    return response
 
 
 async def install(request: web.Request) -> web.Response:
