@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -14,8 +13,10 @@ from sqlalchemy import select, text, update
 
 from bot.keys import SESSIONS, TOKENS
 from storage.crypto import SecretBox
-from storage.models import Calendar, CalendarConnection, OAuthState, User, utcnow
+from storage.models import Calendar, CalendarConnection, OAuthState, utcnow
 from tests.conftest import AppClient
+from tests.support.signing_in import add_user as _user
+from tests.support.signing_in import sign_in_for_csrf as _sign_in
 
 if TYPE_CHECKING:
     from tests.fakes.google import FakeGoogle
@@ -29,26 +30,6 @@ async def client(app_client: AppClient, google_fake: FakeGoogle,
     client = await app_client(own_address=True, **google_fake.env())
     google_fake.redirect_uris = {str(client.make_url("/oauth/google/callback"))}
     return client
-
-
-async def _user(client: TestClient, slug: str, email: str | None) -> int:
-    assert client.app is not None
-    async with client.app[SESSIONS]() as session, session.begin():
-        user = User(display_name=slug.title(), email=email, slug=slug, timezone="Europe/Copenhagen")
-        session.add(user)
-        await session.flush()
-        return user.id
-
-
-async def _sign_in(client: TestClient, user_id: int) -> str:
-    assert client.app is not None
-    token = await client.app[TOKENS].login_link_token(user_id)
-    response = await client.get(f"/dashboard/login?token={token}", allow_redirects=False)
-    assert response.status == 303
-    page = await (await client.get("/dashboard")).text()
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
 
 
 async def _consent(client: TestClient, google_fake: FakeGoogle, csrf: str) -> str:

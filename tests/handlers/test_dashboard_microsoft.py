@@ -9,7 +9,6 @@ the fake, follow the callback back to the dashboard.
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -20,10 +19,12 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select, text
 
 from bot.calendar.microsoft.credentials import load_credentials
-from bot.keys import SCHEDULER, SESSIONS, TOKENS
+from bot.keys import SCHEDULER, SESSIONS
 from storage.crypto import SecretBox
-from storage.models import Calendar, CalendarConnection, User
+from storage.models import Calendar, CalendarConnection
 from tests.conftest import AppClient
+from tests.support.signing_in import add_user as _user
+from tests.support.signing_in import sign_in_for_csrf as _sign_in
 
 if TYPE_CHECKING:
     from tests.fakes.microsoft import FakeMicrosoft
@@ -40,26 +41,6 @@ async def client(app_client: AppClient, microsoft_fake: FakeMicrosoft) -> TestCl
     client = await app_client(own_address=True, **microsoft_fake.env())
     microsoft_fake.redirect_uris = {str(client.make_url("/oauth/microsoft/callback"))}
     return client
-
-
-async def _user(client: TestClient, slug: str, email: str | None) -> int:
-    assert client.app is not None
-    async with client.app[SESSIONS]() as session, session.begin():
-        user = User(display_name=slug.title(), email=email, slug=slug, timezone="Europe/Copenhagen")
-        session.add(user)
-        await session.flush()
-        return user.id
-
-
-async def _sign_in(client: TestClient, user_id: int) -> str:
-    assert client.app is not None
-    token = await client.app[TOKENS].login_link_token(user_id)
-    response = await client.get(f"/dashboard/login?token={token}", allow_redirects=False)
-    assert response.status == 303
-    page = await (await client.get("/dashboard")).text()
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
 
 
 async def _consent(client: TestClient, fake: FakeMicrosoft, csrf: str) -> tuple[str, str]:

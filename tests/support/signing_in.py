@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from aiohttp.test_utils import TestClient
 
 from bot.demo.seed import DemoHost, seed
 from bot.keys import SECRETS, SESSIONS, TOKENS
+from storage.models import User
 from tests.conftest import AppClient
 
 
@@ -27,3 +30,22 @@ async def sign_in(client: TestClient, user_id: int) -> None:
     response = await client.get(f"/dashboard/login?token={await login_token(client, user_id)}",
                                 allow_redirects=False)
     assert response.status == 303, await response.text()
+
+
+async def add_user(client: TestClient, slug: str, email: str | None) -> int:
+    """A new host (zone Europe/Copenhagen) in the app's database; returns its id."""
+    assert client.app is not None
+    async with client.app[SESSIONS]() as session, session.begin():
+        user = User(display_name=slug.title(), email=email, slug=slug, timezone="Europe/Copenhagen")
+        session.add(user)
+        await session.flush()
+        return user.id
+
+
+async def sign_in_for_csrf(client: TestClient, user_id: int) -> str:
+    """Sign in through a login link and return the dashboard's CSRF token."""
+    await sign_in(client, user_id)
+    page = await (await client.get("/dashboard")).text()
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
