@@ -109,6 +109,7 @@ async def on_message(channel: TeamsChannel, turn: TeamsTurn) -> None:
     user_id = str((activity.get("from") or {}).get("id") or "")
     sent = await channel.to_personal(tenant_of(activity), user_id,
                                      cards.message(reply, origin=conversation_id), via=reference)
+    speaker = await channel.people.speaker(turn)  # "language pt" may have changed it
     note = sent_privately_text(speaker.locale) if sent else sorry_text(speaker.locale)
     await turn.send(cards.text_message(note))
 

@@ -40,7 +40,8 @@ class SigningKey:
     @classmethod
     def new(cls, kid: str | None = None, endorsements: list[str] | None = None) -> SigningKey:
         """A fresh 2048-bit key."""
-        return cls(kid or secrets.token_hex(8), rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return cls(kid or secrets.token_hex(8), private,
                    ["msteams"] if endorsements is None else endorsements)
 
     def jwk(self) -> dict[str, Any]:

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 async def post(client: TestClient, fake: FakeBotFramework, activity: dict[str, Any],
                **token: Any) -> ClientResponse:
     """POST ``activity`` to /api/messages, signed (``token``: claim and key overrides)."""
-    return await client.post("/api/messages", data=json.dumps(activity), headers=fake.headers(activity, **token))
+    return await client.post("/api/messages", data=json.dumps(activity),
+                             headers=fake.headers(activity, **token))
 
 
 async def say(client: TestClient, fake: FakeBotFramework, text: str, *, user: str = "29:ulla",

@@ -85,7 +85,8 @@ async def test_an_endorsed_key_is_accepted_and_leeway_is_five_minutes(
     await teams_fake.wait_for(lambda: teams_fake.sent_to(PERSONAL))
 
 
-async def test_a_redelivered_activity_is_handled_once(client: TestClient, teams_fake: FakeBotFramework) -> None:
+async def test_a_redelivered_activity_is_handled_once(
+        client: TestClient, teams_fake: FakeBotFramework) -> None:
     activity = _hello(teams_fake)
     first = await post(client, teams_fake, activity)
     again = await post(client, teams_fake, activity)  # Teams signs a redelivery afresh
@@ -100,7 +101,8 @@ async def test_a_redelivered_activity_is_handled_once(client: TestClient, teams_
     await teams_fake.wait_for(lambda: len(teams_fake.sent_to(PERSONAL)) == 2)
 
 
-async def test_an_unknown_key_id_refetches_the_keys_once(client: TestClient, teams_fake: FakeBotFramework) -> None:
+async def test_an_unknown_key_id_refetches_the_keys_once(
+        client: TestClient, teams_fake: FakeBotFramework) -> None:
     from tests.fakes.teams import SigningKey
 
     assert (await post(client, teams_fake, _hello(teams_fake))).status == 200
@@ -162,7 +164,8 @@ async def test_bad_bodies_are_400(client: TestClient, teams_fake: FakeBotFramewo
         assert response.status == 400
 
 
-async def test_without_an_app_id_the_channel_is_off(app_client: AppClient, teams_fake: FakeBotFramework) -> None:
+async def test_without_an_app_id_the_channel_is_off(
+        app_client: AppClient, teams_fake: FakeBotFramework) -> None:
     client = await app_client()
     response = await post(client, teams_fake, _hello(teams_fake))
     assert response.status == 404
