@@ -164,7 +164,7 @@ class FakeBotFramework(FakeServer):
 
     def invoke(self, name: str, value: dict[str, Any], *, user: str, **fields: Any) -> dict[str, Any]:
         """An invoke activity (message extensions, card actions)."""
-        return self.activity("invoke", user=user, name=name, value=value, **fields)
+        return {**self.activity("invoke", user=user, value=value, **fields), "name": name}
 
     # -- observations -----------------------------------------------------------------------------
 
