@@ -98,7 +98,7 @@ class ConnectorError(Exception):
     @property
     def permanent(self) -> bool:
         """Whether retrying cannot help (the bot was removed, the chat or user is gone)."""
-        return self.status in (400, 401, 403, 404)
+        return self.status in (400, 403, 404)
 
 
 async def _connector(call: Coroutine[Any, Any, T], what: str) -> T:
@@ -397,12 +397,21 @@ class _AiohttpSender(AsyncHTTPSender[Any, Any]):
         return Response(request, received)
 
 
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    """What msrest's errors keep of an answer (``HttpOperationError.response``)."""
+
+    status_code: int
+    reason: str | None
+    headers: dict[str, str]
+
+
 class _Received(AsyncClientResponse):
     """A connector answer, read whole."""
 
     def __init__(self, request: ClientRequest, status: int, headers: dict[str, str],
                  reason: str | None, body: bytes) -> None:
-        super().__init__(request, None)
+        super().__init__(request, _Raw(status, reason, headers))
         self.status_code = status
         self.headers = headers
         self.reason = reason

@@ -9,8 +9,9 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from bot.keys import SESSIONS
-from storage.models import ChatIdentity
+from bot.accounts.credentials import CREDENTIALS_PURPOSE
+from bot.keys import SECRETS, SESSIONS
+from storage.models import Calendar, CalendarConnection, ChatIdentity
 
 if TYPE_CHECKING:
     from tests.fakes.teams import FakeBotFramework, Sent
@@ -80,3 +81,19 @@ async def user_of(client: TestClient, external_id: str = "29:ulla", channel: str
     async with client.app[SESSIONS]() as session:
         return (await session.execute(select(ChatIdentity.user_id).where(
             ChatIdentity.channel == channel, ChatIdentity.external_id == external_id))).scalar_one()
+
+
+async def connect_local(client: TestClient, user_id: int, *, calendars: tuple[str, ...] = ("Work",)) -> int:
+    """Give the user a local calendar account whose calendars are checked (the first: default)."""
+    assert client.app is not None
+    async with client.app[SESSIONS]() as session, session.begin():
+        connection = CalendarConnection(
+            user_id=user_id, provider="local", account_email="ulla@example.com",
+            credentials=client.app[SECRETS].seal(json.dumps({}), purpose=CREDENTIALS_PURPOSE))
+        session.add(connection)
+        await session.flush()
+        for n, name in enumerate(calendars):
+            session.add(Calendar(connection_id=connection.id, user_id=user_id, external_id=name.lower(),
+                                 name=name, access_role="owner", is_default=n == 0, checks_conflicts=True,
+                                 time_zone="Europe/Copenhagen"))
+        return connection.id

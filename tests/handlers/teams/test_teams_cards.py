@@ -4,17 +4,15 @@ conversation the answer was for."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from aiohttp.test_utils import TestClient
 
-from bot.accounts.credentials import CREDENTIALS_PURPOSE
 from bot.conversation.reply import Button, Fields, Reply, Section, Text
 from bot.handlers.teams import cards
-from bot.keys import SECRETS, SESSIONS
+from bot.keys import SESSIONS
 from storage.models import CalendarConnection
-from tests.handlers.teams.talk import actions, card_of, post, say, texts, user_of
+from tests.handlers.teams.talk import actions, card_of, connect_local, post, say, texts, user_of
 
 if TYPE_CHECKING:
     from tests.fakes.teams import FakeBotFramework
@@ -61,18 +59,6 @@ def test_long_replies_stay_within_limits() -> None:
     assert len(card["fallbackText"]) <= 2000
 
 
-async def _local_account(client: TestClient) -> int:
-    assert client.app is not None
-    user_id = await user_of(client)
-    async with client.app[SESSIONS]() as session, session.begin():
-        connection = CalendarConnection(
-            user_id=user_id, provider="local", account_email="ulla@example.com",
-            credentials=client.app[SECRETS].seal(json.dumps({}), purpose=CREDENTIALS_PURPOSE))
-        session.add(connection)
-        await session.flush()
-        return connection.id
-
-
 async def _connected(client: TestClient, connection_id: int) -> bool:
     assert client.app is not None
     async with client.app[SESSIONS]() as session:
@@ -88,7 +74,7 @@ def _execute(fake: FakeBotFramework, data: dict[str, Any], **fields: Any) -> dic
 async def test_disconnect_button_replaces_the_card_in_place(
         client: TestClient, teams_fake: FakeBotFramework) -> None:
     await say(client, teams_fake, "help")
-    connection_id = await _local_account(client)
+    connection_id = await connect_local(client, await user_of(client))
     menu = card_of(await say(client, teams_fake, "disconnect"))
     [button] = [a for a in actions(menu) if a["type"] == "Action.Execute"]
     assert button["data"] == {"slotbot": "disconnect", "value": str(connection_id)}
@@ -106,7 +92,7 @@ async def test_disconnect_button_replaces_the_card_in_place(
 async def test_a_submit_press_updates_the_pressed_message(
         client: TestClient, teams_fake: FakeBotFramework) -> None:
     await say(client, teams_fake, "help")
-    connection_id = await _local_account(client)
+    connection_id = await connect_local(client, await user_of(client))
     pressed = teams_fake.message("", user="29:ulla", replyToId="1:menu-card",
                                  value={"slotbot": "disconnect", "value": str(connection_id)})
     assert (await post(client, teams_fake, pressed)).status == 200

@@ -4,19 +4,17 @@ user's 1:1 chat; identities, language and zone come from Teams."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.accounts.credentials import CREDENTIALS_PURPOSE
 from bot.accounts.identities import Profile
 from bot.handlers.teams.texts import sent_privately_text
 from bot.i18n import translations
-from bot.keys import IDENTITIES, SECRETS, SESSIONS
-from storage.models import Calendar, CalendarConnection, User
-from tests.handlers.teams.talk import actions, card_of, post, say, texts, user_of
+from bot.keys import IDENTITIES, SESSIONS
+from storage.models import User
+from tests.handlers.teams.talk import actions, card_of, connect_local, post, say, texts, user_of
 
 if TYPE_CHECKING:
     from tests.fakes.teams import FakeBotFramework, Sent
@@ -171,23 +169,9 @@ async def test_a_teams_user_is_their_own_slotbot_user(
     assert user.timezone == "America/Sao_Paulo"  # from clientInfo
 
 
-async def _connect_local(client: TestClient, user_id: int) -> int:
-    assert client.app is not None
-    async with client.app[SESSIONS]() as session, session.begin():
-        connection = CalendarConnection(
-            user_id=user_id, provider="local", account_email="ulla@example.com",
-            credentials=client.app[SECRETS].seal(json.dumps({}), purpose=CREDENTIALS_PURPOSE))
-        session.add(connection)
-        await session.flush()
-        session.add(Calendar(connection_id=connection.id, user_id=user_id, external_id="work", name="Work",
-                             access_role="owner", is_default=True, checks_conflicts=True,
-                             time_zone="Europe/Copenhagen"))
-        return connection.id
-
-
 async def test_free_time_across_connected_calendars(client: TestClient, teams_fake: FakeBotFramework) -> None:
     await say(client, teams_fake, "help", locale="da-DK", timezone="Europe/Copenhagen")
-    await _connect_local(client, await user_of(client))
+    await connect_local(client, await user_of(client))
     sent = await say(client, teams_fake, "hvornår er jeg ledig i næste uge?", locale="da-DK")
     shown = texts(card_of(sent))
     assert _said("da", "You're free at these times, {window}:") in shown
