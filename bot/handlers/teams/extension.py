@@ -97,7 +97,8 @@ async def on_query(channel: TeamsChannel, turn: TeamsTurn) -> None:
     now = _now()
     replies = await _within(ANSWER_SECONDS, [
         channel.conversation.unfurl(link, now=now, locale=speaker.locale) for link in links])
-    await turn.answer(cards.extension_result(replies, text=no_page_text(speaker.locale, search)))
+    nothing = "" if links else no_page_text(speaker.locale, search)  # not ready in time: no text
+    await turn.answer(cards.extension_result(replies, text=nothing))
 
 
 async def on_link(channel: TeamsChannel, turn: TeamsTurn) -> None:
