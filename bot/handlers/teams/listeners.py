@@ -28,7 +28,7 @@ from aiohttp import web
 from bot.calendar.threads import WorkerThreads
 from bot.conversation.core import help_reply
 from bot.conversation.reply import Reply, Text
-from bot.handlers.teams import answers, cards, extension
+from bot.handlers.teams import answers, cards, demo, extension
 from bot.handlers.teams.channel import TeamsChannel
 from bot.handlers.teams.people import locale_of
 from bot.handlers.teams.references import reference_of, tenant_of
@@ -45,7 +45,10 @@ HANDLED_ONCE = frozenset({"message", "installationUpdate", "conversationUpdate"}
 
 
 def setup(app: web.Application, threads: WorkerThreads) -> None:
-    """Mount ``/api/messages`` and the Teams notices when Teams is configured."""
+    """Mount ``/api/messages`` and the Teams notices when Teams is configured (and, in the demo,
+    the Teams preview page, which needs no tenant)."""
+    if app[SETTINGS].demo:
+        demo.setup(app)
     if not app[SETTINGS].teams.enabled:
         return
     channel = TeamsChannel(app, threads)
