@@ -74,24 +74,19 @@ class TeamsChannel:
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` after the HTTP answer; shutdown waits for it, failures are logged."""
-        task = asyncio.get_running_loop().create_task(work)
+        task = asyncio.ensure_future(work)
         self._tasks.add(task)
-        task.add_done_callback(self._finished)
+        task.add_done_callback(self._done)
 
-    def _finished(self, task: asyncio.Task[Any]) -> None:
+    def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("teams work failed", exc_info=task.exception())
-
-    async def idle(self, seconds: float = SHUTDOWN_SECONDS) -> None:
-        """Wait (at most ``seconds``) until the background work is done."""
-        others = [t for t in self._tasks if t is not asyncio.current_task()]
-        if others:
-            await asyncio.wait(others, timeout=seconds)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("teams work failed", exc_info=error)
 
     async def close(self, app: web.Application) -> None:
-        """``on_shutdown``: let answers in progress finish."""
-        await self.idle()
+        """``on_shutdown``: let answers in progress finish (at most :data:`SHUTDOWN_SECONDS`)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_SECONDS)
 
     # -- references -------------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ DESCRIPTION = (
     "a calendar Slotbot cannot read counts as unknown, never as free. In a channel, @mention "
     "Slotbot: whatever is meant for you alone comes to your chat with it."
 )
+_HOST = re.compile(r"^(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
@@ -52,17 +53,19 @@ class PackageError(ValueError):
 
 
 def _https(url: str, option: str) -> str:
-    parts = urlsplit(url.strip())
-    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+    """``url`` without a trailing slash, if Teams can call it (https, a host, no query)."""
+    cleaned = url.strip().rstrip("/")
+    parts = urlsplit(cleaned)
+    if (parts.scheme, bool(parts.hostname), parts.query, parts.fragment) != ("https", True, "", ""):
         raise PackageError(f"{option} must be a plain https:// URL (Teams calls only https), not {url!r}")
-    return url.strip().rstrip("/")
+    return cleaned
 
 
 def _domain(domain: str) -> str:
-    cleaned = domain.strip().lower()
-    if not cleaned or any(c in cleaned for c in "/:?#@ ") or "." not in cleaned:
+    """A bare host name (no scheme, port or path), as messageHandlers and validDomains want."""
+    if not _HOST.match(domain.strip().lower()):
         raise PackageError(f"--domain must be a bare domain like meet.example.com, not {domain!r}")
-    return cleaned
+    return domain.strip().lower()
 
 
 def build_manifest(base_url: str, app_id: str, *, domains: tuple[str, ...] = (), version: str = "1.0.0",
