@@ -15,8 +15,9 @@ registered on the chat notifier for the channel ``"teams"``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -36,6 +37,7 @@ from storage.models import ChatIdentity
 log = logging.getLogger(__name__)
 
 SHUTDOWN_SECONDS = 10.0
+ANSWERS_FIRST = 0.1  # seconds background work waits at most for pending HTTP answers
 SEEN_FOR = timedelta(hours=1)  # Teams redelivers within minutes
 
 
@@ -52,6 +54,9 @@ class TeamsChannel:
         self._shared: SeenRequests | None = shared_seen_requests(app[ENGINE])
         self._known: dict[tuple[str, str], Reference] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._answering = 0
+        self._answered = asyncio.Event()
+        self._answered.set()
 
     @property
     def conversation(self) -> Conversation:
@@ -71,6 +76,24 @@ class TeamsChannel:
         return not await self._shared.first_seen({"teams:" + key: SEEN_FOR})
 
     # -- background work --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Around one POST to /api/messages: background work waits while answers are pending."""
+        self._answering += 1
+        self._answered.clear()
+        try:
+            yield
+        finally:
+            self._answering -= 1
+            if not self._answering:
+                self._answered.set()
+
+    async def after_the_answers(self) -> None:
+        """Wait until no HTTP answer is pending (at most :data:`ANSWERS_FIRST`): under a burst of
+        activities, every 200 goes out before the slower work of answering them starts."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._answered.wait(), timeout=ANSWERS_FIRST)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` after the HTTP answer; shutdown waits for it, failures are logged."""

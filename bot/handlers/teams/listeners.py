@@ -69,8 +69,9 @@ async def messages(request: web.Request) -> web.Response:
     async def on_turn(turn: TeamsTurn) -> None:
         await on_activity(channel, turn)
 
-    answer = await channel.sdk.process(
-        await request.read(), request.headers.get("Authorization", ""), on_turn)
+    with channel.answering():
+        answer = await channel.sdk.process(
+            await request.read(), request.headers.get("Authorization", ""), on_turn)
     if answer.body is None:
         return web.Response(status=answer.status)
     return web.json_response(answer.body, status=answer.status)
@@ -98,6 +99,7 @@ async def on_activity(channel: TeamsChannel, turn: TeamsTurn) -> None:
 
 
 async def _after_the_answer(channel: TeamsChannel, turn: TeamsTurn, key: str) -> None:
+    await channel.after_the_answers()
     if not await channel.claim(key):
         log.info("teams activity handled by another worker")
         return

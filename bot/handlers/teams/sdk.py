@@ -77,6 +77,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 CHANNEL_ID = "msteams"
 CONNECTOR_SECONDS = 15.0
+MAX_CONNECTORS = 64  # serviceUrls are regional: a handful per deployment
 Json = dict[str, Any]
 
 
@@ -215,10 +216,10 @@ class TeamsSdk:
         if scheme != "Bearer" or not token.strip():
             return "no bearer token"
         try:
-            header = jwt.get_unverified_header(token)
-            claims = jwt.decode(token, options={"verify_signature": False})
+            unverified = jwt.decode_complete(token, options={"verify_signature": False})
         except jwt.PyJWTError:
             return "malformed token"
+        header, claims = unverified["header"], unverified["payload"]
         if claims.get("iss") != self._settings.token_issuer:
             return "issuer"
         if header.get("alg") != "RS256":
@@ -282,6 +283,7 @@ class _Authentication(BotFrameworkAuthentication):  # type: ignore[misc]
     def __init__(self, inner: BotFrameworkAuthentication, connectors: ConnectorFactory) -> None:
         self._inner = inner
         self._connectors = connectors
+        self._user_tokens: Any = None
 
     async def authenticate_request(self, activity: Activity, auth_header: str) -> Any:
         """Validate the token (botbuilder); outbound calls through our connector factory."""
@@ -298,8 +300,11 @@ class _Authentication(BotFrameworkAuthentication):  # type: ignore[misc]
         return self._connectors
 
     async def create_user_token_client(self, claims_identity: Any) -> Any:
-        """botbuilder's user token client (Slotbot never asks it for user tokens)."""
-        return await self._inner.create_user_token_client(claims_identity)
+        """botbuilder's user token client, built once (Slotbot never asks it for user tokens;
+        building one per turn cost milliseconds of the event loop's time in msrest)."""
+        if self._user_tokens is None:
+            self._user_tokens = await self._inner.create_user_token_client(claims_identity)
+        return self._user_tokens
 
     def create_bot_framework_client(self) -> Any:
         """Not used (no skills)."""
@@ -335,23 +340,31 @@ class _Credentials(ServiceClientCredentialsFactory):  # type: ignore[misc]
 
 
 class _Connectors(ConnectorFactory):  # type: ignore[misc]
-    """Connector clients on Slotbot's pipeline: shared aiohttp session, BotToken bearer."""
+    """Connector clients on Slotbot's pipeline (shared aiohttp session, BotToken bearer), one per
+    serviceUrl: they hold no per-turn state, and msrest spends milliseconds building one."""
 
     def __init__(self, token: BotToken, http: Callable[[], aiohttp.ClientSession],
                  tls: ssl.SSLContext | bool) -> None:
         self._token = token
         self._http = http
         self._tls = tls
+        self._clients: dict[str, ConnectorClient] = {}
 
     async def create(self, service_url: str, audience: str | None = None) -> ConnectorClient:
-        """A connector client for ``service_url``."""
-        def pipeline(config: Any) -> AsyncPipeline[Any, Any]:
-            policies = [config.user_agent_policy, _Bearer(self._token), RawDeserializer(),
-                        config.http_logger_policy]
-            return AsyncPipeline(policies, _AiohttpSender(self._http, self._tls))
+        """The connector client for ``service_url``."""
+        client = self._clients.get(service_url)
+        if client is None:
+            def pipeline(config: Any) -> AsyncPipeline[Any, Any]:
+                policies = [config.user_agent_policy, _Bearer(self._token), RawDeserializer(),
+                            config.http_logger_policy]
+                return AsyncPipeline(policies, _AiohttpSender(self._http, self._tls))
 
-        config = BotFrameworkConnectorConfiguration(Authentication(), service_url, pipeline_type=pipeline)
-        return ConnectorClient(config.credentials, custom_configuration=config)
+            config = BotFrameworkConnectorConfiguration(Authentication(), service_url, pipeline_type=pipeline)
+            client = ConnectorClient(config.credentials, custom_configuration=config)
+            if len(self._clients) >= MAX_CONNECTORS:
+                self._clients.clear()
+            self._clients[service_url] = client
+        return client
 
 
 class _Bearer(AsyncHTTPPolicy[Any, Any]):
