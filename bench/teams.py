@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import sys
@@ -139,52 +140,44 @@ async def _bench(database_url: str | None, rounds: int, concurrency: int, latenc
     from tests.fakes.microsoft import FakeMicrosoft
     from tests.fakes.teams import FakeBotFramework
 
-    with tempfile.TemporaryDirectory(prefix="slotbot-teams-bench-") as tmp, FakeGoogle() as google:
-        teams = FakeBotFramework(make_tls_files(Path(tmp) / "teams-tls")).start_in_thread()
-        microsoft = FakeMicrosoft(make_tls_files(Path(tmp) / "tls")).start_in_thread()
+    async with contextlib.AsyncExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="slotbot-teams-bench-")))
+        # Every fake on a loop of its own, off the measured one.
+        google = stack.enter_context(FakeGoogle())
+        teams = stack.enter_context(FakeBotFramework(make_tls_files(tmp / "teams-tls")))
+        microsoft = stack.enter_context(FakeMicrosoft(make_tls_files(tmp / "microsoft-tls")))
         google.add_calendar("team@example.com", "Team", access_role="reader")
-        gs, mss = google.settings(), microsoft.settings()
         settings = Settings.from_env({
             "DATABASE_URL": database_url or f"sqlite+aiosqlite:///{tmp}/slotbot.db",
             "SLOTBOT_SECRET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="),
             "SLOTBOT_LOG_FORMAT": "text", "SLOTBOT_LOG_LEVEL": "WARNING",
-            **teams.env(),
-            "GOOGLE_CLIENT_ID": gs.client_id, "GOOGLE_CLIENT_SECRET": gs.client_secret,
-            "GOOGLE_TOKEN_URI": gs.token_uri, "GOOGLE_CALENDAR_API_BASE": gs.api_base,
-            "MICROSOFT_CLIENT_ID": mss.client_id, "MICROSOFT_CLIENT_SECRET": mss.client_secret,
-            "MICROSOFT_AUTHORITY": mss.authority, "MICROSOFT_GRAPH_BASE": mss.graph_base,
-            "MICROSOFT_CA_BUNDLE": mss.ca_bundle,
+            **teams.env(), **google.env(), **microsoft.env(),
         })
         engine = create_engine(settings.database_url)
+        stack.push_async_callback(engine.dispose)
         await upgrade(engine)
         runner = web.AppRunner(create_app(settings, engine=engine), access_log=None)
         await runner.setup()
+        stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        http = aiohttp.ClientSession()
+        http = await stack.enter_async_context(aiohttp.ClientSession())
         world = _world(runner.app, teams, google, microsoft, settings, f"http://127.0.0.1:{port}/api/messages",
                        http)
-        try:
-            hosts = [await world.add_host(n) for n in range(concurrency)]
-            google.latency = latency
-            microsoft.latency = microsoft.identity_latency = latency
-            for host in hosts:  # warm-up: first questions of each host's providers
-                began, _, key = await world.send(host, QUESTION)
-                at, first = await world.answered(key)
-            print(f"database: {engine.dialect.name}; each host: 4 calendars (Google 2, Microsoft 365 2); "
-                  f"{latency * 1000:.0f} ms per calendar request; Teams through botbuilder, TLS fakes")
-            print(f"last warm-up message: reply {(at - began) * 1000:.0f} ms; "
-                  f"it starts {first['summary'][:60]!r}")
-            one = await _scenario(world, "one host", hosts[:1], rounds, concurrency)
-            many = await _scenario(world, f"{len(hosts)} hosts", hosts, rounds, concurrency)
-        finally:
-            google.latency = microsoft.latency = microsoft.identity_latency = 0.0
-            await http.close()
-            await runner.cleanup()
-            await engine.dispose()
-            microsoft.stop_in_thread()
-            teams.stop_in_thread()
+        hosts = [await world.add_host(n) for n in range(concurrency)]
+        google.latency = latency
+        microsoft.latency = microsoft.identity_latency = latency
+        for host in hosts:  # warm-up: first questions of each host's providers
+            began, _, key = await world.send(host, QUESTION)
+            at, first = await world.answered(key)
+        print(f"database: {engine.dialect.name}; each host: 4 calendars (Google 2, Microsoft 365 2); "
+              f"{latency * 1000:.0f} ms per calendar request; Teams through botbuilder, TLS fakes")
+        print(f"last warm-up message: reply {(at - began) * 1000:.0f} ms; "
+              f"it starts {first['summary'][:60]!r}")
+        one = await _scenario(world, "one host", hosts[:1], rounds, concurrency)
+        many = await _scenario(world, f"{len(hosts)} hosts", hosts, rounds, concurrency)
+        google.latency = microsoft.latency = microsoft.identity_latency = 0.0  # let shutdown be quick
     return one and many
 
 

@@ -306,17 +306,6 @@ class _Authentication(BotFrameworkAuthentication):  # type: ignore[misc]
             self._user_tokens = await self._inner.create_user_token_client(claims_identity)
         return self._user_tokens
 
-    def create_bot_framework_client(self) -> Any:
-        """Not used (no skills)."""
-        return self._inner.create_bot_framework_client()
-
-    def get_originating_audience(self) -> str:
-        """The scope of the bot's token."""
-        return str(self._inner.get_originating_audience())
-
-    async def authenticate_channel_request(self, auth_header: str) -> Any:
-        """Not used (no skills)."""
-        return await self._inner.authenticate_channel_request(auth_header)
 
 
 class _Credentials(ServiceClientCredentialsFactory):  # type: ignore[misc]
@@ -410,21 +399,13 @@ class _AiohttpSender(AsyncHTTPSender[Any, Any]):
         return Response(request, received)
 
 
-@dataclass(frozen=True, slots=True)
-class _Raw:
-    """What msrest's errors keep of an answer (``HttpOperationError.response``)."""
-
-    status_code: int
-    reason: str | None
-    headers: dict[str, str]
-
-
 class _Received(AsyncClientResponse):
-    """A connector answer, read whole."""
+    """A connector answer, read whole (its own ``internal_response``: msrest's errors read the
+    status from there)."""
 
     def __init__(self, request: ClientRequest, status: int, headers: dict[str, str],
                  reason: str | None, body: bytes) -> None:
-        super().__init__(request, _Raw(status, reason, headers))
+        super().__init__(request, self)
         self.status_code = status
         self.headers = headers
         self.reason = reason
