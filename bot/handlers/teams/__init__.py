@@ -7,6 +7,6 @@ the bot's own token, neither fetched on a blocking call), ``answers.py`` (messag
 presses), ``extension.py`` (the message extension and link unfurling), ``cards.py`` (Adaptive
 Cards from conversation replies), ``people.py`` (Teams users as speakers), ``references.py``
 (conversation references, for notices), ``channel.py`` (the running parts), ``texts.py`` (the
-channel's own sentences), ``package.py`` (the Teams app package) and ``demo.py`` (the preview
-page of ``slotbot demo``).
+channel's own sentences), ``package.py`` (the Teams app package), ``demo.py`` and ``preview.py``
+(the preview page of ``slotbot demo``).
 """
