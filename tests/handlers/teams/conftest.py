@@ -9,10 +9,8 @@ from aiohttp.test_utils import TestClient
 
 from tests.conftest import AppClient
 
-if TYPE_CHECKING:  # imported where used, so the fakes stay importable as pytest plugins
+if TYPE_CHECKING:  # the modules register the fakes as plugins (pytest_plugins)
     from tests.fakes.teams import FakeBotFramework
-
-pytest_plugins = ["tests.fakes.teams", "tests.fakes.google"]
 
 
 @pytest.fixture

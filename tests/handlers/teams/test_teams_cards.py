@@ -17,6 +17,8 @@ from tests.handlers.teams.talk import actions, card_of, connect_local, post, say
 if TYPE_CHECKING:
     from tests.fakes.teams import FakeBotFramework
 
+pytest_plugins = ["tests.fakes.teams", "tests.fakes.google"]
+
 PERSONAL = "a:personal-29:ulla"
 CHANNEL = "19:general@thread.tacv2;messageid=1700000000002"
 

@@ -19,6 +19,8 @@ from tests.handlers.teams.talk import actions, card_of, connect_local, post, say
 if TYPE_CHECKING:
     from tests.fakes.teams import FakeBotFramework, Sent
 
+pytest_plugins = ["tests.fakes.teams", "tests.fakes.google"]
+
 PERSONAL = "a:personal-29:ulla"
 CHANNEL = "19:general@thread.tacv2;messageid=1700000000001"
 TEAM = {"tenant": {"id": "8d7e2c11-0000-4000-8000-7e4a470000aa"}, "team": {"id": "19:team@thread.tacv2"},

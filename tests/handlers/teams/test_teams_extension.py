@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from tests.fakes.teams import FakeBotFramework
 
 
+pytest_plugins = ["tests.fakes.teams", "tests.fakes.google"]
+
 async def _invoke(client: TestClient, fake: FakeBotFramework, name: str, value: dict[str, Any],
                   **fields: Any) -> tuple[dict[str, Any], float]:
     began = time.perf_counter()

@@ -20,6 +20,8 @@ from tests.support.page_client import PageVisitor, offered_starts, spread_starts
 if TYPE_CHECKING:
     from tests.fakes.teams import FakeBotFramework
 
+pytest_plugins = ["tests.fakes.teams", "tests.fakes.google"]
+
 PERSONAL = "a:personal-29:ulla"
 CHANNEL = "19:general@thread.tacv2"
 TEAM = {"tenant": {"id": "8d7e2c11-0000-4000-8000-7e4a470000aa"}, "team": {"id": "19:team@thread.tacv2"}}

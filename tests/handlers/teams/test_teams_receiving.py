@@ -18,6 +18,8 @@ from tests.handlers.teams.talk import post
 if TYPE_CHECKING:
     from tests.fakes.teams import FakeBotFramework
 
+pytest_plugins = ["tests.fakes.teams", "tests.fakes.google"]
+
 PERSONAL = "a:personal-29:ulla"
 
 
