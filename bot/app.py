@@ -21,6 +21,7 @@ from bot.handlers.demo import login as demo_login
 from bot.handlers.pages import admin as page_admin
 from bot.handlers.pages import page as pages
 from bot.handlers.slack import listeners as slack
+from bot.handlers.teams import listeners as teams
 from bot.handlers.web_chat import chat as web_chat
 from bot.keys import (
     BOOKINGS,
@@ -79,6 +80,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     pages.setup(app)
     page_admin.setup(app)
     slack.setup(app)  # only when Slack is configured
+    teams.setup(app, services.threads)  # only when Teams is configured (blocking msal: the pool)
     web_chat.setup(app)  # the chat page, the website widget (and their demo pages)
     if settings.demo:
         free_time.setup(app)

@@ -121,6 +121,34 @@ class SlackSettings:
 
 
 @dataclass(frozen=True)
+class TeamsSettings:
+    """The Microsoft Teams bot: its Bot Framework registration (single-tenant) and endpoints.
+
+    ``app_id`` empty means the Teams channel is off. ``login_url`` is the authority the bot's
+    client-credentials token comes from (default: the tenant's, on login.microsoftonline.com).
+    """
+
+    app_id: str = ""
+    app_password: str = field(default="", repr=False)
+    tenant_id: str = ""
+    openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    token_issuer: str = "https://api.botframework.com"  # noqa: S105 (an issuer)
+    login_url: str = ""
+    oauth_scope: str = "https://api.botframework.com"
+    ca_bundle: str = ""  # extra trust for private endpoints (tests, proxies)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the Teams channel runs (an app id is set)."""
+        return bool(self.app_id)
+
+    @property
+    def authority(self) -> str:
+        """Where the bot's token comes from: ``login_url``, else the tenant's authority."""
+        return self.login_url or f"https://login.microsoftonline.com/{self.tenant_id}"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything Slotbot is configured with. Build it with :meth:`from_env`."""
 
@@ -142,6 +170,7 @@ class Settings:
     google: GoogleSettings = GoogleSettings()
     microsoft: MicrosoftSettings = MicrosoftSettings()
     slack: SlackSettings = SlackSettings()
+    teams: TeamsSettings = TeamsSettings()
     demo: bool = False
 
     @property
@@ -158,6 +187,7 @@ class Settings:
             self.slack.signing_secret,
             self.slack.bot_token,
             self.slack.client_secret,
+            self.teams.app_password,
         ]
         for key in self.secret_keys:
             values.append(base64.urlsafe_b64encode(key).decode().rstrip("="))
@@ -259,6 +289,18 @@ class Settings:
                     "SLACK_USER_REQUESTS_PER_MINUTE", 30, low=1, high=100000
                 ),
             ),
+            teams=TeamsSettings(
+                app_id=reader.text("TEAMS_APP_ID", ""),
+                app_password=reader.text("TEAMS_APP_PASSWORD", ""),
+                tenant_id=reader.text("TEAMS_TENANT_ID", ""),
+                openid_metadata_url=reader.url(
+                    "TEAMS_OPENID_METADATA_URL", TeamsSettings.openid_metadata_url
+                ),
+                token_issuer=reader.url("TEAMS_TOKEN_ISSUER", TeamsSettings.token_issuer),
+                login_url=reader.optional_url("TEAMS_LOGIN_URL").rstrip("/"),
+                oauth_scope=reader.url("TEAMS_OAUTH_SCOPE", TeamsSettings.oauth_scope).rstrip("/"),
+                ca_bundle=reader.text("TEAMS_CA_BUNDLE", ""),
+            ),
             demo=demo,
         )._checked()
 
@@ -270,6 +312,11 @@ class Settings:
             raise SettingsError(missing, "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET set together")
         if (slack.multi_workspace or slack.bot_token) and not slack.enabled:
             raise SettingsError("SLACK_SIGNING_SECRET", "the Slack app's signing secret")
+        teams = self.teams
+        if teams.enabled and not teams.app_password:
+            raise SettingsError("TEAMS_APP_PASSWORD", "the Teams bot's client secret with TEAMS_APP_ID")
+        if teams.enabled and not teams.tenant_id:
+            raise SettingsError("TEAMS_TENANT_ID", "the Teams bot's tenant id (single-tenant bots)")
         return self
 
 
@@ -336,6 +383,10 @@ class _Reader:
         if raw in ("0", "false", "no", "off"):
             return False
         raise SettingsError(name, "true or false", raw)
+
+    def optional_url(self, name: str) -> str:
+        """An http(s) URL, or "" when the variable is not set."""
+        return self.url(name, "") if self.text(name, "") else ""
 
     def url(self, name: str, default: str) -> str:
         value = self.text(name, default)

@@ -124,6 +124,17 @@ class ChatIdentity(Base):
     user: Mapped[User] = relationship(back_populates="identities")
 
 
+class TeamsConversation(Base):
+    """A Teams conversation the bot is in, to message it later (its conversation reference)."""
+
+    __tablename__ = "teams_conversations"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(String(128), index=True)  # personal chats: the user
+    reference: Mapped[dict[str, Any]] = mapped_column(JSON)  # serviceUrl, kind, bot, aad and team ids
+
+
 class CalendarConnection(Base):
     """One connected calendar account (Google, Microsoft 365, Exchange, local...)."""
 

@@ -1,4 +1,4 @@
-"""The ``slotbot`` command: serve, demo, db upgrade, free, genkey, slack-manifest.
+"""The ``slotbot`` command: serve, demo, db upgrade, free, genkey, slack-manifest, teams-package.
 
 Every user error ends with one line on stderr and exit code 2 — never a traceback.
 """
@@ -99,6 +99,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="another domain whose meeting links Slotbot unfurls (repeatable)",
     )
     manifest.set_defaults(handler=_slack_manifest)
+
+    teams = sub.add_parser(
+        "teams-package",
+        help="write the Teams app package (zip) for this deployment",
+        description="Write the Microsoft Teams app package (manifest.json, color.png, outline.png) "
+        "with this deployment's URL, bot and domains, to upload in Teams (Apps, Manage your apps, "
+        "Upload an app) or in the Teams admin center.",
+    )
+    teams.add_argument("--base-url", required=True, help="public https URL of this deployment")
+    teams.add_argument("--app-id", required=True, help="the Azure Bot's Microsoft app id (TEAMS_APP_ID)")
+    teams.add_argument(
+        "--domain", action="append", default=[], metavar="DOMAIN",
+        help="another domain whose meeting links Slotbot unfurls (repeatable)",
+    )
+    teams.add_argument(
+        "--custom-domains", action="store_true",
+        help="also unfurl every active custom domain of the database (DATABASE_URL)",
+    )
+    teams.add_argument("--version", default="1.0.0", help="the app's version (default: 1.0.0)")
+    teams.add_argument("--privacy-url", default="", help="privacy statement (default: the base URL)")
+    teams.add_argument("--terms-url", default="", help="terms of use (default: the base URL)")
+    teams.add_argument(
+        "--output", type=Path, default=Path("slotbot-teams.zip"),
+        help="where to write the zip (default: ./slotbot-teams.zip)",
+    )
+    teams.set_defaults(handler=_teams_package)
 
     add_free_parser(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
     add_domain_parser(cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub))
@@ -250,6 +276,52 @@ def _slack_manifest(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     sys.stdout.write(text)
     return 0
+
+
+def _teams_package(args: argparse.Namespace) -> int:
+    from bot.handlers.teams.package import PackageError, build_manifest, package
+
+    domains = list(args.domain)
+    if args.custom_domains:
+        domains += _active_custom_domains()
+    try:
+        manifest = build_manifest(args.base_url, args.app_id, domains=tuple(domains), version=args.version,
+                                  privacy_url=args.privacy_url, terms_url=args.terms_url)
+    except PackageError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        args.output.write_bytes(package(manifest))
+    except OSError as exc:
+        raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    hosts = ", ".join(manifest["validDomains"])
+    print(f"wrote {args.output} (Teams app {manifest['id']}, unfurls links on {hosts})")
+    return 0
+
+
+def _active_custom_domains() -> list[str]:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.pages.domains import Domains
+    from storage.db import create_engine, session_factory
+
+    settings = _settings(require_secret=False)
+
+    async def run() -> list[str]:
+        engine = create_engine(settings.database_url)
+        try:
+            return [d.hostname for d in await Domains(session_factory(engine)).all() if d.active]
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except (SQLAlchemyError, OSError) as exc:
+        raise CommandError(f"cannot read the custom domains: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 if __name__ == "__main__":
