@@ -17,16 +17,14 @@ from aiohttp import web
 from babel.dates import format_datetime
 
 from bot.booking.service import BookingBlocked, BookingError, SlotTaken
+from bot.handlers.pages.form_token import csrf_ok, csrf_token, set_csrf
 from bot.handlers.pages.visitor import (
-    csrf_ok,
-    csrf_token,
     days,
     language,
     locale_of,
     message,
     offered,
     respond,
-    set_csrf,
     translator,
     zone_or,
 )

@@ -5,9 +5,10 @@ Free slots are grouped by day in the visitor's zone and formatted with Babel in 
 language (``?lang=``, else the page's language, else Accept-Language). Picking a slot shows the
 form (name, e-mail, note and the page's own questions; prefilled from the query string, and on a
 custom domain from the visitor's previous submission, kept in a sealed first-party cookie);
-posting it goes through :meth:`bot.booking.service.Bookings.book`. Forms carry a double-submit CSRF
-token; booking POSTs are rate limited per IP and per page. Every response says
-``X-Robots-Tag: noindex``. Manage links live in :mod:`bot.handlers.pages.manage`.
+posting it goes through :meth:`bot.booking.service.Bookings.book`. Forms carry a token
+(:mod:`bot.handlers.pages.form_token`: double submit, or signed on embedded pages); booking POSTs
+are rate limited per IP and per page. Every response says ``X-Robots-Tag: noindex``. Manage
+links live in :mod:`bot.handlers.pages.manage`.
 """
 
 from __future__ import annotations
@@ -29,12 +30,11 @@ from bot.booking.service import (
     Visitor,
 )
 from bot.handlers.pages import manage
+from bot.handlers.pages.form_token import csrf_ok, csrf_token, set_csrf
 from bot.handlers.pages.prefill import remember_visitor, remembered_visitor
 from bot.handlers.pages.visitor import (
     RateLimiter,
     allow_framing,
-    csrf_ok,
-    csrf_token,
     days,
     language,
     locale_of,
@@ -42,7 +42,6 @@ from bot.handlers.pages.visitor import (
     not_found,
     offered,
     respond,
-    set_csrf,
     translator,
     zone_or,
 )
@@ -118,7 +117,7 @@ async def render_page(request: web.Request, view: PublicView, *, note: str = "",
     if view.mode is Mode.OFF and not preview:
         return _framed(respond(request, "page_off.html", base, status), embedded)
     mode = booking_mode(view.states) if preview else view.mode
-    csrf = csrf_token(request)
+    csrf = csrf_token(request, embedded_page=page.id if embedded else None)
     base.update({"offline": mode is Mode.OFFLINE, "blocked": mode is Mode.BLOCKED, "csrf": csrf,
                  "prefill": await _prefill(request, source)})
     if mode is Mode.BLOCKED:
@@ -182,7 +181,8 @@ async def page_post(request: web.Request) -> web.Response:
     _ = translator(lang)
     data = await request.post()
     form = {k: str(v) for k, v in data.items() if isinstance(v, str)}
-    if not csrf_ok(request, form.get("csrf")):
+    embedded = _embedded(request, page)
+    if not csrf_ok(request, form.get("csrf"), embedded_page=page.id if embedded else None):
         return await render_page(request, view, note=_("The form expired. Please try again."), status=403,
                                  form=form, listed=False)
     ip = request.remote or "unknown"
@@ -195,7 +195,6 @@ async def page_post(request: web.Request) -> web.Response:
                       answers={q.label: form.get(q.name, "").strip() for q in page.questions
                                if form.get(q.name, "").strip()})
     bookings = request.app[BOOKINGS]
-    embedded = _embedded(request, page)
     if form.get("mode") == "leave_details":
         try:
             visitor = visitor.validated()

@@ -1,14 +1,14 @@
-"""What every visitor-facing page shares: language, zone, CSRF cookie, rate limits, slot lists.
+"""What every visitor-facing page shares: language, zone, rate limits, slot lists.
 
 Used by :mod:`bot.handlers.pages.page` (scheduling pages) and :mod:`bot.handlers.pages.manage` (manage
-links). Responses say ``X-Robots-Tag: noindex`` and ``Cache-Control: no-store``; templates get
-``_`` (the page's translations) in their context.
+links); their forms' tokens live in :mod:`bot.handlers.pages.form_token`. Responses say
+``X-Robots-Tag: noindex`` and ``Cache-Control: no-store``; templates get ``_`` (the page's
+translations) in their context.
 """
 
 from __future__ import annotations
 
 import functools
-import secrets as random_secrets
 import time as monotonic
 from collections import deque
 from collections.abc import Callable
@@ -30,7 +30,6 @@ from bot.templating import CONTENT_SECURITY_POLICY
 
 LANGUAGES = {"en": "en", "pt": "pt_BR", "da": "da"}
 
-CSRF_COOKIE = "slotbot_form"
 DAYS_SHOWN = 14  # how far ahead visitor pages offer times
 
 
@@ -112,23 +111,6 @@ def not_found(request: web.Request) -> web.Response:
     return message(request, lang, _("Page not found"), _("There is no scheduling page at this address."), 404)
 
 
-def csrf_token(request: web.Request) -> str:
-    """The form token: the visitor's cookie, or a new one (set it with :func:`set_csrf`)."""
-    return request.cookies.get(CSRF_COOKIE) or random_secrets.token_urlsafe(24)
-
-
-def set_csrf(request: web.Request, response: web.StreamResponse, token: str, path: str,
-             *, embedded: bool = False) -> None:
-    """Set the double-submit cookie for forms under ``path``.
-
-    A page embedded in another site's chat widget is a third-party frame: browsers send its
-    cookie only when it is ``SameSite=None; Secure``, which needs https.
-    """
-    third_party = embedded and request.secure
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="None" if third_party else "Strict",
-                        path=path, secure=request.secure)
-
-
 FRAMEABLE_POLICY = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'self'", "frame-ancestors *")
 
 
@@ -149,14 +131,6 @@ async def offered(
         end=datetime.combine(first + timedelta(days=DAYS_SHOWN), time(0), zone),
         now=now, rules=rules, duration_minutes=minutes,
     )
-
-
-def csrf_ok(request: web.Request, submitted: object) -> bool:
-    """Whether the form's token matches the cookie."""
-    cookie = request.cookies.get(CSRF_COOKIE)
-    if not cookie or not isinstance(submitted, str):
-        return False
-    return random_secrets.compare_digest(cookie, submitted)
 
 
 def days(slots: list[Slot], zone: ZoneInfo, locale: Locale) -> list[dict[str, Any]]:
