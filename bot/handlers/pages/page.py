@@ -7,12 +7,13 @@ form (name, e-mail, note and the page's own questions; prefilled from the query 
 custom domain from the visitor's previous submission, kept in a sealed first-party cookie);
 posting it goes through :meth:`bot.booking.service.Bookings.book`. Forms carry a token
 (:mod:`bot.handlers.pages.form_token`: double submit, or signed on embedded pages); booking POSTs
-are rate limited per IP and per page. Every response says ``X-Robots-Tag: noindex``. Manage
-links live in :mod:`bot.handlers.pages.manage`.
+are limited per client and, past a per-page limit, slowed down (never refused). Every response
+says ``X-Robots-Tag: noindex``. Manage links live in :mod:`bot.handlers.pages.manage`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,6 +42,7 @@ from bot.handlers.pages.visitor import (
     message,
     not_found,
     offered,
+    offers,
     respond,
     translator,
     zone_or,
@@ -156,6 +158,18 @@ def _moment(text: str) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
+async def _pace(request: web.Request, view: PublicView, start: datetime, minutes: int) -> None:
+    """Past the page's limit, a plausible attempt (a time the page's rules offer) waits a moment.
+
+    Junk costs its sender's budget only (:data:`PER_IP`); the page never closes for everyone.
+    """
+    if view.rules is None or not offers(view.rules, start, minutes, datetime.now(UTC)):
+        return
+    wait = request.app[PER_PAGE].slowdown(f"page:{view.page.id}")
+    if wait:
+        await asyncio.sleep(wait)
+
+
 def _embedded(request: web.Request, page: PublicPage) -> bool:
     """Whether this is the page shown inside the website chat widget (``?embed=1``, opted in)."""
     return request.query.get("embed") == "1" and page.in_widget
@@ -185,8 +199,7 @@ async def page_post(request: web.Request) -> web.Response:
     if not csrf_ok(request, form.get("csrf"), embedded_page=page.id if embedded else None):
         return await render_page(request, view, note=_("The form expired. Please try again."), status=403,
                                  form=form, listed=False)
-    ip = request.remote or "unknown"
-    if not request.app[PER_IP].allow(ip) or not request.app[PER_PAGE].allow(f"page:{page.id}"):
+    if not request.app[PER_IP].allow(request.remote or "unknown"):
         return await render_page(request, view, note=_("Too many attempts. Please wait a minute."),
                                  status=429, form=form, listed=False)
     missing = [q.label for q in page.questions if q.required and not form.get(q.name, "").strip()]
@@ -215,6 +228,11 @@ async def page_post(request: web.Request) -> web.Response:
     except ValueError:
         return await render_page(request, view, note=_("Please pick a time from the list."), status=400,
                                  form={**form, "start": ""})
+    try:
+        visitor = visitor.validated()
+    except InvalidVisitor as exc:
+        return await render_page(request, view, note=_(str(exc)), status=400, form=form)
+    await _pace(request, view, start, duration)
     try:
         made = await bookings.book(view, start=start, duration_minutes=duration,
                                    visitor=visitor, now=datetime.now(UTC))

@@ -21,7 +21,7 @@ from aiohttp import web
 from babel import Locale
 from babel.dates import format_date, format_time
 
-from bot.availability import AvailabilityRules, Slot
+from bot.availability import AvailabilityRules, Slot, find_slots
 from bot.i18n import translations
 from bot.keys import SCHEDULER, TEMPLATES
 from bot.pages.public import PublicHost
@@ -33,25 +33,53 @@ LANGUAGES = {"en": "en", "pt": "pt_BR", "da": "da"}
 DAYS_SHOWN = 14  # how far ahead visitor pages offer times
 
 
+SLOWDOWN_STEP = 0.25  # seconds more for each plausible attempt past a page's limit...
+MAX_SLOWDOWN = 2.0  # ...up to this: a page slows down under load, it never closes
+
+
 class RateLimiter:
-    """At most ``limit`` events per ``window`` seconds per key (in memory, per process)."""
+    """At most ``limit`` events per ``window`` seconds per key (in memory, per process).
+
+    :meth:`allow` refuses past the limit (a client's own budget); :meth:`slowdown` never refuses
+    but makes events past the limit wait (a page shared by every visitor, which no crowd of
+    clients may close).
+    """
 
     def __init__(self, limit: int, window: float) -> None:
         self._limit, self._window = limit, window
         self._events: dict[str, deque[float]] = {}
 
+    def _recent(self, key: str, moment: float) -> deque[float]:
+        """The events of ``key`` inside the window ending at ``moment`` (at most what counts)."""
+        events = self._events.get(key)
+        if events is None:
+            if len(self._events) > 10_000:
+                self._events = {k: v for k, v in self._events.items() if v and v[-1] > moment - self._window}
+            events = self._events[key] = deque(maxlen=self._limit + int(MAX_SLOWDOWN / SLOWDOWN_STEP))
+        while events and events[0] <= moment - self._window:
+            events.popleft()
+        return events
+
     def allow(self, key: str, now: float | None = None) -> bool:
         """Record an event for ``key``; False when over the limit."""
         moment = monotonic.monotonic() if now is None else now
-        events = self._events.setdefault(key, deque())
-        while events and events[0] <= moment - self._window:
-            events.popleft()
+        events = self._recent(key, moment)
         if len(events) >= self._limit:
             return False
         events.append(moment)
-        if len(self._events) > 10_000:
-            self._events = {k: v for k, v in self._events.items() if v}
         return True
+
+    def slowdown(self, key: str, now: float | None = None) -> float:
+        """Record an event for ``key``; the seconds to wait before serving it (never a refusal).
+
+        Nothing within the limit; past it :data:`SLOWDOWN_STEP` more for each event over, at most
+        :data:`MAX_SLOWDOWN`.
+        """
+        moment = monotonic.monotonic() if now is None else now
+        events = self._recent(key, moment)
+        over = len(events) + 1 - self._limit
+        events.append(moment)
+        return min(MAX_SLOWDOWN, max(0, over) * SLOWDOWN_STEP)
 
 
 def language(request: web.Request, preferred: str | None = None) -> str:
@@ -131,6 +159,19 @@ async def offered(
         end=datetime.combine(first + timedelta(days=DAYS_SHOWN), time(0), zone),
         now=now, rules=rules, duration_minutes=minutes,
     )
+
+
+def offers(rules: AvailabilityRules, start: datetime, minutes: int, now: datetime) -> bool:
+    """Whether ``rules`` offer ``start`` for ``minutes`` at all, busy time aside (PURE: no calendar
+    is asked, so junk is told from plausible attempts at no cost)."""
+    if minutes not in rules.durations:
+        return False
+    zone = rules.zone
+    day = start.astimezone(zone).date()
+    result = find_slots(rules, window_start=datetime.combine(day, time(0), zone),
+                        window_end=datetime.combine(day + timedelta(days=1), time(0), zone),
+                        now=now, calendars={}, duration_minutes=minutes)
+    return any(slot.start == start for slot in result.slots)
 
 
 def days(slots: list[Slot], zone: ZoneInfo, locale: Locale) -> list[dict[str, Any]]:
