@@ -46,6 +46,7 @@ from bot.pages.public import (
     token_hash,
 )
 from bot.scheduling.scheduler import Scheduler
+from bot.zones import zone_named
 from storage.models import (
     Booking,
     BookingAttempt,
@@ -122,10 +123,8 @@ class Visitor:
             raise InvalidVisitor(N_("Names and e-mail addresses must be on one line."))
         if not EMAIL_PATTERN.match(email):
             raise InvalidVisitor(N_("Please enter a valid e-mail address."))
-        try:
-            ZoneInfo(self.timezone)
-        except (KeyError, ValueError):
-            raise InvalidVisitor(N_("Unknown time zone.")) from None
+        if zone_named(self.timezone) is None:
+            raise InvalidVisitor(N_("Unknown time zone."))
         answers = {str(k)[:100]: str(v)[:MAX_NOTE] for k, v in self.answers.items()}
         return Visitor(name, email, self.timezone, note, answers)
 

@@ -53,22 +53,29 @@ def _check(texts: Iterable[str]) -> None:
 async def _read_body(request: web.Request) -> None:
     """Read (and keep, for the handler) the body, raising :class:`Unreadable` for a bad one."""
     if request.content_type in FORM_TYPES:
-        form = await request.post()
+        try:
+            form = await request.post()
+        except (ValueError, LookupError, AssertionError) as exc:  # not UTF-8, unknown charset, broken
+            raise Unreadable(type(exc).__name__) from None
         _check(str(key) for key in form)
         _check(value for value in form.values() if isinstance(value, str))
     elif request.path.startswith(JSON_PATHS) and request.can_read_body:
         raw = (await request.read())[:MAX_BODY + 1]
         try:
-            parsed = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Unreadable("not UTF-8") from None
+        try:
+            parsed = json.loads(text)
+        except ValueError:
             return  # not JSON at all: the handler explains what to send
         _check(_texts(parsed))
 
 
 def _refusal(request: web.Request) -> web.Response:
     if request.path.startswith(JSON_PATHS):
-        return web.json_response({"error": "The request could not be read: it contains characters "
-                                           "that cannot be used (such as NUL)."},
+        return web.json_response({"error": "The request could not be read: send UTF-8 text without "
+                                           "characters that cannot be used (such as NUL)."},
                                  status=400, headers={**CORS, "Cache-Control": "no-store"})
     lang = language(request)
     _ = translator(lang)

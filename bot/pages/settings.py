@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.pages.public import pages_default_first
 from bot.rules import DAY_NAMES, RulesError, format_range, parse_range, rules_from_json
+from bot.zones import zone_named
 from storage.models import Booking, CustomDomain, SchedulingPage, User
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -261,10 +261,8 @@ class PageSettings:
         problems = []
         if not SLUG.match(slug):
             problems.append("Your address may use a-z, 0-9 and dashes (at most 64).")
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            problems.append(f"{timezone!r} is not a time zone (use a name like Europe/Copenhagen).")
+        if zone_named(timezone) is None:
+            problems.append(f"{timezone[:64]!r} is not a time zone (use a name like Europe/Copenhagen).")
         if problems:
             raise PageSettingsError(problems)
         try:

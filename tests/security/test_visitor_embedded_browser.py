@@ -14,7 +14,7 @@ import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp import web
@@ -23,9 +23,11 @@ from sqlalchemy import select
 
 from bot.keys import SESSIONS
 from storage.models import Booking
-from tests.support.browser import CHROMIUM_ARGS, LiveDemo
 from tests.support.tls_proxy import TlsProxy, start_tls_proxy
 from tests.support.widget_visitor import widget_books
+
+if TYPE_CHECKING:
+    from tests.support.browser import LiveDemo
 
 pytest_plugins = ["tests.support.browser"]
 
@@ -88,6 +90,8 @@ async def browsing(request: pytest.FixtureRequest, chromium_path: str,
                    tmp_path: Path) -> AsyncIterator[BrowserContext]:
     """Chromium allowing third-party cookies (a profile whose preferences say so), and blocking
     them as Safari does (a fresh off-the-record context, Chromium's default)."""
+    from tests.support.browser import CHROMIUM_ARGS  # the plugin's module, imported by pytest
+
     options: dict[str, Any] = {"ignore_https_errors": True, "locale": "en-US",
                                "timezone_id": "Europe/Lisbon"}
     async with async_playwright() as playwright:

@@ -45,6 +45,8 @@ from bot.handlers.pages.visitor import (
     offers,
     respond,
     translator,
+    visitor_moment,
+    zone_note,
     zone_or,
 )
 from bot.keys import BOOKINGS, LINKS, PUBLIC_PAGES, SETTINGS
@@ -101,7 +103,9 @@ async def render_page(request: web.Request, view: PublicView, *, note: str = "",
     _ = translator(lang)
     locale = locale_of(lang)
     source = form or {}
-    zone_name = zone_or(source.get("tz") or request.query.get("tz"), host.timezone)
+    asked_zone = source.get("tz") or request.query.get("tz")
+    zone_name = zone_or(asked_zone, host.timezone)
+    note = " ".join(part for part in (note, zone_note(lang, asked_zone, zone_name)) if part)
     zone = ZoneInfo(zone_name)
     durations = list(page.durations)
     try:
@@ -136,7 +140,7 @@ async def render_page(request: web.Request, view: PublicView, *, note: str = "",
             picked = next((s.start for s in slots if s.start.isoformat() == chosen), None)
             base.update({"days": days(slots, zone, locale), "complete": answer.complete})
         else:
-            picked = _moment(chosen)
+            picked = visitor_moment(chosen)
         base.update({
             "picked": None if picked is None else {
                 "start": picked.isoformat(),
@@ -147,15 +151,6 @@ async def render_page(request: web.Request, view: PublicView, *, note: str = "",
         response = respond(request, "page.html", base, status)
     set_csrf(request, response, csrf, "/meetings", embedded=embedded)
     return _framed(response, embedded)
-
-
-def _moment(text: str) -> datetime | None:
-    """``text`` as an aware moment, or None."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
 
 
 async def _pace(request: web.Request, view: PublicView, start: datetime, minutes: int) -> None:
@@ -220,12 +215,12 @@ async def page_post(request: web.Request) -> web.Response:
     if missing:
         return await render_page(request, view, note=_("Please answer: {questions}").format(
             questions=", ".join(missing)), status=400, form=form)
+    start = visitor_moment(form.get("start", ""))
     try:
-        start = datetime.fromisoformat(form.get("start", ""))
-        if start.tzinfo is None:
-            raise ValueError("naive")
         duration = int(form.get("d", ""))
     except ValueError:
+        start = None
+    if start is None:
         return await render_page(request, view, note=_("Please pick a time from the list."), status=400,
                                  form={**form, "start": ""})
     try:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from babel import Locale
@@ -27,6 +27,7 @@ from bot.keys import SCHEDULER, TEMPLATES
 from bot.pages.public import PublicHost
 from bot.scheduling.results import UserAvailability
 from bot.templating import CONTENT_SECURITY_POLICY
+from bot.zones import zone_named
 
 LANGUAGES = {"en": "en", "pt": "pt_BR", "da": "da"}
 
@@ -103,13 +104,32 @@ def locale_of(lang: str) -> Locale:
 
 def zone_or(text: str | None, fallback: str) -> str:
     """``text`` when it names an IANA zone, else ``fallback``."""
-    if text:
-        try:
-            ZoneInfo(text)
-            return text
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return fallback
+    return zone_named(text) or fallback
+
+
+def zone_note(lang: str, asked: str | None, shown: str) -> str:
+    """The note telling a visitor their ``?tz=`` names no zone (empty when it does, or is absent)."""
+    if not asked or zone_named(asked) is not None:
+        return ""
+    name = asked if len(asked) <= 40 else asked[:40] + "…"
+    _ = translator(lang)
+    return _("“{zone}” is not a time zone we know, so times are shown in {shown}.").format(
+        zone=name, shown=shown)
+
+
+EARLIEST, LATEST = 1971, 9000  # years: a moment outside them is no time anyone offers
+
+
+def visitor_moment(text: str) -> datetime | None:
+    """A time a visitor sent (ISO 8601 with an offset), or None: not one, naive, or far outside any
+    calendar (where date arithmetic would overflow)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None or not EARLIEST <= moment.year <= LATEST:
+        return None
+    return moment
 
 
 def translator(lang: str) -> Callable[[str], str]:
