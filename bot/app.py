@@ -18,10 +18,12 @@ from bot import wiring
 from bot.handlers import dashboard, site
 from bot.handlers.demo import free_time
 from bot.handlers.demo import login as demo_login
+from bot.handlers.forwarded import forwarded
 from bot.handlers.pages import admin as page_admin
 from bot.handlers.pages import page as pages
 from bot.handlers.slack import listeners as slack
 from bot.handlers.teams import listeners as teams
+from bot.handlers.visitor_input import readable_input
 from bot.handlers.web_chat import chat as web_chat
 from bot.keys import (
     BOOKINGS,
@@ -68,7 +70,8 @@ SECURITY_HEADERS = {
 def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.Application:
     """Build the web application for ``settings`` (an ``engine`` may be passed in by tests)."""
     app = web.Application(
-        middlewares=[_errors, _security_headers, _custom_domains], client_max_size=256 * 1024
+        middlewares=[forwarded, _errors, _security_headers, readable_input, _custom_domains],
+        client_max_size=256 * 1024,
     )
     services = wiring.build(settings, engine=engine)
     _publish(app, services)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 T = TypeVar("T")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(Exception):
@@ -165,6 +167,7 @@ class Settings:
     outbox_max_attempts: int = 8
     booking_limit_per_ip: int = 10  # booking POSTs per minute from one address
     booking_limit_per_page: int = 60  # booking POSTs per minute to one page
+    trusted_proxies: tuple[Network, ...] = ()  # peers whose X-Forwarded-* headers are believed
     calendar_timeout_seconds: float = 10.0
     smtp: SmtpSettings = SmtpSettings()
     google: GoogleSettings = GoogleSettings()
@@ -250,6 +253,11 @@ class Settings:
             booking_limit_per_page=reader.integer(
                 "SLOTBOT_BOOKING_LIMIT_PER_PAGE", 60, low=1, high=1_000_000
             ),
+            trusted_proxies=reader.parse(
+                "SLOTBOT_TRUSTED_PROXIES",
+                "comma-separated IP addresses or networks (e.g. 10.0.0.0/8, ::1)",
+                _networks,
+            ),
             calendar_timeout_seconds=reader.number(
                 "SLOTBOT_CALENDAR_TIMEOUT_SECONDS", 10.0, low=0.1
             ),
@@ -318,6 +326,11 @@ class Settings:
         if teams.enabled and not teams.tenant_id:
             raise SettingsError("TEAMS_TENANT_ID", "the Teams bot's tenant id (single-tenant bots)")
         return self
+
+
+def _networks(text: str) -> tuple[Network, ...]:
+    """Comma-separated addresses and networks (``10.0.0.0/8``, ``::1``); empty: none."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
 
 
 def _with_slash(url: str) -> str:

@@ -36,6 +36,7 @@ def test_defaults_and_endpoints_are_settings() -> None:
         ({**BASE, "SLOTBOT_DEFAULT_TIMEZONE": "Mars/Olympus"}, "SLOTBOT_DEFAULT_TIMEZONE"),
         ({**BASE, "SLOTBOT_OLD_SECRET_KEYS": "abc"}, "SLOTBOT_OLD_SECRET_KEYS"),
         ({**BASE, "SLOTBOT_DEMO": "perhaps"}, "SLOTBOT_DEMO"),
+        ({**BASE, "SLOTBOT_TRUSTED_PROXIES": "10.0.0.1, proxy.internal"}, "SLOTBOT_TRUSTED_PROXIES"),
     ],
 )
 def test_bad_values_name_the_variable_on_one_line(env: dict[str, str], variable: str) -> None:
@@ -60,3 +61,12 @@ def test_old_keys_are_kept_for_rotation() -> None:
     old = base64.b64encode(bytes(32)).decode()
     settings = Settings.from_env({**BASE, "SLOTBOT_OLD_SECRET_KEYS": f" {old} ,"})
     assert settings.secret_keys[1] == bytes(32)
+
+
+def test_trusted_proxies_are_addresses_and_networks() -> None:
+    import ipaddress
+
+    assert Settings.from_env(BASE).trusted_proxies == ()
+    settings = Settings.from_env({**BASE, "SLOTBOT_TRUSTED_PROXIES": " 10.0.0.0/8, ::1 ,192.0.2.7"})
+    assert settings.trusted_proxies == (
+        ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1"), ipaddress.ip_network("192.0.2.7"))

@@ -20,7 +20,6 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation.speaker import Speaker
 from bot.i18n import supported_locale, translations
+from bot.zones import zone_named
 from storage.models import CHANNELS, ChatIdentity, SchedulingPage, User
 
 log = logging.getLogger(__name__)
@@ -55,13 +55,7 @@ def slugify(name: str) -> str:
 
 
 def _zone(name: str | None) -> str | None:
-    if not name:
-        return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
+    return zone_named(name)
 
 
 class Identities:

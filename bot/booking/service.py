@@ -45,7 +45,9 @@ from bot.pages.public import (
     connection_states,
     token_hash,
 )
+from bot.plain_text import breaks_or_controls, many_lines, one_line
 from bot.scheduling.scheduler import Scheduler
+from bot.zones import zone_named
 from storage.models import (
     Booking,
     BookingAttempt,
@@ -112,21 +114,23 @@ class Visitor:
     answers: dict[str, str] = field(default_factory=dict)
 
     def validated(self) -> Visitor:
-        """The same details, trimmed; raises :class:`InvalidVisitor` for unusable ones."""
-        name, email, note = self.name.strip(), self.email.strip(), self.note.strip()
+        """The same details, trimmed; raises :class:`InvalidVisitor` for unusable ones.
+
+        A name or address holding a line break of any kind (or another control character) is
+        refused; the note keeps its lines (as ``\n``), answers are put on one line.
+        """
+        name, email, note = self.name.strip(), self.email.strip(), many_lines(self.note)
         if not name:
             raise InvalidVisitor(N_("Please tell us your name."))
         if len(name) > MAX_NAME or len(email) > MAX_EMAIL or len(note) > MAX_NOTE:
             raise InvalidVisitor(N_("Some of the details are too long."))
-        if any(c in name + email for c in "\r\n"):
+        if breaks_or_controls(name + email):
             raise InvalidVisitor(N_("Names and e-mail addresses must be on one line."))
         if not EMAIL_PATTERN.match(email):
             raise InvalidVisitor(N_("Please enter a valid e-mail address."))
-        try:
-            ZoneInfo(self.timezone)
-        except (KeyError, ValueError):
-            raise InvalidVisitor(N_("Unknown time zone.")) from None
-        answers = {str(k)[:100]: str(v)[:MAX_NOTE] for k, v in self.answers.items()}
+        if zone_named(self.timezone) is None:
+            raise InvalidVisitor(N_("Unknown time zone."))
+        answers = {one_line(str(k))[:100]: one_line(str(v))[:MAX_NOTE] for k, v in self.answers.items()}
         return Visitor(name, email, self.timezone, note, answers)
 
 

@@ -15,14 +15,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.pages.public import pages_default_first
+from bot.plain_text import many_lines, one_line
 from bot.rules import DAY_NAMES, RulesError, format_range, parse_range, rules_from_json
+from bot.zones import zone_named
 from storage.models import Booking, CustomDomain, SchedulingPage, User
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -72,13 +73,13 @@ def _ranges(text: str, where: str, problems: list[str]) -> list[str]:
 def parse_page_form(form: Mapping[str, str]) -> PageValues:
     """Check the page form; raises :class:`PageSettingsError` listing every problem."""
     problems: list[str] = []
-    title = form.get("title", "").strip()
+    title = one_line(form.get("title", ""))
     if not title or len(title) > 200:
         problems.append("Give the page a title (at most 200 characters).")
     slug = form.get("slug", "").strip().lower()
     if not SLUG.match(slug):
         problems.append("The page address may use a-z, 0-9 and dashes (at most 64).")
-    description = form.get("description", "").strip()
+    description = many_lines(form.get("description", ""))
     if len(description) > 2000:
         problems.append("The description is too long (at most 2000 characters).")
     durations: list[int] = []
@@ -127,7 +128,7 @@ def parse_page_form(form: Mapping[str, str]) -> PageValues:
     for line in (item.strip() for item in form.get("questions", "").splitlines()):
         if line:
             required = line.endswith("*")
-            label = line.rstrip("*").strip()[:200]
+            label = one_line(line.rstrip("*"))[:200]
             if label:
                 questions.append({"label": label, "required": required})
     if len(questions) > 10:
@@ -261,10 +262,8 @@ class PageSettings:
         problems = []
         if not SLUG.match(slug):
             problems.append("Your address may use a-z, 0-9 and dashes (at most 64).")
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            problems.append(f"{timezone!r} is not a time zone (use a name like Europe/Copenhagen).")
+        if zone_named(timezone) is None:
+            problems.append(f"{timezone[:64]!r} is not a time zone (use a name like Europe/Copenhagen).")
         if problems:
             raise PageSettingsError(problems)
         try:

@@ -17,17 +17,17 @@ from aiohttp import web
 from babel.dates import format_datetime
 
 from bot.booking.service import BookingBlocked, BookingError, SlotTaken
+from bot.handlers.pages.form_token import csrf_ok, csrf_token, set_csrf
 from bot.handlers.pages.visitor import (
-    csrf_ok,
-    csrf_token,
     days,
     language,
     locale_of,
     message,
     offered,
     respond,
-    set_csrf,
     translator,
+    visitor_moment,
+    zone_note,
     zone_or,
 )
 from bot.keys import BOOKINGS, PUBLIC_PAGES
@@ -55,6 +55,7 @@ async def manage_view(request: web.Request, *, note: str = "", status: int = 200
     host, view = found.host, found.view
     locale = locale_of(lang)
     zone_name = zone_or(request.query.get("tz"), found.timezone)
+    note = " ".join(part for part in (note, zone_note(lang, request.query.get("tz"), zone_name)) if part)
     zone = ZoneInfo(zone_name)
     now = datetime.now(UTC)
     context: dict[str, Any] = {
@@ -111,11 +112,8 @@ async def manage_reschedule(request: web.Request) -> web.Response:
     found = await request.app[PUBLIC_PAGES].booking(token)
     if found is None:
         return _invalid(request, lang)
-    try:
-        start = datetime.fromisoformat(str(data.get("start", "")))
-        if start.tzinfo is None:
-            raise ValueError("naive")
-    except ValueError:
+    start = visitor_moment(str(data.get("start", "")))
+    if start is None:
         return await manage_view(request, note=_("Please pick a time from the list."), status=400,
                                  found=found)
     try:

@@ -5,13 +5,15 @@ Free slots are grouped by day in the visitor's zone and formatted with Babel in 
 language (``?lang=``, else the page's language, else Accept-Language). Picking a slot shows the
 form (name, e-mail, note and the page's own questions; prefilled from the query string, and on a
 custom domain from the visitor's previous submission, kept in a sealed first-party cookie);
-posting it goes through :meth:`bot.booking.service.Bookings.book`. Forms carry a double-submit CSRF
-token; booking POSTs are rate limited per IP and per page. Every response says
-``X-Robots-Tag: noindex``. Manage links live in :mod:`bot.handlers.pages.manage`.
+posting it goes through :meth:`bot.booking.service.Bookings.book`. Forms carry a token
+(:mod:`bot.handlers.pages.form_token`: double submit, or signed on embedded pages); booking POSTs
+are limited per client and, past a per-page limit, slowed down (never refused). Every response
+says ``X-Robots-Tag: noindex``. Manage links live in :mod:`bot.handlers.pages.manage`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,21 +31,22 @@ from bot.booking.service import (
     Visitor,
 )
 from bot.handlers.pages import manage
+from bot.handlers.pages.form_token import csrf_ok, csrf_token, set_csrf
 from bot.handlers.pages.prefill import remember_visitor, remembered_visitor
 from bot.handlers.pages.visitor import (
     RateLimiter,
     allow_framing,
-    csrf_ok,
-    csrf_token,
     days,
     language,
     locale_of,
     message,
     not_found,
     offered,
+    offers,
     respond,
-    set_csrf,
     translator,
+    visitor_moment,
+    zone_note,
     zone_or,
 )
 from bot.keys import BOOKINGS, LINKS, PUBLIC_PAGES, SETTINGS
@@ -100,7 +103,9 @@ async def render_page(request: web.Request, view: PublicView, *, note: str = "",
     _ = translator(lang)
     locale = locale_of(lang)
     source = form or {}
-    zone_name = zone_or(source.get("tz") or request.query.get("tz"), host.timezone)
+    asked_zone = source.get("tz") or request.query.get("tz")
+    zone_name = zone_or(asked_zone, host.timezone)
+    note = " ".join(part for part in (note, zone_note(lang, asked_zone, zone_name)) if part)
     zone = ZoneInfo(zone_name)
     durations = list(page.durations)
     try:
@@ -118,7 +123,7 @@ async def render_page(request: web.Request, view: PublicView, *, note: str = "",
     if view.mode is Mode.OFF and not preview:
         return _framed(respond(request, "page_off.html", base, status), embedded)
     mode = booking_mode(view.states) if preview else view.mode
-    csrf = csrf_token(request)
+    csrf = csrf_token(request, embedded_page=page.id if embedded else None)
     base.update({"offline": mode is Mode.OFFLINE, "blocked": mode is Mode.BLOCKED, "csrf": csrf,
                  "prefill": await _prefill(request, source)})
     if mode is Mode.BLOCKED:
@@ -135,7 +140,7 @@ async def render_page(request: web.Request, view: PublicView, *, note: str = "",
             picked = next((s.start for s in slots if s.start.isoformat() == chosen), None)
             base.update({"days": days(slots, zone, locale), "complete": answer.complete})
         else:
-            picked = _moment(chosen)
+            picked = visitor_moment(chosen)
         base.update({
             "picked": None if picked is None else {
                 "start": picked.isoformat(),
@@ -148,13 +153,16 @@ async def render_page(request: web.Request, view: PublicView, *, note: str = "",
     return _framed(response, embedded)
 
 
-def _moment(text: str) -> datetime | None:
-    """``text`` as an aware moment, or None."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
+async def _pace(request: web.Request, view: PublicView, start: datetime, minutes: int) -> None:
+    """Past the page's limit, a plausible attempt (a time the page's rules offer) waits a moment.
+
+    Junk costs its sender's budget only (:data:`PER_IP`); the page never closes for everyone.
+    """
+    if view.rules is None or not offers(view.rules, start, minutes, datetime.now(UTC)):
+        return
+    wait = request.app[PER_PAGE].slowdown(f"page:{view.page.id}")
+    if wait:
+        await asyncio.sleep(wait)
 
 
 def _embedded(request: web.Request, page: PublicPage) -> bool:
@@ -182,11 +190,11 @@ async def page_post(request: web.Request) -> web.Response:
     _ = translator(lang)
     data = await request.post()
     form = {k: str(v) for k, v in data.items() if isinstance(v, str)}
-    if not csrf_ok(request, form.get("csrf")):
+    embedded = _embedded(request, page)
+    if not csrf_ok(request, form.get("csrf"), embedded_page=page.id if embedded else None):
         return await render_page(request, view, note=_("The form expired. Please try again."), status=403,
                                  form=form, listed=False)
-    ip = request.remote or "unknown"
-    if not request.app[PER_IP].allow(ip) or not request.app[PER_PAGE].allow(f"page:{page.id}"):
+    if not request.app[PER_IP].allow(request.remote or "unknown"):
         return await render_page(request, view, note=_("Too many attempts. Please wait a minute."),
                                  status=429, form=form, listed=False)
     missing = [q.label for q in page.questions if q.required and not form.get(q.name, "").strip()]
@@ -195,7 +203,6 @@ async def page_post(request: web.Request) -> web.Response:
                       answers={q.label: form.get(q.name, "").strip() for q in page.questions
                                if form.get(q.name, "").strip()})
     bookings = request.app[BOOKINGS]
-    embedded = _embedded(request, page)
     if form.get("mode") == "leave_details":
         try:
             visitor = visitor.validated()
@@ -208,14 +215,19 @@ async def page_post(request: web.Request) -> web.Response:
     if missing:
         return await render_page(request, view, note=_("Please answer: {questions}").format(
             questions=", ".join(missing)), status=400, form=form)
+    start = visitor_moment(form.get("start", ""))
     try:
-        start = datetime.fromisoformat(form.get("start", ""))
-        if start.tzinfo is None:
-            raise ValueError("naive")
         duration = int(form.get("d", ""))
     except ValueError:
+        start = None
+    if start is None:
         return await render_page(request, view, note=_("Please pick a time from the list."), status=400,
                                  form={**form, "start": ""})
+    try:
+        visitor = visitor.validated()
+    except InvalidVisitor as exc:
+        return await render_page(request, view, note=_(str(exc)), status=400, form=form)
+    await _pace(request, view, start, duration)
     try:
         made = await bookings.book(view, start=start, duration_minutes=duration,
                                    visitor=visitor, now=datetime.now(UTC))

@@ -1,58 +1,86 @@
-"""What every visitor-facing page shares: language, zone, CSRF cookie, rate limits, slot lists.
+"""What every visitor-facing page shares: language, zone, rate limits, slot lists.
 
 Used by :mod:`bot.handlers.pages.page` (scheduling pages) and :mod:`bot.handlers.pages.manage` (manage
-links). Responses say ``X-Robots-Tag: noindex`` and ``Cache-Control: no-store``; templates get
-``_`` (the page's translations) in their context.
+links); their forms' tokens live in :mod:`bot.handlers.pages.form_token`. Responses say
+``X-Robots-Tag: noindex`` and ``Cache-Control: no-store``; templates get ``_`` (the page's
+translations) in their context.
 """
 
 from __future__ import annotations
 
 import functools
-import secrets as random_secrets
 import time as monotonic
 from collections import deque
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from babel import Locale
 from babel.dates import format_date, format_time
 
-from bot.availability import AvailabilityRules, Slot
+from bot.availability import AvailabilityRules, Slot, find_slots
 from bot.i18n import translations
 from bot.keys import SCHEDULER, TEMPLATES
 from bot.pages.public import PublicHost
 from bot.scheduling.results import UserAvailability
 from bot.templating import CONTENT_SECURITY_POLICY
+from bot.zones import zone_named
 
 LANGUAGES = {"en": "en", "pt": "pt_BR", "da": "da"}
 
-CSRF_COOKIE = "slotbot_form"
 DAYS_SHOWN = 14  # how far ahead visitor pages offer times
 
 
+SLOWDOWN_STEP = 0.25  # seconds more for each plausible attempt past a page's limit...
+MAX_SLOWDOWN = 2.0  # ...up to this: a page slows down under load, it never closes
+
+
 class RateLimiter:
-    """At most ``limit`` events per ``window`` seconds per key (in memory, per process)."""
+    """At most ``limit`` events per ``window`` seconds per key (in memory, per process).
+
+    :meth:`allow` refuses past the limit (a client's own budget); :meth:`slowdown` never refuses
+    but makes events past the limit wait (a page shared by every visitor, which no crowd of
+    clients may close).
+    """
 
     def __init__(self, limit: int, window: float) -> None:
         self._limit, self._window = limit, window
         self._events: dict[str, deque[float]] = {}
 
+    def _recent(self, key: str, moment: float) -> deque[float]:
+        """The events of ``key`` inside the window ending at ``moment`` (at most what counts)."""
+        events = self._events.get(key)
+        if events is None:
+            if len(self._events) > 10_000:
+                self._events = {k: v for k, v in self._events.items() if v and v[-1] > moment - self._window}
+            events = self._events[key] = deque(maxlen=self._limit + int(MAX_SLOWDOWN / SLOWDOWN_STEP))
+        while events and events[0] <= moment - self._window:
+            events.popleft()
+        return events
+
     def allow(self, key: str, now: float | None = None) -> bool:
         """Record an event for ``key``; False when over the limit."""
         moment = monotonic.monotonic() if now is None else now
-        events = self._events.setdefault(key, deque())
-        while events and events[0] <= moment - self._window:
-            events.popleft()
+        events = self._recent(key, moment)
         if len(events) >= self._limit:
             return False
         events.append(moment)
-        if len(self._events) > 10_000:
-            self._events = {k: v for k, v in self._events.items() if v}
         return True
+
+    def slowdown(self, key: str, now: float | None = None) -> float:
+        """Record an event for ``key``; the seconds to wait before serving it (never a refusal).
+
+        Nothing within the limit; past it :data:`SLOWDOWN_STEP` more for each event over, at most
+        :data:`MAX_SLOWDOWN`.
+        """
+        moment = monotonic.monotonic() if now is None else now
+        events = self._recent(key, moment)
+        over = len(events) + 1 - self._limit
+        events.append(moment)
+        return min(MAX_SLOWDOWN, max(0, over) * SLOWDOWN_STEP)
 
 
 def language(request: web.Request, preferred: str | None = None) -> str:
@@ -76,13 +104,32 @@ def locale_of(lang: str) -> Locale:
 
 def zone_or(text: str | None, fallback: str) -> str:
     """``text`` when it names an IANA zone, else ``fallback``."""
-    if text:
-        try:
-            ZoneInfo(text)
-            return text
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return fallback
+    return zone_named(text) or fallback
+
+
+def zone_note(lang: str, asked: str | None, shown: str) -> str:
+    """The note telling a visitor their ``?tz=`` names no zone (empty when it does, or is absent)."""
+    if not asked or zone_named(asked) is not None:
+        return ""
+    name = asked if len(asked) <= 40 else asked[:40] + "…"
+    _ = translator(lang)
+    return _("“{zone}” is not a time zone we know, so times are shown in {shown}.").format(
+        zone=name, shown=shown)
+
+
+EARLIEST, LATEST = 1971, 9000  # years: a moment outside them is no time anyone offers
+
+
+def visitor_moment(text: str) -> datetime | None:
+    """A time a visitor sent (ISO 8601 with an offset), or None: not one, naive, or far outside any
+    calendar (where date arithmetic would overflow)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None or not EARLIEST <= moment.year <= LATEST:
+        return None
+    return moment
 
 
 def translator(lang: str) -> Callable[[str], str]:
@@ -112,23 +159,6 @@ def not_found(request: web.Request) -> web.Response:
     return message(request, lang, _("Page not found"), _("There is no scheduling page at this address."), 404)
 
 
-def csrf_token(request: web.Request) -> str:
-    """The form token: the visitor's cookie, or a new one (set it with :func:`set_csrf`)."""
-    return request.cookies.get(CSRF_COOKIE) or random_secrets.token_urlsafe(24)
-
-
-def set_csrf(request: web.Request, response: web.StreamResponse, token: str, path: str,
-             *, embedded: bool = False) -> None:
-    """Set the double-submit cookie for forms under ``path``.
-
-    A page embedded in another site's chat widget is a third-party frame: browsers send its
-    cookie only when it is ``SameSite=None; Secure``, which needs https.
-    """
-    third_party = embedded and request.secure
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="None" if third_party else "Strict",
-                        path=path, secure=request.secure)
-
-
 FRAMEABLE_POLICY = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'self'", "frame-ancestors *")
 
 
@@ -151,12 +181,17 @@ async def offered(
     )
 
 
-def csrf_ok(request: web.Request, submitted: object) -> bool:
-    """Whether the form's token matches the cookie."""
-    cookie = request.cookies.get(CSRF_COOKIE)
-    if not cookie or not isinstance(submitted, str):
+def offers(rules: AvailabilityRules, start: datetime, minutes: int, now: datetime) -> bool:
+    """Whether ``rules`` offer ``start`` for ``minutes`` at all, busy time aside (PURE: no calendar
+    is asked, so junk is told from plausible attempts at no cost)."""
+    if minutes not in rules.durations:
         return False
-    return random_secrets.compare_digest(cookie, submitted)
+    zone = rules.zone
+    day = start.astimezone(zone).date()
+    result = find_slots(rules, window_start=datetime.combine(day, time(0), zone),
+                        window_end=datetime.combine(day + timedelta(days=1), time(0), zone),
+                        now=now, calendars={}, duration_minutes=minutes)
+    return any(slot.start == start for slot in result.slots)
 
 
 def days(slots: list[Slot], zone: ZoneInfo, locale: Locale) -> list[dict[str, Any]]:

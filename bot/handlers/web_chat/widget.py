@@ -8,7 +8,8 @@ A site owner pastes one line::
 page), adds a bubble inside a shadow root (its styles, ``static/widget.css``, cannot leak into the
 site or the site's into it) and talks to ``POST /widget/messages`` with JSON
 ``{"page": "user/page", "text": "...", "lang": "pt-BR"}``. That API is public: CORS for any
-origin, no cookies, per-IP and per-page rate limits, short messages only. It answers
+origin, no cookies, a per-client rate limit (past a per-page limit messages are slowed down, never
+refused), short messages only. It answers
 ``{"reply": ..., "labels": ..., "locale": ...}`` (blocks from :mod:`bot.handlers.web_chat.render`); a
 ``book`` block opens the scheduling page inline in an iframe (``/meetings/<user>/<page>?embed=1``,
 which that page lets any site frame). Only pages the host offered in the widget (``in_widget``,
@@ -20,6 +21,7 @@ Demo only: ``/demo/site`` is a pretend customer website with the widget for the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import UTC, datetime
@@ -132,8 +134,9 @@ async def message(request: web.Request) -> web.Response:
     if view is None:
         return _json({"error": unknown_page(hint, body["page"][:100])}, 404)
     host, page = view.host, view.page
-    if not request.app[PER_PAGE].allow(f"page:{page.id}"):
-        return _json({"error": slow_down(hint)}, 429, **{"Retry-After": "60"})
+    wait = request.app[PER_PAGE].slowdown(f"page:{page.id}")  # a busy page slows, never closes
+    if wait:
+        await asyncio.sleep(wait)
     intent = visitor.understand(text)
     locale = intent.language or (hint if asked else supported_locale(page.language))
     labels = widget_labels(locale)

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, ConsoleMessage, FrameLocator, Page, expect
+from playwright.async_api import Browser, ConsoleMessage, Page, expect
 from sqlalchemy import select
 
 from bot.conversation import dates
 from bot.keys import SESSIONS
 from storage.models import Booking
 from tests.support.chat_calendar import ZONE, free_ranges, known_tomorrow
+from tests.support.widget_visitor import widget_books
 
 if TYPE_CHECKING:
     from tests.support.browser import LiveDemo
@@ -87,32 +88,6 @@ async def test_the_demo_host_asks_when_they_are_free_in_three_languages(
     assert problems == []
 
 
-async def _widget_books(page: Page, ask: str, opening: str, book_label: str, *, name: str,
-                        email: str, booked: str) -> FrameLocator:
-    """Open the bubble, ask, open the page inside the widget and book the first offered time."""
-    bubble = page.locator("[data-slotbot-widget] .sb-bubble")
-    await expect(bubble).to_be_visible()
-    await bubble.click()
-    greeting = page.locator("[data-slotbot-widget] .sb-message.sb-bot").first
-    await expect(greeting).to_contain_text("Demo Host")
-    await page.locator("[data-slotbot-widget] .sb-input").fill(ask)
-    await page.locator("[data-slotbot-widget] .sb-input").press("Enter")
-    answer = page.locator("[data-slotbot-widget] .sb-message.sb-bot").last
-    await expect(answer).to_contain_text(opening)
-    link = answer.locator("a.sb-newtab")
-    await expect(link).to_have_attribute("href", re.compile(r"/meetings/demo$"))
-    await answer.get_by_role("button", name=book_label).click()
-    frame = page.frame_locator("[data-slotbot-widget] iframe.sb-frame")
-    slots = frame.locator("ul.slots a")
-    await expect(slots.first).to_be_visible()
-    await slots.first.click()
-    await frame.locator("input[name=name]").fill(name)
-    await frame.locator("input[name=email]").fill(email)
-    await frame.locator("#book button[type=submit]").click()
-    await expect(frame.locator("h1")).to_have_text(booked)
-    return frame
-
-
 async def _booked(demo: LiveDemo, email: str) -> Booking:
     async with demo.app[SESSIONS]() as session:
         return (await session.execute(select(Booking).where(Booking.visitor_email == email))).scalar_one()
@@ -125,7 +100,7 @@ async def test_a_visitor_books_inside_the_widget_on_the_demo_customer_site(
     page = await _open(browser, problems)
     await page.goto(live_demo.url("/demo/site"))
     await expect(page.locator("h1")).to_have_text("Design for calm, useful software")
-    frame = await _widget_books(page, "can I book a meeting?", "Of course!", "Book here",
+    frame = await widget_books(page, "can I book a meeting?", "Of course!", "Book here",
                                 name="Vera Costa", email="vera@example.com", booked="You're booked")
     await expect(frame.locator("main")).to_contain_text("vera@example.com")
     booking = await _booked(live_demo, "vera@example.com")
@@ -170,7 +145,7 @@ async def test_the_widget_on_a_site_of_another_origin(
     problems: list[str] = []
     page = await _open(browser, problems, locale="pt-BR")
     await page.goto(customer_site)
-    await _widget_books(page, "quero marcar uma reunião", "Claro!", "Agendar aqui",
+    await widget_books(page, "quero marcar uma reunião", "Claro!", "Agendar aqui",
                         name="João Silva", email="joao@example.com", booked="Agendamento confirmado")
     assert (await _booked(live_demo, "joao@example.com")).status == "confirmed"
     bubble_color = await page.locator("[data-slotbot-widget] .sb-bubble").evaluate(
