@@ -56,9 +56,11 @@ def test_line_separators_in_header_values_become_spaces(separator: str) -> None:
     assert message.as_bytes()  # and it can be sent
 
 
-async def test_a_name_and_title_with_line_separators_are_mailed(
+async def test_a_title_with_line_separators_is_mailed(
         sessions: async_sessionmaker[AsyncSession], secrets: SecretBox, inbox: Inbox) -> None:
-    handlers = await _book(sessions, secrets, name="Ana\u2028Lima", email="ana@example.com",
+    # A visitor's name with one is refused when booking (tests/security/test_visitor_*); a title
+    # stored with one (before the editor flattened titles) must still give a sendable e-mail.
+    handlers = await _book(sessions, secrets, name="Ana Lima", email="ana@example.com",
                            title="Intro\u0085call\x0b")
     notices: list[dict[str, Any]] = []
 
