@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.accounts.calendars import default_calendar
 from bot.calendar.base import Attendee, NewEvent
 from bot.notices.outbox import PermanentFailure, enqueue
+from bot.plain_text import one_line
 from bot.scheduling.scheduler import Scheduler
 from storage.models import Booking, Calendar, CalendarConnection, SchedulingPage, User
 
@@ -38,7 +39,7 @@ def booking_event(host: User, title: str, booking: Booking, *, uid: str | None =
     """The calendar event of a booking: the host organizes, the visitor attends."""
     return NewEvent(
         uid=uid or event_uid(booking),
-        title=f"{title}: {booking.visitor_name}",
+        title=one_line(f"{title}: {booking.visitor_name}"),
         start=booking.start_at,
         end=booking.end_at,
         time_zone=host.timezone,

@@ -383,7 +383,7 @@ class Bookings:
             if was_confirmed:
                 enqueue_sync(session, booking)
             if host is not None:
-                announce_cancelled(session, host, page.title if page else "Meeting", booking)
+                announce_cancelled(session, host, one_line(page.title) if page else "Meeting", booking)
         self._scheduler.forget(booking.host_id)
         return booking
 
