@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from babel.dates import format_datetime
 
-from bot.booking.service import (
+from bot.booking.visitor import (
     BookingBlocked,
     BookingError,
     InvalidVisitor,
