@@ -38,6 +38,7 @@ from bot.booking.visitor import (
     N_,
     BookingBlocked,
     BookingError,
+    BookingOpen,
     PagesOff,
     SlotTaken,
     SlotUnavailable,
@@ -244,6 +245,19 @@ class Bookings:
             )
         # A calendar was connected or disconnected meanwhile: the time was checked against others.
         return SlotTaken(N_("That time is no longer available. Please pick another one."))
+
+    async def leave_details(self, view: PublicView, visitor: Visitor) -> None:
+        """Keep a visitor's details for the host because booking is blocked (the page's form).
+
+        Only while it really is: the page is on and a connected calendar cannot be read
+        (:func:`~bot.pages.public.booking_mode`, as read for this request). Otherwise the host
+        would be told of a problem that is not there, in words the visitor chose.
+        """
+        if view.mode is Mode.OFF:
+            raise PagesOff(N_("This page is not taking bookings right now."))
+        if view.mode is not Mode.BLOCKED:
+            raise BookingOpen(N_("Booking is open again. Please pick a time from the list."))
+        await self.keep_attempt(view, visitor.validated(), None, "left_details")
 
     async def keep_attempt(
         self, view: PublicView, visitor: Visitor, start: datetime | None, reason: str

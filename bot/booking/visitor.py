@@ -54,6 +54,12 @@ class PagesOff(BookingError):
     code = "off"
 
 
+class BookingOpen(BookingError):
+    """Details were left for the host, but the page takes bookings: the visitor picks a time."""
+
+    code = "open"
+
+
 class BookingBlocked(BookingError):
     """A connected calendar cannot be read: nobody can book until the host fixes it."""
 
