@@ -278,7 +278,7 @@ class Bookings:
                 )
             )
             announce_blocked(session, view.host.as_user(), view.page.title, visitor.name,
-                             visitor.email, visitor.note, start)
+                             visitor.email, visitor.note, start, visitor.answers)
 
     async def _record_contact(
         self, session: AsyncSession, host_id: int, booking: Booking, title: str
