@@ -10,6 +10,7 @@ create cannot write a second event.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.accounts.calendars import default_calendar
 from bot.calendar.base import Attendee, NewEvent
 from bot.notices.outbox import PermanentFailure, enqueue
+from bot.plain_text import one_line
 from bot.scheduling.scheduler import Scheduler
 from storage.models import Booking, Calendar, CalendarConnection, SchedulingPage, User
 
@@ -34,16 +36,26 @@ def invitation_uid(booking: Booking) -> str:
     return f"slotbot-booking-{booking.id}@slotbot"
 
 
+def answer_lines(answers: Mapping[str, Any] | None) -> str:
+    """The visitor's answers to the page's questions, one ``Question: answer`` line each."""
+    return "\n".join(f"{label}: {answer}" for label, answer in (answers or {}).items() if str(answer).strip())
+
+
+def booking_description(booking: Booking) -> str:
+    """What the event (and the visitor's invitation) says: the visitor's note, then their answers."""
+    return "\n\n".join(part for part in (booking.note, answer_lines(booking.answers)) if part)
+
+
 def booking_event(host: User, title: str, booking: Booking, *, uid: str | None = None) -> NewEvent:
     """The calendar event of a booking: the host organizes, the visitor attends."""
     return NewEvent(
         uid=uid or event_uid(booking),
-        title=f"{title}: {booking.visitor_name}",
+        title=one_line(f"{title}: {booking.visitor_name}"),
         start=booking.start_at,
         end=booking.end_at,
         time_zone=host.timezone,
         attendees=(Attendee(booking.visitor_email, booking.visitor_name),),
-        description=booking.note,
+        description=booking_description(booking),
         organizer=Attendee(host.email, host.display_name) if host.email else None,
     )
 

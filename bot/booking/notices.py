@@ -3,18 +3,23 @@
 Each function adds outbox rows to the caller's session, so a message is sent exactly when the
 change it describes is committed: the visitor's e-mail (with an iCalendar invitation, update or
 cancellation and the manage link) and the host's e-mail and chat notice
-(:func:`bot.notices.chat.enqueue_notice`: every chat the host uses gets it). An e-mail that can
-never be delivered tells the host instead (a chat notice, and an e-mail when it was the visitor's).
+(:func:`bot.notices.chat.enqueue_notice`: every chat the host uses gets it). The host is told
+the visitor's answers to the page's questions too: in the e-mail, and in the chat notice as the
+``answers`` parameter (JSON ``[[question, answer], ...]``). An e-mail that can never be delivered
+tells the host instead (a chat notice, and an e-mail when it was the visitor's).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.booking.events import booking_event, invitation_uid
+from bot.booking.events import answer_lines, booking_event, invitation_uid
 from bot.calendar.ics.write import event_to_ics
 from bot.notices.addresses import header_value
 from bot.notices.chat import enqueue_notice, notice_message
@@ -31,6 +36,12 @@ def _invitation(host: User, title: str, booking: Booking, *, cancelled: bool = F
     event = booking_event(host, title, booking, uid=invitation_uid(booking))
     return event_to_ics(event, method="CANCEL" if cancelled else "REQUEST", sequence=booking.sequence,
                         cancelled=cancelled)
+
+
+def _answers(answers: Mapping[str, Any] | None) -> str:
+    """The visitor's answers as a paragraph of the host's e-mail (empty: none)."""
+    lines = answer_lines(answers)
+    return f"\n\n{lines}" if lines else ""
 
 
 def tell_host(session: AsyncSession, host: User, *, subject: str, text: str) -> None:
@@ -87,6 +98,8 @@ def announce_booked(session: AsyncSession, host: User, title: str, booking: Book
     enqueue_notice(session, host.id, "booking_created", {
         "visitor_name": booking.visitor_name, "visitor_email": booking.visitor_email, "title": title,
         "start": iso_utc(booking.start_at), "status": booking.status,
+        "answers": json.dumps([[label, str(answer)] for label, answer in (booking.answers or {}).items()
+                               if str(answer).strip()], ensure_ascii=False),
     })
     verb = "requested" if requested else "booked"
     tell_host(
@@ -94,6 +107,7 @@ def announce_booked(session: AsyncSession, host: User, title: str, booking: Book
         subject=f"{booking.visitor_name} {verb} {title}",
         text=(f"{booking.visitor_name} <{booking.visitor_email}> {verb} “{title}” for "
               f"{_when(booking.start_at, host.timezone)}.\n\nNote: {booking.note or '(none)'}"
+              + _answers(booking.answers)
               + ("\n\nNo calendar is connected, so please confirm it yourself." if requested else "")),
     )
 
@@ -142,7 +156,7 @@ def announce_cancelled(session: AsyncSession, host: User, title: str, booking: B
 
 def announce_blocked(
     session: AsyncSession, host: User, title: str, name: str, email: str, note: str,
-    start: datetime | None,
+    start: datetime | None, answers: Mapping[str, Any] | None = None,
 ) -> None:
     """Someone tried to book while a calendar could not be read: tell the host how to fix it."""
     when = _when(start, host.timezone) if start is not None else "a time to be agreed"
@@ -155,7 +169,7 @@ def announce_blocked(
         subject=f"Slotbot: {name} tried to book you",
         text=(f"{name} <{email}> tried to book “{title}” for {when}, but booking is blocked "
               "because one of your calendars cannot be read.\n\n"
-              f"Their note: {note or '(none)'}\n\n"
+              f"Their note: {note or '(none)'}{_answers(answers)}\n\n"
               "To take bookings again, reconnect the calendar or remove the inactive one in your "
               "settings (\"settings\" in chat)."),
     )

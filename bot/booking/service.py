@@ -16,14 +16,14 @@ blocked (:func:`bot.pages.public.booking_mode` decides): the visitor's details a
 :class:`BookingAttempt` and the host is told.
 
 A manage link (an unguessable token; only its hash is stored) cancels or moves a booking:
-:meth:`Bookings.cancel` and :meth:`Bookings.reschedule`.
+:meth:`Bookings.cancel` and :meth:`Bookings.reschedule`. What a visitor typed and the refusals
+they are shown live in :mod:`bot.booking.visitor`.
 """
 
 from __future__ import annotations
 
-import re
 import secrets as random_secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.accounts.calendars import default_calendar
 from bot.booking.events import enqueue_sync
 from bot.booking.notices import announce_blocked, announce_booked, announce_cancelled, announce_moved
+from bot.booking.visitor import (
+    N_,
+    BookingBlocked,
+    BookingError,
+    BookingOpen,
+    PagesOff,
+    SlotTaken,
+    SlotUnavailable,
+    Visitor,
+)
 from bot.calendar.base import require_aware
 from bot.pages.links import Links
 from bot.pages.public import (
@@ -45,9 +55,8 @@ from bot.pages.public import (
     connection_states,
     token_hash,
 )
-from bot.plain_text import breaks_or_controls, many_lines, one_line
+from bot.plain_text import one_line
 from bot.scheduling.scheduler import Scheduler
-from bot.zones import zone_named
 from storage.models import (
     Booking,
     BookingAttempt,
@@ -57,81 +66,6 @@ from storage.models import (
     User,
     utcnow,
 )
-
-EMAIL_PATTERN = re.compile(
-    r"^[^@\s<>\"'(),;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
-)
-MAX_NAME, MAX_EMAIL, MAX_NOTE = 200, 320, 5000
-
-
-def N_(message: str) -> str:
-    """Mark a visitor-facing sentence for the ``pages`` catalog; it is translated where shown."""
-    return message
-
-
-class BookingError(Exception):
-    """A booking that cannot be made; the message is a sentence for the visitor."""
-
-    code = "invalid"
-
-
-class InvalidVisitor(BookingError):
-    """The visitor's details are not acceptable."""
-
-
-class SlotUnavailable(BookingError):
-    """The time is not one the page offers (past, outside the rules, wrong duration)."""
-
-    code = "unavailable"
-
-
-class SlotTaken(BookingError):
-    """Someone else booked the time first."""
-
-    code = "taken"
-
-
-class PagesOff(BookingError):
-    """The host's pages (or this page) are not taking bookings."""
-
-    code = "off"
-
-
-class BookingBlocked(BookingError):
-    """A connected calendar cannot be read: nobody can book until the host fixes it."""
-
-    code = "blocked"
-
-
-@dataclass(frozen=True, slots=True)
-class Visitor:
-    """What a visitor typed."""
-
-    name: str
-    email: str
-    timezone: str = "UTC"
-    note: str = ""
-    answers: dict[str, str] = field(default_factory=dict)
-
-    def validated(self) -> Visitor:
-        """The same details, trimmed; raises :class:`InvalidVisitor` for unusable ones.
-
-        A name or address holding a line break of any kind (or another control character) is
-        refused; the note keeps its lines (as ``\n``), answers are put on one line.
-        """
-        name, email, note = self.name.strip(), self.email.strip(), many_lines(self.note)
-        if not name:
-            raise InvalidVisitor(N_("Please tell us your name."))
-        if len(name) > MAX_NAME or len(email) > MAX_EMAIL or len(note) > MAX_NOTE:
-            raise InvalidVisitor(N_("Some of the details are too long."))
-        if breaks_or_controls(name + email):
-            raise InvalidVisitor(N_("Names and e-mail addresses must be on one line."))
-        if not EMAIL_PATTERN.match(email):
-            raise InvalidVisitor(N_("Please enter a valid e-mail address."))
-        if zone_named(self.timezone) is None:
-            raise InvalidVisitor(N_("Unknown time zone."))
-        answers = {one_line(str(k))[:100]: one_line(str(v))[:MAX_NOTE] for k, v in self.answers.items()}
-        return Visitor(name, email, self.timezone, note, answers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +246,19 @@ class Bookings:
         # A calendar was connected or disconnected meanwhile: the time was checked against others.
         return SlotTaken(N_("That time is no longer available. Please pick another one."))
 
+    async def leave_details(self, view: PublicView, visitor: Visitor) -> None:
+        """Keep a visitor's details for the host because booking is blocked (the page's form).
+
+        Only while it really is: the page is on and a connected calendar cannot be read
+        (:func:`~bot.pages.public.booking_mode`, as read for this request). Otherwise the host
+        would be told of a problem that is not there, in words the visitor chose.
+        """
+        if view.mode is Mode.OFF:
+            raise PagesOff(N_("This page is not taking bookings right now."))
+        if view.mode is not Mode.BLOCKED:
+            raise BookingOpen(N_("Booking is open again. Please pick a time from the list."))
+        await self.keep_attempt(view, visitor.validated(), None, "left_details")
+
     async def keep_attempt(
         self, view: PublicView, visitor: Visitor, start: datetime | None, reason: str
     ) -> None:
@@ -331,7 +278,7 @@ class Bookings:
                 )
             )
             announce_blocked(session, view.host.as_user(), view.page.title, visitor.name,
-                             visitor.email, visitor.note, start)
+                             visitor.email, visitor.note, start, visitor.answers)
 
     async def _record_contact(
         self, session: AsyncSession, host_id: int, booking: Booking, title: str
@@ -383,7 +330,7 @@ class Bookings:
             if was_confirmed:
                 enqueue_sync(session, booking)
             if host is not None:
-                announce_cancelled(session, host, page.title if page else "Meeting", booking)
+                announce_cancelled(session, host, one_line(page.title) if page else "Meeting", booking)
         self._scheduler.forget(booking.host_id)
         return booking
 

@@ -8,6 +8,7 @@ parameter raises :class:`KeyError`, a malformed instant :class:`ValueError`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -58,10 +59,13 @@ class _Render:
             visitor=self.p["visitor_name"], title=self.p["title"], when=self.when("start"),
             email=self.p["visitor_email"],
         )
+        answers = tuple(  # the visitor's answers to the page's questions (JSON pairs; may be absent)
+            (str(label), str(answer)) for label, answer in json.loads(self.p.get("answers") or "[]")
+        )
         return Reply((
             Text(text),
             Fields(((_("Who"), f"{self.p['visitor_name']} <{self.p['visitor_email']}>"),
-                    (_("When"), self.when("start")))),
+                    (_("When"), self.when("start")), *answers)),
         ))
 
     def booking_cancelled(self) -> Reply:

@@ -9,7 +9,7 @@ API -- so no handler runs and no statement reaches the database.
 
 The form and JSON a handler reads afterwards are the ones read here (aiohttp keeps them), so the
 body is parsed once. What the text *means* (a name on one line, a known zone...) is checked where
-it is used: :meth:`bot.booking.service.Visitor.validated`.
+it is used: :meth:`bot.booking.visitor.Visitor.validated`.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.availability import AvailabilityRules
 from bot.pages.links import Links
+from bot.plain_text import many_lines, one_line
 from bot.rules import RulesError, rules_from_json
 from storage.models import Booking, CalendarConnection, SchedulingPage, User
 
@@ -86,7 +87,8 @@ class Question:
 
 @dataclass(frozen=True, slots=True)
 class PublicPage:
-    """A scheduling page as visitors see it."""
+    """A scheduling page as visitors see it (the title and question labels on one line, whatever
+    was stored: they go into e-mail subjects, notices and calendar events)."""
 
     id: int
     slug: str
@@ -163,15 +165,15 @@ async def connection_states(session: AsyncSession, user_id: int) -> tuple[str, .
 
 def _questions(stored: Any) -> tuple[Question, ...]:
     return tuple(
-        Question(f"q{number}", str(item["label"]).strip()[:200], bool(item.get("required")))
+        Question(f"q{number}", one_line(str(item["label"]))[:200], bool(item.get("required")))
         for number, item in enumerate(stored or [], start=1)
-        if isinstance(item, Mapping) and str(item.get("label", "")).strip()
+        if isinstance(item, Mapping) and one_line(str(item.get("label", "")))
     )
 
 
 def _page(row: SchedulingPage) -> PublicPage:
     return PublicPage(
-        id=row.id, slug=row.slug, title=row.title, description=row.description or "",
+        id=row.id, slug=row.slug, title=one_line(row.title), description=many_lines(row.description or ""),
         durations=tuple(int(d) for d in row.durations) or (30,), questions=_questions(row.questions),
         language=row.language, enabled=row.enabled, is_default=row.is_default, in_widget=row.in_widget,
     )

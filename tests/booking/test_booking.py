@@ -13,16 +13,15 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.booking.events import SYNC_EVENT_KIND, EventSync
-from bot.booking.service import (
+from bot.booking.service import Bookings, token_hash
+from bot.booking.visitor import (
     BookingBlocked,
     BookingError,
-    Bookings,
     InvalidVisitor,
     PagesOff,
     SlotTaken,
     SlotUnavailable,
     Visitor,
-    token_hash,
 )
 from bot.calendar.base import ProviderRegistry
 from bot.calendar.local import local_factory

@@ -23,7 +23,8 @@ from sqlalchemy import event, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.booking.service import BookingBlocked, Bookings, SlotTaken, Visitor
+from bot.booking.service import Bookings
+from bot.booking.visitor import BookingBlocked, SlotTaken, Visitor
 from bot.calendar.base import ProviderRegistry
 from bot.calendar.local import local_factory
 from bot.demo.seed import seed

@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
-from bot.booking.service import InvalidVisitor, Visitor
+from bot.booking.visitor import InvalidVisitor, Visitor
 from bot.keys import SESSIONS
 from bot.pages.settings import parse_page_form
 from storage.models import Booking, SchedulingPage

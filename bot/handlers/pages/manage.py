@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from babel.dates import format_datetime
 
-from bot.booking.service import BookingBlocked, BookingError, SlotTaken
+from bot.booking.visitor import BookingBlocked, BookingError, SlotTaken
 from bot.handlers.pages.form_token import csrf_ok, csrf_token, set_csrf
 from bot.handlers.pages.visitor import (
     days,

@@ -21,9 +21,10 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from babel.dates import format_datetime
 
-from bot.booking.service import (
+from bot.booking.visitor import (
     BookingBlocked,
     BookingError,
+    BookingOpen,
     InvalidVisitor,
     PagesOff,
     SlotTaken,
@@ -205,10 +206,11 @@ async def page_post(request: web.Request) -> web.Response:
     bookings = request.app[BOOKINGS]
     if form.get("mode") == "leave_details":
         try:
-            visitor = visitor.validated()
-        except InvalidVisitor as exc:
+            await bookings.leave_details(view, visitor)
+        except BookingOpen as exc:
+            return await render_page(request, view, note=_(str(exc)), status=409, form=form)
+        except BookingError as exc:
             return await render_page(request, view, note=_(str(exc)), status=400, form=form)
-        await bookings.keep_attempt(view, visitor, None, "left_details")
         return _framed(message(request, lang, _("Thank you"), _(
             "{host} has your details and will get back to you.").format(host=host.display_name)),
             embedded)

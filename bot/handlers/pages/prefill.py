@@ -12,7 +12,7 @@ import json
 
 from aiohttp import web
 
-from bot.booking.service import Visitor
+from bot.booking.visitor import Visitor
 from bot.keys import DOMAINS, SECRETS
 from storage.crypto import SecretKeyError
 
