@@ -10,26 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-T = TypeVar("T")
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-class SettingsError(Exception):
-    """A setting is missing or malformed. ``str()`` is one line naming the variable."""
-
-    def __init__(self, variable: str, expected: str, got: str | None = None) -> None:
-        self.variable = variable
-        self.expected = expected
-        detail = "is not set" if got is None else "is malformed"
-        super().__init__(f"{variable} {detail}: expected {expected}")
+from bot.environment import EnvReader, Network, networks, with_slash
+from bot.environment import SettingsError as SettingsError
+from bot.environment import load_environment as load_environment
 
 
 def decode_key(text: str) -> bytes:
@@ -200,7 +188,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, require_secret: bool = True) -> Settings:
         """Build settings from ``env``; raise :class:`SettingsError` on the first bad value."""
-        reader = _Reader(env)
+        reader = EnvReader(env)
         database_url = reader.text("DATABASE_URL", "sqlite+aiosqlite:///slotbot.db")
         if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise SettingsError(
@@ -256,7 +244,7 @@ class Settings:
             trusted_proxies=reader.parse(
                 "SLOTBOT_TRUSTED_PROXIES",
                 "comma-separated IP addresses or networks (e.g. 10.0.0.0/8, ::1)",
-                _networks,
+                networks,
             ),
             calendar_timeout_seconds=reader.number(
                 "SLOTBOT_CALENDAR_TIMEOUT_SECONDS", 10.0, low=0.1
@@ -277,7 +265,7 @@ class Settings:
                 auth_uri=reader.url("GOOGLE_AUTH_URI", GoogleSettings.auth_uri),
                 token_uri=reader.url("GOOGLE_TOKEN_URI", GoogleSettings.token_uri),
                 revoke_uri=reader.url("GOOGLE_REVOKE_URI", GoogleSettings.revoke_uri),
-                api_base=_with_slash(reader.url("GOOGLE_CALENDAR_API_BASE", GoogleSettings.api_base)),
+                api_base=with_slash(reader.url("GOOGLE_CALENDAR_API_BASE", GoogleSettings.api_base)),
             ),
             microsoft=MicrosoftSettings(
                 client_id=reader.text("MICROSOFT_CLIENT_ID", ""),
@@ -291,7 +279,7 @@ class Settings:
                 bot_token=reader.text("SLACK_BOT_TOKEN", ""),
                 client_id=reader.text("SLACK_CLIENT_ID", ""),
                 client_secret=reader.text("SLACK_CLIENT_SECRET", ""),
-                api_base=_with_slash(reader.url("SLACK_API_BASE", SlackSettings.api_base)),
+                api_base=with_slash(reader.url("SLACK_API_BASE", SlackSettings.api_base)),
                 authorize_url=reader.url("SLACK_AUTHORIZE_URL", SlackSettings.authorize_url),
                 user_requests_per_minute=reader.integer(
                     "SLACK_USER_REQUESTS_PER_MINUTE", 30, low=1, high=100000
@@ -328,96 +316,3 @@ class Settings:
         return self
 
 
-def _networks(text: str) -> tuple[Network, ...]:
-    """Comma-separated addresses and networks (``10.0.0.0/8``, ``::1``); empty: none."""
-    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
-
-
-def _with_slash(url: str) -> str:
-    return url if url.endswith("/") else url + "/"
-
-
-class _Reader:
-    """Typed access to an environment mapping, raising :class:`SettingsError` on bad values."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._env = env
-
-    def text(self, name: str, default: str) -> str:
-        value = self._env.get(name)
-        return default if value is None or value.strip() == "" else value.strip()
-
-    def parse(
-        self, name: str, expected: str, parse: Callable[[str], T], value: str | None = None
-    ) -> T:
-        raw = self._env.get(name, "") if value is None else value
-        try:
-            return parse(raw)
-        except (ValueError, TypeError):
-            raise SettingsError(name, expected, raw) from None
-
-    def integer(self, name: str, default: int, *, low: int, high: int) -> int:
-        raw = self._env.get(name, "").strip()
-        if not raw:
-            return default
-        expected = f"an integer from {low} to {high}"
-        value = self.parse(name, expected, int, raw)
-        if not low <= value <= high:
-            raise SettingsError(name, expected, raw)
-        return value
-
-    def number(self, name: str, default: float, *, low: float) -> float:
-        raw = self._env.get(name, "").strip()
-        if not raw:
-            return default
-        expected = f"a number of at least {low}"
-        value = self.parse(name, expected, float, raw)
-        if not value >= low:
-            raise SettingsError(name, expected, raw)
-        return value
-
-    def choice(
-        self, name: str, options: tuple[str, ...], default: str, *, upper: bool = False
-    ) -> str:
-        raw = self._env.get(name, "").strip()
-        if not raw:
-            return default
-        value = raw.upper() if upper else raw.lower()
-        if value not in options:
-            raise SettingsError(name, "one of " + ", ".join(options), raw)
-        return value
-
-    def flag(self, name: str, default: bool) -> bool:
-        raw = self._env.get(name, "").strip().lower()
-        if not raw:
-            return default
-        if raw in ("1", "true", "yes", "on"):
-            return True
-        if raw in ("0", "false", "no", "off"):
-            return False
-        raise SettingsError(name, "true or false", raw)
-
-    def optional_url(self, name: str) -> str:
-        """An http(s) URL, or "" when the variable is not set."""
-        return self.url(name, "") if self.text(name, "") else ""
-
-    def url(self, name: str, default: str) -> str:
-        value = self.text(name, default)
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise SettingsError(name, "an http:// or https:// URL", value)
-        return value
-
-
-def load_environment(dotenv_path: Path | None = None) -> dict[str, str]:
-    """The process environment, over the values of an optional ``.env`` file."""
-    import os
-
-    from dotenv import dotenv_values
-
-    merged: dict[str, str] = {}
-    path = dotenv_path if dotenv_path is not None else Path(".env")
-    if path.is_file():
-        merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
-    merged.update(os.environ)
-    return merged

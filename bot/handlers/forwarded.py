@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.environment import Network
 from bot.keys import SETTINGS
-from bot.settings import Network
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
