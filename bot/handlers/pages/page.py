@@ -154,6 +154,15 @@ async def render_page(request: web.Request, view: PublicView, *, note: str = "",
     return _framed(response, embedded)
 
 
+def _chosen(form: dict[str, str]) -> tuple[datetime, int] | None:
+    """The posted time and length, or None when they are not a time and a number."""
+    start = visitor_moment(form.get("start", ""))
+    try:
+        return None if start is None else (start, int(form.get("d", "")))
+    except ValueError:
+        return None
+
+
 async def _pace(request: web.Request, view: PublicView, start: datetime, minutes: int) -> None:
     """Past the page's limit, a plausible attempt (a time the page's rules offer) waits a moment.
 
@@ -180,8 +189,9 @@ def _framed(response: web.Response, embedded: bool) -> web.Response:
 async def page_post(request: web.Request) -> web.Response:
     """Book the chosen slot (or, when booking is blocked, leave details for the host).
 
-    Refusals come first and cost no availability: a failed form token (403) and the rate limit
-    (429) answer before anything else is done.
+    Refusals come first and cost no availability: a failed form token (403) and the per-client
+    limit (429) answer before anything else is done; unusable details (400) before the slot is
+    checked. Past the page's limit a plausible attempt waits a moment (:func:`_pace`).
     """
     view = await _view(request)
     if view is None:
@@ -217,14 +227,11 @@ async def page_post(request: web.Request) -> web.Response:
     if missing:
         return await render_page(request, view, note=_("Please answer: {questions}").format(
             questions=", ".join(missing)), status=400, form=form)
-    start = visitor_moment(form.get("start", ""))
-    try:
-        duration = int(form.get("d", ""))
-    except ValueError:
-        start = None
-    if start is None:
+    chosen = _chosen(form)
+    if chosen is None:
         return await render_page(request, view, note=_("Please pick a time from the list."), status=400,
                                  form={**form, "start": ""})
+    start, duration = chosen
     try:
         visitor = visitor.validated()
     except InvalidVisitor as exc:
@@ -233,8 +240,6 @@ async def page_post(request: web.Request) -> web.Response:
     try:
         made = await bookings.book(view, start=start, duration_minutes=duration,
                                    visitor=visitor, now=datetime.now(UTC))
-    except InvalidVisitor as exc:
-        return await render_page(request, view, note=_(str(exc)), status=400, form=form)
     except SlotTaken as exc:
         return await render_page(request, view, note=_(str(exc)), status=409, form={**form, "start": ""})
     except (SlotUnavailable, PagesOff) as exc:
