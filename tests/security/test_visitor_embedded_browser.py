@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from aiohttp import web
 from playwright.async_api import BrowserContext, async_playwright
 from sqlalchemy import select
 
 from bot.keys import SESSIONS
 from storage.models import Booking
 from tests.support.tls_proxy import TlsProxy, start_tls_proxy
-from tests.support.widget_visitor import widget_books
+from tests.support.widget_visitor import site_serving, widget_books
 
 if TYPE_CHECKING:
     from tests.support.browser import LiveDemo
@@ -61,21 +60,8 @@ async def customer_site(behind_proxy: tuple[LiveDemo, TlsProxy]) -> AsyncIterato
         f"<script src='{proxy.url}/widget.js?page=demo/intro' async></script></body></html>"
     )
 
-    async def home(request: web.Request) -> web.Response:
-        return web.Response(text=html, content_type="text/html")
-
-    app = web.Application()
-    app.router.add_get("/", home)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    try:
-        await web.SockSite(runner, sock).start()
-        yield f"http://localhost:{sock.getsockname()[1]}/"
-    finally:
-        await runner.cleanup()
-        sock.close()
+    async with site_serving(html, host="localhost") as url:
+        yield url
 
 
 def _allow_third_party_cookies(profile: Path) -> None:

@@ -7,7 +7,11 @@ and books the first offered time; it returns the frame, showing the page that an
 from __future__ import annotations
 
 import re
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from aiohttp import web
 from playwright.async_api import FrameLocator, Page, expect
 
 
@@ -40,3 +44,24 @@ async def widget_books(page: Page, ask: str, opening: str, book_label: str, *, n
     await frame.locator("#book button[type=submit]").click()
     await expect(frame.locator("h1")).to_have_text(booked)
     return frame
+
+
+@asynccontextmanager
+async def site_serving(html: str, *, host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """A customer's website (one page, ``html``) on a port of its own; yields its URL on ``host``."""
+
+    async def home(request: web.Request) -> web.Response:
+        return web.Response(text=html, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", home)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    try:
+        await web.SockSite(runner, sock).start()
+        yield f"http://{host}:{sock.getsockname()[1]}/"
+    finally:
+        await runner.cleanup()
+        sock.close()

@@ -9,12 +9,10 @@ another origin (CORS, framing). No page may break Slotbot's Content Security Pol
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import pytest
-from aiohttp import web
 from playwright.async_api import Browser, ConsoleMessage, Page, expect
 from sqlalchemy import select
 
@@ -22,7 +20,7 @@ from bot.conversation import dates
 from bot.keys import SESSIONS
 from storage.models import Booking
 from tests.support.chat_calendar import ZONE, free_ranges, known_tomorrow
-from tests.support.widget_visitor import widget_books
+from tests.support.widget_visitor import site_serving, widget_books
 
 if TYPE_CHECKING:
     from tests.support.browser import LiveDemo
@@ -122,21 +120,8 @@ async def customer_site(live_demo: LiveDemo) -> AsyncIterator[str]:
         "</body></html>"
     )
 
-    async def home(request: web.Request) -> web.Response:
-        return web.Response(text=html, content_type="text/html")
-
-    app = web.Application()
-    app.router.add_get("/", home)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    try:
-        await web.SockSite(runner, sock).start()
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    finally:
-        await runner.cleanup()
-        sock.close()
+    async with site_serving(html, host="127.0.0.1") as url:
+        yield url
 
 
 async def test_the_widget_on_a_site_of_another_origin(
