@@ -152,14 +152,17 @@ class AddressPolicy:
         aiohttp's production ``DefaultResolver``); call it inside the running event loop."""
         return PolicyResolver(self, aiohttp.DefaultResolver() if inner is None else inner)
 
-    def connector(self, **kwargs: object) -> aiohttp.TCPConnector:
+    def connector(
+        self, *, inner_resolver: AbstractResolver | None = None, **kwargs: object
+    ) -> aiohttp.TCPConnector:
         """An aiohttp connector that connects only to permitted addresses (see the module doc).
 
-        ``kwargs`` go to ``aiohttp.TCPConnector`` (``ssl=trust_context(...)``, ``limit``...).
-        A refused host raises :class:`AddressRefused` from the request, unwrapped.
+        Names are resolved by ``inner_resolver`` (default: aiohttp's ``DefaultResolver``) through
+        :meth:`resolver`; ``kwargs`` go to ``aiohttp.TCPConnector`` (``ssl=trust_context(...)``,
+        ``limit``...). A refused host raises :class:`AddressRefused` from the request, unwrapped.
         """
         return aiohttp.TCPConnector(
-            resolver=self.resolver(),
+            resolver=self.resolver(inner_resolver),
             socket_factory=self._socket_for,
             **kwargs,  # type: ignore[arg-type]
         )
