@@ -82,9 +82,7 @@ class AddressPolicy:
             try:
                 networks.append(ipaddress.ip_network(entry, strict=False))
             except ValueError:
-                raise ValueError(
-                    f"{entry!r} is not an IP network (write networks like 10.0.0.0/8 or fd00::/8)"
-                ) from None
+                raise ValueError(f"{entry!r} is not an IP network such as 10.0.0.0/8 or fd00::/8") from None
         return cls(tuple(networks))
 
     def permits(self, address: IPAddress | str) -> bool:
