@@ -11,6 +11,7 @@ import ipaddress
 import re
 import socket
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -348,6 +349,22 @@ def test_requests_refuses_loopback_by_default(host: str) -> None:
         assert origin.requests == []
     assert not isinstance(info.value, requests.RequestException)
     assert "s3cr3t" not in str(info.value)
+
+
+def test_a_refusal_gives_the_connection_back_to_the_pool() -> None:
+    # exchangelib's pool blocks at one connection: a connection kept by a refusal would hang the next.
+    with Origin() as origin, _requests(AddressPolicy()) as session, ThreadPoolExecutor(1) as pool:
+        for _ in range(3):
+            attempt = pool.submit(session.get, f"http://127.0.0.1:{origin.port}/", timeout=5)
+            with pytest.raises(AddressRefused):
+                attempt.result(timeout=10)
+
+
+def test_trust_context_starts_from_the_system_store(tls: TlsFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Origin(tls=tls) as origin:
+        monkeypatch.setenv("SSL_CERT_FILE", str(tls.cert))  # the operator's system trust
+        with _requests(LOOPBACK) as session:
+            assert session.get(f"https://localhost:{origin.port}/", timeout=5).status_code == 200
 
 
 def test_requests_reaches_loopback_when_the_operator_allows_it() -> None:
