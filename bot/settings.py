@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.calendar.ssrf import AddressPolicy
+from bot.calendar.tls import trust_context
 from bot.environment import EnvReader, Network, networks, with_slash
 from bot.environment import SettingsError as SettingsError
 from bot.environment import load_environment as load_environment
@@ -32,6 +34,31 @@ def decode_key(text: str) -> bytes:
         if len(raw) == 32:
             return raw
     raise ValueError("not a base64-encoded 32-byte key")
+
+
+def read_address_policy(env: Mapping[str, str]) -> AddressPolicy:
+    """``SLOTBOT_ALLOWED_PRIVATE_NETWORKS``: the private networks user-given hosts may reach."""
+    name = "SLOTBOT_ALLOWED_PRIVATE_NETWORKS"
+    raw = env.get(name, "")
+    try:
+        return AddressPolicy.parse(raw)
+    except ValueError as error:
+        raise SettingsError(name, f"comma-separated IP networks; {error}", raw) from None
+
+
+def read_extra_ca_file(reader: EnvReader) -> str | None:
+    """``SLOTBOT_EXTRA_CA_FILE``: a PEM file of CA certificates trusted besides the system store."""
+    name = "SLOTBOT_EXTRA_CA_FILE"
+    path = reader.text(name, "")
+    if not path:
+        return None
+    if not Path(path).is_file():
+        raise SettingsError(name, "the path of an existing file of PEM CA certificates", path)
+    try:
+        trust_context(path)
+    except OSError:  # ssl.SSLError included: no certificate in it
+        raise SettingsError(name, "a readable file of PEM CA certificates", path) from None
+    return path
 
 
 @dataclass(frozen=True)
@@ -157,6 +184,8 @@ class Settings:
     booking_limit_per_page: int = 60  # booking POSTs per minute to one page
     trusted_proxies: tuple[Network, ...] = ()  # peers whose X-Forwarded-* headers are believed
     calendar_timeout_seconds: float = 10.0
+    address_policy: AddressPolicy = field(default_factory=AddressPolicy)  # private networks allowed
+    extra_ca_file: str | None = None  # CA certificates trusted besides the system store (calendars)
     smtp: SmtpSettings = SmtpSettings()
     google: GoogleSettings = GoogleSettings()
     microsoft: MicrosoftSettings = MicrosoftSettings()
@@ -249,6 +278,8 @@ class Settings:
             calendar_timeout_seconds=reader.number(
                 "SLOTBOT_CALENDAR_TIMEOUT_SECONDS", 10.0, low=0.1
             ),
+            address_policy=read_address_policy(env),
+            extra_ca_file=read_extra_ca_file(reader),
             smtp=SmtpSettings(
                 host=reader.text("SMTP_HOST", ""),
                 port=reader.integer("SMTP_PORT", 587, low=1, high=65535),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.settings import Settings, SettingsError
@@ -37,6 +39,11 @@ def test_defaults_and_endpoints_are_settings() -> None:
         ({**BASE, "SLOTBOT_OLD_SECRET_KEYS": "abc"}, "SLOTBOT_OLD_SECRET_KEYS"),
         ({**BASE, "SLOTBOT_DEMO": "perhaps"}, "SLOTBOT_DEMO"),
         ({**BASE, "SLOTBOT_TRUSTED_PROXIES": "10.0.0.1, proxy.internal"}, "SLOTBOT_TRUSTED_PROXIES"),
+        ({**BASE, "SLOTBOT_ALLOWED_PRIVATE_NETWORKS": "10.0.0.0/8, exchange.internal"},
+         "SLOTBOT_ALLOWED_PRIVATE_NETWORKS"),
+        ({**BASE, "SLOTBOT_ALLOWED_PRIVATE_NETWORKS": "10.0.0.0/33"}, "SLOTBOT_ALLOWED_PRIVATE_NETWORKS"),
+        ({**BASE, "SLOTBOT_EXTRA_CA_FILE": "/nonexistent/company-ca.pem"}, "SLOTBOT_EXTRA_CA_FILE"),
+        ({**BASE, "SLOTBOT_EXTRA_CA_FILE": "/"}, "SLOTBOT_EXTRA_CA_FILE"),
     ],
 )
 def test_bad_values_name_the_variable_on_one_line(env: dict[str, str], variable: str) -> None:
@@ -70,3 +77,30 @@ def test_trusted_proxies_are_addresses_and_networks() -> None:
     settings = Settings.from_env({**BASE, "SLOTBOT_TRUSTED_PROXIES": " 10.0.0.0/8, ::1 ,192.0.2.7"})
     assert settings.trusted_proxies == (
         ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1"), ipaddress.ip_network("192.0.2.7"))
+
+
+def test_allowed_private_networks_become_the_address_policy() -> None:
+    from bot.calendar.ssrf import AddressPolicy
+
+    assert Settings.from_env(BASE).address_policy == AddressPolicy()
+    assert not Settings.from_env(BASE).address_policy.permits("10.0.0.5")
+    settings = Settings.from_env({**BASE, "SLOTBOT_ALLOWED_PRIVATE_NETWORKS": " 10.0.0.0/8 , fd00::/8 "})
+    assert settings.address_policy == AddressPolicy.parse("10.0.0.0/8,fd00::/8")
+    assert settings.address_policy.permits("10.0.0.5") and not settings.address_policy.permits("127.0.0.1")
+
+
+def test_a_bad_private_network_is_named() -> None:
+    with pytest.raises(SettingsError, match=r"'exchange\.internal' is not an IP network"):
+        Settings.from_env({**BASE, "SLOTBOT_ALLOWED_PRIVATE_NETWORKS": "10.0.0.0/8, exchange.internal"})
+
+
+def test_the_extra_ca_file_must_hold_certificates(tmp_path: Path) -> None:
+    from tests.fakes.base import make_tls_files
+
+    assert Settings.from_env(BASE).extra_ca_file is None
+    cert = make_tls_files(tmp_path).cert
+    assert Settings.from_env({**BASE, "SLOTBOT_EXTRA_CA_FILE": f" {cert} "}).extra_ca_file == str(cert)
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    with pytest.raises(SettingsError, match=r"^SLOTBOT_EXTRA_CA_FILE is malformed"):
+        Settings.from_env({**BASE, "SLOTBOT_EXTRA_CA_FILE": str(junk)})

@@ -9,7 +9,9 @@ vocabulary and quirks:
 * ``paging.py``: paged listings with a page bound, next links kept on the service;
 * ``tokens.py``: token refresh under a per-connection lock, saved once per change;
 * ``threads.py``: the app's one pool for blocking client libraries (timeouts -> ``ProviderTimeout``);
-* ``oauth.py``: the connect flow's adapter shape, ``Grant``, ``OAuthError``, the scope check.
+* ``oauth.py``: the connect flow's adapter shape, ``Grant``, ``OAuthError``, the scope check;
+* ``ssrf/``: where user-given URLs (Exchange, CalDAV, feeds) may connect, for aiohttp and requests;
+* ``tls.py``: the TLS trust for those servers (system store plus an optional extra CA file).
 
 Providers: ``google/`` and ``microsoft/`` (packages split by idea), ``exchange/`` (EWS vocabulary
 so far), ``local.py`` (Slotbot's own database), ``ics/`` (iCalendar: parse, zones, recurrence,
