@@ -32,6 +32,7 @@ from bot.keys import (
     CONVERSATION,
     DOMAINS,
     ENGINE,
+    EXCHANGE,
     HTTP,
     IDENTITIES,
     LINKS,
@@ -111,6 +112,8 @@ def _publish(app: web.Application, services: wiring.Services) -> None:
     app[CONVERSATION] = services.conversation
     app[OUTBOX] = services.outbox
     app[PUBLIC_PAGES] = services.public_pages
+    if services.exchange is not None:
+        app[EXCHANGE] = services.exchange
 
 
 def _database(services: wiring.Services) -> Callable[[web.Application], AsyncIterator[None]]:

@@ -56,6 +56,7 @@ class AppBackend:
         links: Links,
         connections: Connections,
         identities: Identities,
+        exchange: bool = False,
     ) -> None:
         self._sessions = sessions
         self._scheduler = scheduler
@@ -63,6 +64,7 @@ class AppBackend:
         self._links = links
         self._connections = connections
         self._identities = identities
+        self._exchange = exchange
 
     async def host(self, user_id: int) -> Host | None:
         """The user, or None when unknown."""
@@ -110,8 +112,11 @@ class AppBackend:
         ]
 
     def services(self) -> list[Service]:
-        """The OAuth services the connect flow knows, configured or not."""
-        return [Service(kind, provider.enabled) for kind, provider in self._connections.providers.items()]
+        """The services one can connect: the OAuth ones (configured or not), then Exchange's form."""
+        found = [Service(kind, provider.enabled) for kind, provider in self._connections.providers.items()]
+        if self._exchange:
+            found.append(Service("exchange", True))
+        return found
 
     async def availability(
         self, user_id: int, *, start: datetime, end: datetime, now: datetime,

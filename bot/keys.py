@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
     from bot.accounts.connections import Connections
+    from bot.accounts.exchange import ExchangeAccounts
     from bot.accounts.identities import Identities
     from bot.accounts.tokens import Tokens
     from bot.booking.service import Bookings
@@ -51,6 +52,7 @@ IDENTITIES: web.AppKey[Identities] = web.AppKey("identities")
 CHAT_NOTIFIER: web.AppKey[ChatNotifier] = web.AppKey("chat_notifier")
 CONVERSATION: web.AppKey[Conversation] = web.AppKey("conversation")
 PUBLIC_PAGES: web.AppKey[PublicPages] = web.AppKey("public_pages")  # what visitor requests read
+EXCHANGE: web.AppKey[ExchangeAccounts] = web.AppKey("exchange")  # absent when Exchange is off
 
 OutboxRegistrar = Callable[[web.Application, "OutboxWorker"], None]
 OUTBOX_REGISTRARS: web.AppKey[list[OutboxRegistrar]] = web.AppKey("outbox_registrars")

@@ -186,6 +186,7 @@ class Settings:
     calendar_timeout_seconds: float = 10.0
     address_policy: AddressPolicy = field(default_factory=AddressPolicy)  # private networks allowed
     extra_ca_file: str | None = None  # CA certificates trusted besides the system store (calendars)
+    exchange_enabled: bool = True  # on-premises Exchange (EWS) through the dashboard's form
     smtp: SmtpSettings = SmtpSettings()
     google: GoogleSettings = GoogleSettings()
     microsoft: MicrosoftSettings = MicrosoftSettings()
@@ -280,6 +281,7 @@ class Settings:
             ),
             address_policy=read_address_policy(env),
             extra_ca_file=read_extra_ca_file(reader),
+            exchange_enabled=reader.flag("SLOTBOT_EXCHANGE", True),
             smtp=SmtpSettings(
                 host=reader.text("SMTP_HOST", ""),
                 port=reader.integer("SMTP_PORT", 587, low=1, high=65535),

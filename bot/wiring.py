@@ -19,17 +19,21 @@ import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.accounts.connections import Connections
+from bot.accounts.exchange import ExchangeAccounts
 from bot.accounts.identities import Identities
 from bot.accounts.tokens import Tokens
 from bot.booking.events import SYNC_EVENT_KIND, EventSync
 from bot.booking.service import Bookings
 from bot.calendar.base import ProviderRegistry
+from bot.calendar.exchange.provider import exchange_factory
 from bot.calendar.google.connect import GoogleConnect
 from bot.calendar.google.provider import google_factory
 from bot.calendar.local import local_factory
 from bot.calendar.microsoft.connect import MicrosoftConnect
 from bot.calendar.microsoft.provider import microsoft_factory
+from bot.calendar.ssrf import http_adapter_class
 from bot.calendar.threads import WorkerThreads
+from bot.calendar.tls import trust_context
 from bot.chat_backend import AppBackend
 from bot.conversation.core import Conversation
 from bot.notices.chat import NOTICE_KIND, ChatNotifier
@@ -99,6 +103,7 @@ class Services:
     outbox: OutboxWorker
     public_pages: PublicPages
     threads: WorkerThreads
+    exchange: ExchangeAccounts | None
 
 
 def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
@@ -131,6 +136,11 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
             "microsoft": MicrosoftConnect(settings, http, threads),
         },
     )
+    exchange = (
+        ExchangeAccounts(sessions, secrets, connections, providers, policy=settings.address_policy,
+                         threads=threads, data_dir=settings.data_dir)
+        if "exchange" in providers.kinds() else None
+    )
     identities = Identities(sessions, default_timezone=settings.default_timezone)
     chat_notifier = ChatNotifier(sessions)
     conversation = Conversation(
@@ -141,6 +151,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
             links=links,
             connections=connections,
             identities=identities,
+            exchange=exchange is not None,
         )
     )
     outbox = OutboxWorker(sessions, {}, poll_seconds=settings.outbox_poll_seconds)
@@ -169,6 +180,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         outbox=outbox,
         public_pages=PublicPages(read_sessions, links=links),
         threads=threads,
+        exchange=exchange,
     )
 
 
@@ -189,4 +201,7 @@ def _providers(
             "microsoft",
             microsoft_factory(settings.microsoft, http, threads=threads, request_timeout=timeout),
         )
+    if settings.exchange_enabled:
+        adapter = http_adapter_class(settings.address_policy, trust_context(settings.extra_ca_file))
+        registry.register("exchange", exchange_factory(adapter=adapter, threads=threads, timeout=timeout))
     return registry

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.availability import AvailabilityResult, AvailabilityRules, Interval, WorkRange, slots_from_intervals
 from bot.calendar.ics.errors import IcsError
 from bot.calendar.ics.parse import parse_ics
+from bot.cli.ews import EwsFailed, ews_busy
 
 USAGE_ERROR = 2
 DEFAULT_HOURS = "mon-fri 09:00-17:00"
@@ -54,6 +55,11 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     # Values are checked in run_free, so every mistake gets the same one-line treatment.
     add = parser.add_argument
     add("--ics", action="append", metavar="PATH", help="an .ics file (repeatable)")
+    add("--ews", metavar="URL", help="an Exchange EWS URL (password from SLOTBOT_EWS_PASSWORD)")
+    add("--ews-email", metavar="ADDRESS", help="the Exchange mailbox's e-mail address")
+    add("--ews-user", metavar="NAME", help="the sign-in name when not the address (DOMAIN\\user or UPN)")
+    add("--ews-auth", metavar="ntlm|basic",
+        help="insist on a sign-in method (default: what the server offers)")
     add("--from", dest="start", metavar="YYYY-MM-DD", help="first day of the window (local, --tz)")
     add("--days", default="7", metavar="N", help="number of days in the window (default 7)")
     add("--tz", metavar="IANA_ZONE", help="the host's time zone, e.g. Europe/Copenhagen")
@@ -177,8 +183,8 @@ def _now(text: str | None) -> datetime:
 
 
 def _compute(args: argparse.Namespace) -> tuple[ZoneInfo, AvailabilityResult]:
-    if not args.ics:
-        raise FreeError("--ics is required (an .ics file; repeat it for more)")
+    if not args.ics and not args.ews:
+        raise FreeError("--ics or --ews is required (an .ics file, repeatable; or an Exchange EWS URL)")
     zone = _zone(args.tz)
     first = _start_day(args.start)
     days = _minutes(args.days, "--days", minimum=1)
@@ -207,7 +213,13 @@ def _compute(args: argparse.Namespace) -> tuple[ZoneInfo, AvailabilityResult]:
     except OverflowError:
         raise FreeError(f"--from {first} plus {days} days is past the end of the calendar") from None
     busy: list[Interval] = []
-    for path in args.ics:
+    if args.ews:
+        try:
+            busy.extend(ews_busy(url=args.ews, email=args.ews_email, user=args.ews_user, auth=args.ews_auth,
+                                 start=start, end=end, zone=zone))
+        except EwsFailed as exc:
+            raise FreeError(f"--ews: {exc}") from None
+    for path in args.ics or ():
         try:
             data = Path(path).read_bytes()
         except OSError as exc:

@@ -42,18 +42,21 @@ def _link_note(turn: Turn) -> Text:
 
 
 async def connect(turn: Turn, provider: str) -> Reply:
-    """Connect Google or Microsoft 365 (Exchange: later, and the answer says so)."""
+    """Connect Google, Microsoft 365 or Exchange: a sign-in link to the service's connect page.
+
+    Exchange connects with a password, so its link leads to a form on the dashboard: the password
+    is never asked for (or accepted) in chat.
+    """
     _ = turn.gettext
     services = {s.kind: s for s in turn.backend.services()}
-    later = Text(_("Exchange (on-premises) is coming later; for now I can connect Google Calendar "
-                   "and Microsoft 365."))
     blocks: list[Block] = []
-    if provider in ("exchange", "other"):
-        blocks.append(later if provider == "exchange" else Text(_(
-            "I can't connect that calendar yet: Google Calendar and Microsoft 365 work today, "
-            "Exchange is coming later.")))
+    if provider == "other":
+        blocks.append(Text(_(
+            "I can't connect that calendar yet: Google Calendar, Microsoft 365 and Exchange work "
+            "today; iCloud and other CalDAV calendars are coming later.")))
         provider = ""
-    elif provider in services and not services[provider].enabled:
+    elif provider == "exchange" and provider not in services or (
+            provider in services and not services[provider].enabled):
         return Reply((Text(_("{service} is not set up on this Slotbot server yet. Ask your "
                              "administrator to set it up.").format(
             service=provider_label(provider, _))),))
@@ -65,13 +68,14 @@ async def connect(turn: Turn, provider: str) -> Reply:
     if not blocks:
         blocks.append(Text(_("Connect your calendar: you will see what Slotbot reads and writes "
                              "before you agree.")))
+    if provider == "exchange":
+        blocks.append(Text(_("Exchange signs in with your e-mail address and password, which you "
+                             "type on a secure page, never here in chat.")))
     blocks.extend(buttons)
     blocks.append(_link_note(turn))
     if host is not None and not host.email:
         blocks.append(Text(_("I don't know your e-mail address yet, and I need it for invitations: "
                              "add it to your chat profile first.")))
-    if provider == "" and later not in blocks:
-        blocks.append(later)
     return Reply(tuple(blocks))
 
 

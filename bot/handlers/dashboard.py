@@ -8,7 +8,7 @@ the provider; the callback lands back on the dashboard.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,19 +18,21 @@ from sqlalchemy import select
 from bot.accounts.calendars import CalendarSettings, SettingsRefused
 from bot.accounts.connections import ConnectError, Connections
 from bot.accounts.tokens import Session, TokenRefused
-from bot.keys import CONNECTIONS, SCHEDULER, SESSIONS, SETTINGS, TEMPLATES, TOKENS
+from bot.handlers import exchange
+from bot.handlers.dashboard_base import COOKIE, message, page, session_of, signed_in
+from bot.keys import CONNECTIONS, EXCHANGE, SCHEDULER, SESSIONS, SETTINGS, TOKENS
 from storage.models import Calendar, CalendarConnection, User
 
-COOKIE = "slotbot_session"
 NOTICES = {
     "connected": "Connected {email}: {count} calendars found{landing}.",
+    "colleague": "Added a colleague's calendar to {email}: {count} calendars now.",
 }
 """The dashboard's notices by code (``/dashboard?notice=<code>&connection=<id>``)."""
-Handler = Callable[[web.Request, Session], Awaitable[web.StreamResponse]]
 
 
 def setup(app: web.Application) -> None:
-    """Add the dashboard and OAuth routes."""
+    """Add the dashboard and OAuth routes (the Exchange form's first: its paths are fixed)."""
+    exchange.setup(app)
     app.router.add_get("/dashboard/login", login)
     app.router.add_post("/dashboard/logout", signed_in(logout))
     app.router.add_get("/dashboard", signed_in(dashboard))
@@ -39,44 +41,6 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/dashboard/connections/{id:\\d+}/{action}", signed_in(connection_action))
     app.router.add_post("/dashboard/calendars/{id:\\d+}/{action}", signed_in(calendar_action))
     app.router.add_get("/oauth/{kind}/callback", oauth_callback)
-
-
-def _page(request: web.Request, name: str, context: dict[str, Any], status: int = 200) -> web.Response:
-    response = request.app[TEMPLATES].response(name, context, status=status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _message(request: web.Request, title: str, text: str, status: int) -> web.Response:
-    return _page(request, "message.html", {"title": title, "text": text}, status)
-
-
-async def _session(request: web.Request) -> Session | None:
-    return await request.app[TOKENS].session(request.cookies.get(COOKIE))
-
-
-def signed_in(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Run ``handler`` for a signed-in host only; POSTs must carry the session's CSRF token."""
-
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        session = await _session(request)
-        if session is None:
-            return _message(
-                request,
-                "Please sign in",
-                "Ask Slotbot in chat for your settings link (“settings”): it signs you in here.",
-                401,
-            )
-        if request.method == "POST":
-            form = await request.post()
-            submitted = form.get("csrf")
-            if not session.csrf_ok(submitted if isinstance(submitted, str) else None):
-                return _message(
-                    request, "Form expired", "Reload the dashboard and try again.", 403
-                )
-        return await handler(request, session)
-
-    return wrapped
 
 
 async def login(request: web.Request) -> web.StreamResponse:
@@ -97,7 +61,7 @@ async def login(request: web.Request) -> web.StreamResponse:
                 path="/",
             )
     except TokenRefused as exc:
-        return _message(
+        return message(
             request, "This link cannot be used", f"{str(exc).capitalize()}. Ask Slotbot for a new one.", 403
         )
     return response
@@ -138,7 +102,7 @@ async def dashboard(request: web.Request, session: Session) -> web.StreamRespons
             )
         ).scalars().all()
     if user is None:
-        return _message(request, "Unknown user", "This account no longer exists.", 404)
+        return message(request, "Unknown user", "This account no longer exists.", 404)
     connections_view = [
         {
             "id": c.id,
@@ -151,7 +115,7 @@ async def dashboard(request: web.Request, session: Session) -> web.StreamRespons
         }
         for c in connections
     ]
-    return _page(
+    return page(
         request,
         "dashboard.html",
         {
@@ -159,6 +123,7 @@ async def dashboard(request: web.Request, session: Session) -> web.StreamRespons
             "csrf": session.csrf_token,
             "connections": connections_view,
             "providers": list(request.app[CONNECTIONS].providers.values()),
+            "exchange": request.app.get(EXCHANGE) is not None,
             "notice": _notice(request.query, connections_view),
         },
     )
@@ -182,7 +147,8 @@ def _notice(query: Mapping[str, str], connections: list[dict[str, Any]]) -> str:
 
 def _label(request: web.Request, kind: str) -> str:
     provider = request.app[CONNECTIONS].providers.get(kind)
-    return provider.label if provider is not None else {"local": "Local calendar"}.get(kind, kind)
+    labels = {"local": "Local calendar", "exchange": "Microsoft Exchange"}
+    return provider.label if provider is not None else labels.get(kind, kind)
 
 
 async def connect_page(request: web.Request, session: Session) -> web.StreamResponse:
@@ -190,10 +156,10 @@ async def connect_page(request: web.Request, session: Session) -> web.StreamResp
     try:
         provider = request.app[CONNECTIONS].provider(request.match_info["kind"])
     except ConnectError as exc:
-        return _message(request, "Cannot connect", str(exc), 404)
+        return message(request, "Cannot connect", str(exc), 404)
     async with request.app[SESSIONS]() as db:
         user = await db.get(User, session.user_id)
-    return _page(
+    return page(
         request,
         "connect.html",
         {"provider": provider, "csrf": session.csrf_token, "email": user.email if user else None},
@@ -211,13 +177,13 @@ async def connect_start(request: web.Request, session: Session) -> web.StreamRes
             reconnect_id=int(reconnect) if isinstance(reconnect, str) and reconnect.isdigit() else None,
         )
     except ConnectError as exc:
-        return _message(request, "Cannot connect", str(exc), 400)
+        return message(request, "Cannot connect", str(exc), 400)
     raise web.HTTPSeeOther(url)
 
 
 async def oauth_callback(request: web.Request) -> web.StreamResponse:
     """The provider's redirect: finish connecting and land on the dashboard."""
-    session = await _session(request)
+    session = await session_of(request)
     try:
         connected = await request.app[CONNECTIONS].finish(
             request.match_info["kind"],
@@ -225,9 +191,9 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
             session_user=session.user_id if session else None,
         )
     except TokenRefused as exc:
-        return _message(request, "This sign-in cannot be used", f"{str(exc).capitalize()}.", 403)
+        return message(request, "This sign-in cannot be used", f"{str(exc).capitalize()}.", 403)
     except ConnectError as exc:
-        return _message(request, "Nothing was connected", str(exc), 400)
+        return message(request, "Nothing was connected", str(exc), 400)
     request.app[SCHEDULER].forget(connected.user_id)
     raise web.HTTPSeeOther(
         "/dashboard?" + urlencode({"notice": "connected", "connection": connected.connection_id})
@@ -247,7 +213,7 @@ async def connection_action(request: web.Request, session: Session) -> web.Strea
         else:
             raise web.HTTPNotFound()
     except ConnectError as exc:
-        return _message(request, "That did not work", str(exc), 400)
+        return message(request, "That did not work", str(exc), 400)
     request.app[SCHEDULER].forget(session.user_id)
     raise web.HTTPSeeOther("/dashboard")
 
@@ -269,6 +235,6 @@ async def calendar_action(request: web.Request, session: Session) -> web.StreamR
         else:
             raise web.HTTPNotFound()
     except SettingsRefused as exc:
-        return _message(request, "That did not work", str(exc), 400)
+        return message(request, "That did not work", str(exc), 400)
     request.app[SCHEDULER].forget(session.user_id)
     raise web.HTTPSeeOther("/dashboard")

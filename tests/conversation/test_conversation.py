@@ -117,7 +117,8 @@ async def test_no_readable_calendar_shows_no_free_time(world: World, secrets: Se
 async def test_no_calendar_connected_offers_connect_links_that_sign_in(world: World) -> None:
     answer = await world.conversation.message(world.speaker, "when am I free tomorrow?", now=NOW)
     assert "no calendar connected yet" in texts(answer)
-    [google] = buttons(answer)
+    google, exchange = buttons(answer)
+    assert parse_qs(urlsplit(exchange.url or "").query)["next"] == ["/dashboard/connect/exchange"]
     url = urlsplit(google.url or "")
     assert f"{url.scheme}://{url.netloc}{url.path}" == f"{BASE_URL}/dashboard/login"
     query = parse_qs(url.query)
@@ -254,13 +255,18 @@ async def test_connect_google_microsoft_and_exchange(world: World,
     assert texts(microsoft) == ("Microsoft 365 is not set up on this Slotbot server yet. Ask your "
                                 "administrator to set it up.")
     exchange = await talk.message(world.as_locale("da"), "forbind exchange", now=NOW)
-    assert "Exchange (on-premises) kommer senere" in texts(exchange)
-    assert [b.label for b in buttons(exchange)] == ["Forbind Google Kalender"]
+    assert "aldrig her i chatten" in texts(exchange)  # the password goes into a form, never chat
+    [button] = buttons(exchange)
+    assert button.label == "Forbind Microsoft Exchange"
+    assert parse_qs(urlsplit(button.url or "").query)["next"] == ["/dashboard/connect/exchange"]
+    icloud = await talk.message(world.speaker, "connect my icloud calendar", now=NOW)
+    assert "iCloud and other CalDAV calendars are coming later" in texts(icloud)
+    assert [b.label for b in buttons(icloud)] == ["Connect Google Calendar", "Connect Microsoft Exchange"]
     async with sessions() as session, session.begin():
         await session.execute(update(User).values(email=None))
     anything = await talk.command(world.speaker, "connect", now=NOW)
     assert "I don't know your e-mail address yet" in texts(anything)
-    assert "Exchange (on-premises) is coming later" in texts(anything)
+    assert "coming later" not in texts(anything)
 
 
 async def test_help_unknown_input_and_greetings(world: World) -> None:
@@ -316,7 +322,8 @@ async def test_home_shows_calendars_pages_and_bookings(world: World, secrets: Se
         ("Páginas de agendamento", [f"Meeting with Ana Lúcia: {LINK}"]),
         ("Próximos compromissos", ["sex., 27 de mar., 11:00 - 11:30 · Rui · Meeting with Ana Lúcia"]),
     ]
-    assert [b.label for b in buttons(home)] == ["Conectar Google Agenda", "Abrir configurações"]
+    assert [b.label for b in buttons(home)] == [
+        "Conectar Google Agenda", "Conectar Microsoft Exchange", "Abrir configurações"]
 
 
 async def test_unfurl_our_links_only(world: World, secrets: SecretBox,

@@ -4,7 +4,7 @@
 all-pages switch and the profile (URL slug, link domain, zone); admins also see the custom
 domains. Each page has an edit form (``/dashboard/pages/<id>``), a preview that renders the page
 as visitors see it (booking switched off), "make default" and delete. Every form carries the
-session's CSRF token (see :func:`bot.handlers.dashboard.signed_in`).
+session's CSRF token (see :func:`bot.handlers.dashboard_base.signed_in`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.accounts.tokens import Session
-from bot.handlers.dashboard import signed_in
+from bot.handlers.dashboard_base import signed_in
 from bot.handlers.pages.page import render_page
 from bot.keys import DOMAINS, LINKS, PUBLIC_PAGES, SESSIONS, TEMPLATES
 from bot.pages.domains import DomainError

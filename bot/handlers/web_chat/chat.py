@@ -29,7 +29,7 @@ from sqlalchemy import select
 from bot.accounts.tokens import Session
 from bot.conversation.reply import Reply
 from bot.demo.seed import DEMO_SLUG
-from bot.handlers.dashboard import COOKIE, signed_in
+from bot.handlers.dashboard_base import COOKIE, signed_in
 from bot.handlers.pages.visitor import RateLimiter, language
 from bot.handlers.site import add_start_link
 from bot.handlers.web_chat import widget
