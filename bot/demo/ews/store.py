@@ -38,7 +38,7 @@ RESPONSE_TYPES: tuple[str, ...] = (
 def new_id(kind: str) -> str:
     """A fresh opaque id shaped like Exchange's (base64 of a kind marker and random bytes)."""
     marker = b"\x00\x00" + kind.encode()[:4].ljust(4, b"\x00")
-    return base64.b64encode(b"AAMk" + marker + secrets.token_bytes(34)).decode()
+    return base64.b64encode(b"\x00\x03\x24" + marker + secrets.token_bytes(35)).decode()
 
 
 def new_change_key() -> str:
