@@ -50,11 +50,7 @@ def _indexed_view(
     restriction: ET.Element | None,
     shape: tuple[set[str] | None, list[ET.Element]],
 ) -> Node:
-    found = [
-        e
-        for e in folder.events
-        if restriction is None or matches(restriction, partial(item_value, e))
-    ]
+    found = [e for e in folder.events if restriction is None or matches(restriction, partial(item_value, e))]
     found.sort(key=lambda e: (e.start, e.end))
     offset = int(view.get("Offset", "0")) if view is not None else 0
     limit = int(view.get("MaxEntriesReturned", "0") or 0) if view is not None else 0
