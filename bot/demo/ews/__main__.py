@@ -14,7 +14,8 @@ async def _run(host: str, port: int, tls: tuple[Path, Path] | None, schemes: tup
     running = await serve(seeded_store(), host, port, tls, schemes=schemes)
     print(f"EWS endpoint: {running.url}", flush=True)
     print(
-        f"Sign in as {HOST} (or CONTOSO\\host), password {HOST_PASSWORD}; colleagues: {', '.join(COLLEAGUES)}",
+        f"Sign in as {HOST} (or CONTOSO\\host), password {HOST_PASSWORD};",
+        f"colleagues: {', '.join(COLLEAGUES)}",
         flush=True,
     )
     print("Press Ctrl+C to stop.", flush=True)
