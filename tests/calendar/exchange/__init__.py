@@ -1,0 +1,1 @@
+"""exchangelib against the fake Exchange (tests/fakes/exchange)."""
