@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aiohttp
+import requests.adapters
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.accounts.connections import Connections
@@ -138,7 +139,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
     )
     exchange = (
         ExchangeAccounts(sessions, secrets, connections, providers, policy=settings.address_policy,
-                         threads=threads, data_dir=settings.data_dir)
+                         adapter=_ews_adapter(settings), threads=threads, data_dir=settings.data_dir)
         if "exchange" in providers.kinds() else None
     )
     identities = Identities(sessions, default_timezone=settings.default_timezone)
@@ -202,6 +203,12 @@ def _providers(
             microsoft_factory(settings.microsoft, http, threads=threads, request_timeout=timeout),
         )
     if settings.exchange_enabled:
-        adapter = http_adapter_class(settings.address_policy, trust_context(settings.extra_ca_file))
-        registry.register("exchange", exchange_factory(adapter=adapter, threads=threads, timeout=timeout))
+        registry.register(
+            "exchange", exchange_factory(adapter=_ews_adapter(settings), threads=threads, timeout=timeout)
+        )
     return registry
+
+
+def _ews_adapter(settings: Settings) -> type[requests.adapters.HTTPAdapter]:
+    """The HTTP adapter exchangelib speaks through: the SSRF policy and the operator's TLS trust."""
+    return http_adapter_class(settings.address_policy, trust_context(settings.extra_ca_file))

@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import requests.adapters
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.accounts.connections import Connected, ConnectError, Connections
 from bot.accounts.credentials import CREDENTIALS_PURPOSE, credential_saver
 from bot.calendar.base import CalendarError, ConnectionContext, ProviderRegistry
-from bot.calendar.exchange.client import EwsRuntime
 from bot.calendar.exchange.connect import ExchangeForm, ExchangeRefused, probe
 from bot.calendar.exchange.credentials import dump_credentials, load_credentials
 from bot.calendar.exchange.provider import ExchangeCalendarProvider
@@ -52,6 +52,7 @@ class ExchangeAccounts:
         registry: ProviderRegistry,
         *,
         policy: AddressPolicy,
+        adapter: type[requests.adapters.HTTPAdapter],
         threads: WorkerThreads,
         data_dir: Path,
     ) -> None:
@@ -60,6 +61,7 @@ class ExchangeAccounts:
         self._connections = connections
         self._registry = registry
         self._policy = policy
+        self._adapter = adapter
         self._threads = threads
         self._data_dir = data_dir
 
@@ -92,7 +94,8 @@ class ExchangeAccounts:
             user = await session.get(User, user_id)
         if user is None:
             raise ConnectError("Unknown user.")
-        probed = await probe(form, policy=self._policy, threads=self._threads, data_dir=self._data_dir)
+        probed = await probe(form, policy=self._policy, adapter=self._adapter, threads=self._threads,
+                             data_dir=self._data_dir)
         credentials = probed.credentials
         sealed = self._box.seal(dump_credentials(credentials), purpose=CREDENTIALS_PURPOSE)
         async with self._sessions() as session, session.begin():
@@ -118,7 +121,6 @@ class ExchangeAccounts:
             connection_id = connection.id
             enqueue_notice(session, user_id, "calendar_connected",
                            {"account": credentials.email.lower(), "provider": KIND})
-        EwsRuntime.forget(credentials.ews_url)  # the new password replaces any cached sign-in
         log.info("exchange connected", extra={"connection": connection_id})
         return await self._connections.refresh_calendars(user_id, connection_id)
 

@@ -53,7 +53,8 @@ async def _read(form: ExchangeForm, policy: AddressPolicy, extra_ca: str | None,
         make = exchange_factory(adapter=adapter, threads=threads, timeout=TIMEOUT_SECONDS,
                                 retry=RetryPolicy(max_retries=1))
         with tempfile.TemporaryDirectory(prefix="slotbot-free-") as data_dir:
-            probed = await probe(form, policy=policy, threads=threads, data_dir=Path(data_dir))
+            probed = await probe(form, policy=policy, adapter=adapter, threads=threads,
+                                 data_dir=Path(data_dir))
 
         async def nothing(_: str) -> None:
             return None

@@ -55,7 +55,7 @@ async def connect(turn: Turn, provider: str) -> Reply:
             "I can't connect that calendar yet: Google Calendar, Microsoft 365 and Exchange work "
             "today; iCloud and other CalDAV calendars are coming later.")))
         provider = ""
-    elif provider == "exchange" and provider not in services or (
+    elif (provider == "exchange" and provider not in services) or (
             provider in services and not services[provider].enabled):
         return Reply((Text(_("{service} is not set up on this Slotbot server yet. Ask your "
                              "administrator to set it up.").format(

@@ -64,7 +64,7 @@ if TYPE_CHECKING:  # imported where used, so the fakes stay importable as pytest
 
 pytestmark = pytest.mark.filterwarnings("ignore:response_mode='form_post' is recommended:UserWarning")
 
-REMOTE_KINDS = ["google", "microsoft"]
+REMOTE_KINDS = ["google", "microsoft", "exchange"]
 KINDS = ["local-sqlite", "local-postgresql", *REMOTE_KINDS]
 WEEK = datetime(2031, 3, 3, tzinfo=UTC)  # a Monday
 WEEK_END = WEEK + timedelta(days=7)
@@ -341,6 +341,88 @@ async def _microsoft_provider(fake: FakeMicrosoft) -> AsyncIterator[Backend]:
             threads.shutdown()
 
 
+# -- exchange: the fake EWS server through exchangelib (NTLM over TLS, the SSRF policy's adapter) ---
+
+
+@asynccontextmanager
+async def _exchange_backend(tls: TlsFiles) -> AsyncIterator[Backend]:
+    from bot.calendar.exchange.credentials import ExchangeCredentials, dump_credentials
+    from bot.calendar.exchange.provider import exchange_factory
+    from bot.calendar.ssrf import AddressPolicy, http_adapter_class
+    from bot.calendar.tls import trust_context
+    from tests.fakes.exchange import DEFAULT_PASSWORD, FakeExchange
+
+    threads = WorkerThreads()
+    # The fake listens on 127.0.0.1: allowed here as an operator would allow a private network.
+    adapter = http_adapter_class(AddressPolicy.parse("127.0.0.0/8"), trust_context(str(tls.cert)))
+    with FakeExchange(tls) as fake:
+        owner = fake.host
+        projects = owner.add_calendar("Projects")
+
+        def stored(password: str = DEFAULT_PASSWORD) -> str:
+            return dump_credentials(ExchangeCredentials(
+                email=owner.email, password=password, ews_url=fake.url, auth_type="NTLM", version="15.1.2507.6",
+            ))
+
+        def provider(retry: RetryPolicy = RetryPolicy(), timeout: float = 5.0) -> CalendarProvider:
+            factory = exchange_factory(adapter=adapter, threads=threads, timeout=timeout, retry=retry)
+            return factory(_ctx(stored(), owner.email, connection_id=3))
+
+        make = exchange_factory(adapter=adapter, threads=threads, timeout=5.0, retry=RetryPolicy(max_retries=0))
+
+        def folder(calendar_id: str) -> Any:
+            found = fake.store.folder(calendar_id)
+            assert found is not None
+            return found
+
+        async def add_busy(calendar_id: str, start: datetime, end: datetime) -> None:
+            fake.add_event(folder(calendar_id), start, end, subject="Dentist")
+
+        async def lose_access(calendar_id: str, status: int) -> None:
+            folder(calendar_id).fault = "ErrorAccessDenied" if status == 403 else "ErrorFolderNotFound"
+
+        async def refused_refresh() -> CalendarProvider:
+            wrong = "Changed-By-IT-1"  # the host changed the password at work; Slotbot holds the old one
+            backend.secrets.append(wrong)
+            return make(_ctx(stored(wrong), owner.email, connection_id=2))
+
+        def fail_next(
+            count: int, status: int | None, retry_after: str | None = None, *, calendar: str | None = None,
+            delay: float = 0.0,
+        ) -> None:
+            fake.fail_next(count, status, retry_after, calendar=calendar, delay=delay, operation="FindItem")
+            if calendar is None:  # listing the calendars fails the same way
+                fake.fail_next(count, status, retry_after, delay=delay, operation="FindFolder")
+
+        def reset() -> None:
+            fake.max_in_flight = 0
+
+        backend = Backend(
+            "exchange",
+            make(_ctx(stored(), owner.email)),
+            owner.calendar.id,
+            projects.id,
+            add_busy,
+            lose_access,
+            refused_refresh,
+            lambda: fake.failed_sign_ins,
+            [DEFAULT_PASSWORD],
+            connection=lambda n: make(_ctx(stored(), owner.email, connection_id=n)),
+            set_latency=lambda seconds: setattr(fake, "latency", seconds),
+            max_in_flight=lambda: fake.max_in_flight,
+            reset_in_flight=reset,
+            make=provider,
+            fail_next=fail_next,
+            busy_requests=lambda: len(fake.operations("FindItem")),
+            add_calendars=lambda count: [owner.add_calendar(f"Crowd {n}").id for n in range(count)],
+            batch_size=1,  # a calendar view reads one folder
+        )
+        try:
+            yield backend
+        finally:
+            threads.shutdown()
+
+
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     from tests.fakes.microsoft import make_tls_files
@@ -378,6 +460,8 @@ async def _backend(
         context = _local_backend(await _create_database(admin))
     elif kind == "google":
         context = _google_backend()
+    elif kind == "exchange":
+        context = _exchange_backend(tls)
     else:
         context = _microsoft_backend(tls)
     async with context as made:

@@ -1,11 +1,11 @@
 """The synchronous exchangelib calls behind the Exchange provider (run in the app's worker threads).
 
-Start with :class:`EwsRuntime`: exchangelib keeps its HTTP adapter, request timeout and logging
-as process-wide class attributes, so the app sets them once, when the provider is registered (not
-at import): the adapter connects only to addresses the SSRF policy permits and trusts the system
-store (plus an operator's extra CA), the timeout is the calendar timeout (exchangelib's default is
-120 s), and exchangelib's loggers, which log request headers and bodies (a Basic ``Authorization``
-header among them), are silenced.
+Start with :func:`protocol_class`: exchangelib reads its HTTP adapter and request timeout as class
+attributes, so Slotbot speaks through a subclass of its own per adapter and timeout instead of
+changing exchangelib's classes for the whole process. The adapter connects only to addresses the
+SSRF policy permits and trusts the system store (plus an operator's extra CA); the timeout is the
+calendar timeout (exchangelib's default is 120 s). :func:`prepare_library` registers Slotbot's
+extended property and silences exchangelib's loggers, which log request headers and bodies.
 
 :class:`Mailbox` wraps one ``exchangelib.Account`` with the operations the provider needs, each one
 EWS request or a few: the calendar folders (GetFolder + one FindFolder from the root), a calendar
@@ -39,10 +39,10 @@ from exchangelib import (
     Version,
 )
 from exchangelib import Mailbox as EwsMailbox
-from exchangelib.folders import Calendar, DistinguishedFolderId, FolderCollection, SingleFolderQuerySet
+from exchangelib.folders import DEEP, Calendar, DistinguishedFolderId, FolderCollection
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
 from exchangelib.properties import Attendee as EwsAttendee
-from exchangelib.protocol import BaseProtocol, CachingProtocol
+from exchangelib.protocol import Protocol
 
 from bot.calendar.base import NewEvent
 from bot.calendar.exchange.credentials import ExchangeCredentials
@@ -66,45 +66,65 @@ class BookingId(ExtendedProperty):  # type: ignore[misc]
     property_type = "String"
 
 
-class EwsRuntime:
-    """exchangelib's process-wide settings, applied once by whoever registers the provider."""
+class PolicyProtocol(Protocol):  # type: ignore[misc]
+    """exchangelib's protocol whose sessions send every URL (a redirect too) through its adapter.
 
-    _lock = threading.Lock()
+    :func:`protocol_class` makes one subclass per (adapter, timeout): exchangelib reads both as
+    class attributes, so setting them on exchangelib's own class would change every user of the
+    library in the process.
+    """
 
     @classmethod
-    def apply(cls, *, adapter: type[requests.adapters.HTTPAdapter], timeout: float) -> None:
-        """Use ``adapter`` for every EWS request and ``timeout`` seconds as the request timeout."""
-        with cls._lock:
-            BaseProtocol.HTTP_ADAPTER_CLS = adapter
-            BaseProtocol.TIMEOUT = timeout
-            if not getattr(BaseProtocol, "_slotbot_sessions", False):
-                original = BaseProtocol.raw_session.__func__
+    def raw_session(cls, prefix: str, *args: Any, **kwargs: Any) -> Any:
+        """A session with the adapter mounted for the endpoint and every other http(s) URL."""
+        session = super().raw_session(prefix, *args, **kwargs)
+        for scheme in ("https://", "http://"):
+            session.mount(scheme, cls.get_adapter())
+        session.mount(prefix, cls.get_adapter())
+        session.trust_env = False  # no proxy from the environment: the policy checks the address
+        return session
 
-                def raw_session(protocol_cls: Any, prefix: str, *args: Any, **kwargs: Any) -> Any:
-                    session = original(protocol_cls, prefix, *args, **kwargs)
-                    # Every URL the session may reach (a redirect too) goes through the policy.
-                    for scheme in ("https://", "http://"):
-                        session.mount(scheme, protocol_cls.get_adapter())
-                    session.mount(prefix, protocol_cls.get_adapter())
-                    return session
 
-                BaseProtocol.raw_session = classmethod(raw_session)
-                BaseProtocol._slotbot_sessions = True
-            try:
-                CalendarItem.get_field_by_fieldname(BOOKING_FIELD)
-            except Exception:
-                CalendarItem.register(BOOKING_FIELD, BookingId)
-            for name in ("exchangelib", "requests_ntlm", "spnego"):
-                logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+_classes: dict[tuple[type[requests.adapters.HTTPAdapter], float], type[Any]] = {}
+_classes_lock = threading.Lock()
 
-    @staticmethod
-    def forget(ews_url: str) -> None:
-        """Drop exchangelib's cached sessions for ``ews_url`` (after the credentials changed)."""
-        with CachingProtocol._protocol_cache_lock:
-            for key in [k for k in CachingProtocol._protocol_cache if k[0] == ews_url]:
-                protocol, _ = CachingProtocol._protocol_cache.pop(key)
-                if not isinstance(protocol, Exception):
-                    protocol.close()
+
+def protocol_class(adapter: type[requests.adapters.HTTPAdapter], timeout: float) -> type[Any]:
+    """The :class:`PolicyProtocol` subclass using ``adapter`` with ``timeout`` seconds per request."""
+    with _classes_lock:
+        found = _classes.get((adapter, timeout))
+        if found is None:
+            attributes = {"HTTP_ADAPTER_CLS": adapter, "TIMEOUT": timeout}
+            found = type("SlotbotProtocol", (PolicyProtocol,), attributes)
+            _classes[(adapter, timeout)] = found
+        return found
+
+
+def own_protocol(cls: type[Any], config: Configuration) -> Any:
+    """A protocol of ``cls`` for ``config`` that is not shared through exchangelib's process-wide cache.
+
+    exchangelib caches protocols per endpoint and credentials, failures included; Slotbot keeps
+    its own per connection (:class:`Mailbox`) and drops it when the credentials change.
+    """
+    return type.__call__(cls, config=config)
+
+
+_setup_lock = threading.Lock()
+
+
+def prepare_library() -> None:
+    """What Slotbot needs registered on exchangelib once: its extended property, quiet loggers.
+
+    exchangelib logs request headers and bodies (a Basic ``Authorization`` header among them) at
+    debug level and, for errors it does not know, at error level: its loggers are silenced.
+    """
+    with _setup_lock:
+        try:
+            CalendarItem.get_field_by_fieldname(BOOKING_FIELD)
+        except Exception:
+            CalendarItem.register(BOOKING_FIELD, BookingId)
+        for name in ("exchangelib", "requests_ntlm", "spnego"):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def parse_build(text: str) -> Build | None:
@@ -164,24 +184,37 @@ def _aware(value: Any) -> datetime:
 class Mailbox:
     """One mailbox through exchangelib (every method blocks: call it from a worker thread)."""
 
-    def __init__(self, credentials: ExchangeCredentials) -> None:
+    def __init__(self, credentials: ExchangeCredentials, protocol: type[Any], *, config: Any = None) -> None:
         self.credentials = credentials
+        config = config or configuration(credentials)
+        ours = own_protocol(protocol, config)
         self.account = Account(
             primary_smtp_address=credentials.email,
-            config=configuration(credentials),
+            config=config,
             autodiscover=False,
             access_type=DELEGATE,
             default_timezone=EWSTimeZone("UTC"),
         )
+        self.account.protocol = ours  # Account made (and exchangelib cached) a plain one: unused
         self._folders: dict[str, Any] = {}
 
+    def close(self) -> None:
+        """Close the mailbox's HTTP sessions."""
+        self.account.protocol.close()
+
     def calendars(self) -> list[Folder]:
-        """The mailbox's own calendar folders, the primary one first."""
+        """The mailbox's own calendar folders, the primary one first (asked again every time).
+
+        One FindFolder (deep, from the top of the mailbox) each time: exchangelib's folder walk
+        would answer from the hierarchy it cached on first use, hiding folders made since.
+        """
         primary = self.account.calendar
         self._folders[primary.id] = primary
         found = [Folder(primary.id, primary.name or "Calendar", True)]
-        for folder in self.account.msg_folder_root.walk():
-            if isinstance(folder, Calendar) and folder.id != primary.id:
+        search = FolderCollection(account=self.account, folders=[self.account.msg_folder_root])
+        for folder in search.find_folders(depth=DEEP):
+            kind = getattr(folder, "folder_class", None)
+            if (isinstance(folder, Calendar) or kind == "IPF.Appointment") and folder.id != primary.id:
                 self._folders[folder.id] = folder
                 found.append(Folder(folder.id, folder.name or "Calendar", False))
         return found
@@ -194,16 +227,20 @@ class Mailbox:
         return folder
 
     def shared_folder(self, email: str) -> Any:
-        """A colleague's primary calendar (GetFolder: ErrorAccessDenied when not readable)."""
+        """A colleague's primary calendar, addressed through their mailbox (no request yet).
+
+        Not ``Account(colleague).calendar``: that reads the colleague's mailbox root first, which
+        Exchange refuses for a share of the calendar only.
+        """
         key = f"mailbox:{email.lower()}"
         folder = self._folders.get(key)
         if folder is None:
-            folder = SingleFolderQuerySet(
-                account=self.account,
-                folder=DistinguishedFolderId(
+            folder = Calendar(
+                root=self.account.root,
+                _distinguished_id=DistinguishedFolderId(
                     id=Calendar.DISTINGUISHED_FOLDER_ID, mailbox=EwsMailbox(email_address=email)
                 ),
-            ).resolve()
+            )
             self._folders[key] = folder
         return folder
 
@@ -281,3 +318,35 @@ class Mailbox:
         for answer in answers:
             if isinstance(answer, Exception) and code_of(answer) not in GONE_CODES:
                 raise answer
+
+
+class Mailboxes:
+    """The open mailboxes of one provider factory: one per connection, new when its credentials change.
+
+    A mailbox keeps its HTTP sessions (an NTLM sign-in is one per TCP connection), so every read
+    of a connection reuses them; a new password (or a refused one) closes them.
+    """
+
+    def __init__(self, protocol: type[Any]) -> None:
+        self.protocol = protocol
+        self._open: dict[int, tuple[str, Mailbox]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, connection_id: int, sealed_key: str, credentials: ExchangeCredentials) -> Mailbox:
+        """The mailbox of ``connection_id`` for these credentials (``sealed_key`` tells them apart)."""
+        with self._lock:
+            found = self._open.get(connection_id)
+            if found is not None and found[0] == sealed_key:
+                return found[1]
+            mailbox = Mailbox(credentials, self.protocol)
+            self._open[connection_id] = (sealed_key, mailbox)
+        if found is not None:
+            found[1].close()
+        return mailbox
+
+    def drop(self, connection_id: int) -> None:
+        """Forget (and close) the mailbox of ``connection_id``."""
+        with self._lock:
+            found = self._open.pop(connection_id, None)
+        if found is not None:
+            found[1].close()

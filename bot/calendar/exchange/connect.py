@@ -16,17 +16,19 @@ import re
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from exchangelib import DELEGATE, Account, Configuration, Credentials, EWSTimeZone, Version
+from exchangelib import Configuration, Credentials, Version
 from exchangelib.autodiscover import cache as autodiscover_cache
 from exchangelib.autodiscover.discovery import Autodiscovery
+from exchangelib.autodiscover.protocol import AutodiscoverProtocol
 from exchangelib.errors import UnauthorizedError
 from exchangelib.transport import BASIC, NTLM
 
 from bot.calendar.base import CalendarError, ProviderTimeout
-from bot.calendar.exchange.client import EwsRuntime, Folder, Mailbox, parse_build
+from bot.calendar.exchange.client import Folder, Mailbox, parse_build, prepare_library, protocol_class
 from bot.calendar.exchange.credentials import ExchangeCredentials
 from bot.calendar.exchange.errors import MeasuredFailFast, classify
 from bot.calendar.http import StatusError
@@ -134,9 +136,13 @@ def autodiscover_cache_file(data_dir: Path) -> Path:
     return base / "exchange-autodiscover"
 
 
-def _discover(form: ExchangeForm, policy: AddressPolicy, data_dir: Path) -> str:
-    # exchangelib reads this module attribute each time it opens its cache (the temp folder otherwise).
+def _discover(form: ExchangeForm, policy: AddressPolicy, adapter: type[requests.adapters.HTTPAdapter],
+              data_dir: Path) -> str:
+    # exchangelib reads these process-wide attributes when it autodiscovers (only Slotbot does, in
+    # this process): its cache file (the temp folder otherwise) and the adapter (the SSRF policy).
     autodiscover_cache.AUTODISCOVER_PERSISTENT_STORAGE = autodiscover_cache_file(data_dir)
+    AutodiscoverProtocol.HTTP_ADAPTER_CLS = adapter
+    AutodiscoverProtocol.TIMEOUT = PROBE_SECONDS
     try:
         _, protocol = Autodiscovery(
             email=form.email, credentials=Credentials(form.username or form.email, form.password)
@@ -205,8 +211,7 @@ def _sentence(exc: BaseException) -> ExchangeRefused:
                            field="ews_url")
 
 
-def _sign_in(form: ExchangeForm) -> Probed:
-    EwsRuntime.forget(form.ews_url)  # no earlier failure cached by exchangelib may answer for this one
+def _sign_in(form: ExchangeForm, protocol: type[Any]) -> Probed:
     config = Configuration(
         service_endpoint=form.ews_url,
         credentials=Credentials(form.username or form.email, form.password),
@@ -214,9 +219,13 @@ def _sign_in(form: ExchangeForm) -> Probed:
         version=Version(build=parse_build(VERSIONS[form.version])) if VERSIONS[form.version] else None,
         retry_policy=MeasuredFailFast(),
     )
+    mailbox: Mailbox | None = None
     try:
-        account = Account(primary_smtp_address=form.email, config=config, autodiscover=False,
-                          access_type=DELEGATE, default_timezone=EWSTimeZone("UTC"))
+        typed = ExchangeCredentials(
+            email=form.email, password=form.password, ews_url=form.ews_url, username=form.username
+        )
+        mailbox = Mailbox(typed, protocol, config=config)
+        account = mailbox.account
         auth = account.protocol.auth_type
         if auth not in (NTLM, BASIC):
             raise UnauthorizedError("No compatible auth type")
@@ -225,27 +234,30 @@ def _sign_in(form: ExchangeForm) -> Probed:
             email=form.email, password=form.password, ews_url=form.ews_url, username=form.username,
             auth_type="NTLM" if auth == NTLM else "basic", version=build,
         )
-        folders = Mailbox(credentials).calendars()
+        folders = mailbox.calendars()
     except ExchangeRefused:
         raise
-    except Exception as exc:
+    except Exception as exc:  # every failure becomes the form's sentence
         raise _sentence(exc) from None
     finally:
-        EwsRuntime.forget(form.ews_url)  # keep nothing signed in under the unsaved form's values
+        if mailbox is not None:
+            mailbox.close()  # nothing stays signed in under the unsaved form's values
     return Probed(credentials, tuple(folders))
 
 
-async def probe(form: ExchangeForm, *, policy: AddressPolicy, threads: WorkerThreads, data_dir: Path,
-                seconds: float = PROBE_SECONDS) -> Probed:
+async def probe(form: ExchangeForm, *, policy: AddressPolicy, adapter: type[requests.adapters.HTTPAdapter],
+                threads: WorkerThreads, data_dir: Path, seconds: float = PROBE_SECONDS) -> Probed:
     """Check the form, find the URL if blank, sign in and list the calendars (bounded in time)."""
     checked = check_form(form, policy)
+    prepare_library()
+    protocol = protocol_class(adapter, seconds)
 
     def run() -> Probed:
         ready = checked
         if not ready.ews_url:
             ready = ExchangeForm(checked.email, checked.password, checked.username,
-                                 _discover(checked, policy, data_dir), checked.version, checked.auth)
-        return _sign_in(ready)
+                                 _discover(checked, policy, adapter, data_dir), checked.version, checked.auth)
+        return _sign_in(ready, protocol)
 
     try:
         return await threads.run(run, timeout=seconds, what="Exchange: connect")

@@ -10,8 +10,9 @@ bounded way as every provider, and maps a 401 to "needs re-auth") or a final
 exchangelib                                              Slotbot
 =======================================================  =========================================
 ``UnauthorizedError`` (401, account locked out)          401 -> :class:`ReauthRequired`
-``ErrorServerBusy`` (EWS throttling, ``back_off``)       429 with that ``Retry-After``
 HTTP 429, 5xx (:class:`MeasuredFailFast` keeps status)   429 / 5xx with the server's ``Retry-After``
+``ErrorServerBusy`` (EWS throttling, ``back_off``)       429 with that ``Retry-After``
+``ErrorInternalServerError`` (a SOAP fault)              500
 ``ErrorInternalServerTransientError``                    503
 ``ErrorAccessDenied``, ``ErrorFolderNotFound``,          :class:`AccessLost` (that calendar only)
 ``ErrorNonExistentMailbox``, ``ErrorNoFreeBusyAccess``
@@ -105,15 +106,21 @@ def classify(exc: BaseException) -> StatusError | CalendarError:
         if isinstance(link, requests.Timeout | TimeoutError):
             return ProviderTimeout("Exchange did not answer in time.")
     code = code_of(exc)
-    status = getattr(exc, "slotbot_status", None)
-    retry_after = getattr(exc, "slotbot_retry_after", None)
+    # exchangelib re-raises some errors as others (a 503 becomes ErrorServerBusy with its own
+    # back-off guess): the HTTP answer is on whichever exception in the chain saw the response.
+    measured = next((link for link in _chain(exc) if hasattr(link, "slotbot_status")), None)
+    status = getattr(measured, "slotbot_status", None)
+    retry_after = getattr(measured, "slotbot_retry_after", None)
     if isinstance(exc, UnauthorizedError):
         return StatusError(401, reasons=["Unauthorized"])
-    if code == "ErrorServerBusy":
-        back_off = getattr(exc, "back_off", None)
-        return StatusError(429, reasons=[code], retry_after=None if back_off is None else str(back_off))
     if isinstance(status, int) and (status == 429 or status >= 500):
+        # The HTTP answer itself (exchangelib's own back-off guess for a 503 is not the server's).
         return StatusError(status, reasons=[code], retry_after=retry_after)
+    if code == "ErrorServerBusy":  # EWS throttling inside a SOAP answer: BackOffMilliseconds
+        back_off = getattr(exc, "back_off", None)
+        return StatusError(429, reasons=[code], retry_after=None if back_off is None else f"{back_off:g}")
+    if code == "ErrorInternalServerError":
+        return StatusError(500, reasons=[code])
     if isinstance(exc, MalformedResponseError):
         found = _STATUS.search(str(exc))
         if found and (found.group(1) == "429" or found.group(1).startswith("5")):

@@ -36,7 +36,7 @@ from bot.calendar.base import (
     ReauthRequired,
     check_window,
 )
-from bot.calendar.exchange.client import EwsRuntime, FreeBusyEvent, Mailbox
+from bot.calendar.exchange.client import FreeBusyEvent, Mailbox, Mailboxes, prepare_library, protocol_class
 from bot.calendar.exchange.credentials import ExchangeCredentials, load_credentials
 from bot.calendar.exchange.errors import VOCABULARY, classify
 from bot.calendar.exchange.mapping import free_busy_block, item_block
@@ -68,24 +68,23 @@ class ExchangeCalendarProvider:
     def __init__(
         self,
         ctx: ConnectionContext,
+        mailboxes: Mailboxes,
         *,
         threads: WorkerThreads | None = None,
         timeout: float = 10.0,
         retry: RetryPolicy = RetryPolicy(),
     ) -> None:
         self._ctx = ctx
+        self._mailboxes = mailboxes
         self._threads = threads or WorkerThreads.loop_default()
         self._timeout = timeout
         self._retry = retry
-        self._mailbox: Mailbox | None = None
 
     def _credentials(self) -> ExchangeCredentials:
         return load_credentials(self._ctx.credentials)
 
-    def _open(self) -> Mailbox:
-        if self._mailbox is None:
-            self._mailbox = Mailbox(self._credentials())
-        return self._mailbox
+    def _open(self, credentials: ExchangeCredentials) -> Mailbox:
+        return self._mailboxes.get(self._ctx.connection_id, self._ctx.credentials, credentials)
 
     async def _call(self, fn: Callable[[Mailbox], T], *, what: str, missing_ok: bool = False) -> T:
         """``fn(mailbox)`` in a worker thread, with the shared retry policy."""
@@ -93,7 +92,7 @@ class ExchangeCalendarProvider:
 
         def call() -> T:
             try:
-                return fn(self._open())
+                return fn(self._open(credentials))
             except Exception as exc:
                 found = classify(exc)
                 raise found from None
@@ -104,7 +103,7 @@ class ExchangeCalendarProvider:
         try:
             return await self._retry.run(attempt, vocabulary=VOCABULARY, what=what, missing_ok=missing_ok)
         except ReauthRequired:
-            EwsRuntime.forget(credentials.ews_url)  # a refused sign-in is cached by exchangelib
+            self._mailboxes.drop(self._ctx.connection_id)  # its sessions hold the refused sign-in
             raise
 
     async def list_calendars(self) -> list[CalendarInfo]:
@@ -246,10 +245,11 @@ def exchange_factory(
     timeout: float,
     retry: RetryPolicy = RetryPolicy(),
 ) -> ProviderFactory:
-    """The app's factory: exchangelib set up once (``adapter``, ``timeout``), one provider per connection."""
-    EwsRuntime.apply(adapter=adapter, timeout=timeout)
+    """The app's factory: requests through ``adapter`` (the SSRF policy), one open mailbox per connection."""
+    prepare_library()
+    mailboxes = Mailboxes(protocol_class(adapter, timeout))
 
     def make(ctx: ConnectionContext) -> ExchangeCalendarProvider:
-        return ExchangeCalendarProvider(ctx, threads=threads, timeout=timeout, retry=retry)
+        return ExchangeCalendarProvider(ctx, mailboxes, threads=threads, timeout=timeout, retry=retry)
 
     return make
