@@ -22,7 +22,7 @@ def _raised_from(cause: BaseException, error: Exception) -> Exception:
             raise cause
         except BaseException:
             raise error  # noqa: B904 - exchangelib re-raises like this
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return exc
 
 

@@ -361,14 +361,17 @@ async def _exchange_backend(tls: TlsFiles) -> AsyncIterator[Backend]:
 
         def stored(password: str = DEFAULT_PASSWORD) -> str:
             return dump_credentials(ExchangeCredentials(
-                email=owner.email, password=password, ews_url=fake.url, auth_type="NTLM", version="15.1.2507.6",
+                email=owner.email, password=password, ews_url=fake.url, auth_type="NTLM",
+                version="15.1.2507.6",
             ))
 
         def provider(retry: RetryPolicy = RetryPolicy(), timeout: float = 5.0) -> CalendarProvider:
             factory = exchange_factory(adapter=adapter, threads=threads, timeout=timeout, retry=retry)
             return factory(_ctx(stored(), owner.email, connection_id=3))
 
-        make = exchange_factory(adapter=adapter, threads=threads, timeout=5.0, retry=RetryPolicy(max_retries=0))
+        make = exchange_factory(
+            adapter=adapter, threads=threads, timeout=5.0, retry=RetryPolicy(max_retries=0)
+        )
 
         def folder(calendar_id: str) -> Any:
             found = fake.store.folder(calendar_id)
