@@ -120,13 +120,16 @@ class ExchangeCalendarProvider:
         Raises :class:`AccessLost` when the mailbox shares neither (or does not exist).
         """
         address = email.strip().lower()
-        try:
-            await self._call(lambda m: m.shared_folder(address), what="open a colleague's calendar")
+        now = datetime.now().astimezone()
+        try:  # one day of their calendar, event by event: refused unless they share it (reviewer)
+            await self._call(
+                functools.partial(_view, calendar_id="", start=now, end=now + timedelta(days=1), email=address),
+                what="open a colleague's calendar",
+            )
         except AccessLost:
             pass
         else:
             return CalendarInfo(external_id=SHARED + address, name=address, access_role=AccessRole.READER)
-        now = datetime.now().astimezone()
         answers = await self._call(
             lambda m: m.free_busy([address], now, now + timedelta(days=1)), what="read free/busy"
         )
