@@ -67,7 +67,9 @@ def _form(fake: FakeExchange, **changes: str) -> dict[str, str]:
 
 
 async def _connect(client: TestClient, csrf: str, form: dict[str, str]) -> Any:
-    return await client.post("/dashboard/connect/exchange", data={"csrf": csrf, **form}, allow_redirects=False)
+    return await client.post(
+        "/dashboard/connect/exchange", data={"csrf": csrf, **form}, allow_redirects=False
+    )
 
 
 async def test_connect_exchange_with_the_form_and_read_its_busy_time(

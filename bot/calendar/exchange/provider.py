@@ -123,7 +123,9 @@ class ExchangeCalendarProvider:
         now = datetime.now().astimezone()
         try:  # one day of their calendar, event by event: refused unless they share it (reviewer)
             await self._call(
-                functools.partial(_view, calendar_id="", start=now, end=now + timedelta(days=1), email=address),
+                functools.partial(
+                    _view, calendar_id="", start=now, end=now + timedelta(days=1), email=address
+                ),
                 what="open a colleague's calendar",
             )
         except AccessLost:
