@@ -86,7 +86,8 @@ def test_failures_are_one_line_and_exit_2(
         extra = ["--ews-auth", change["AUTH"]]
     env = {k: v for k, v in change.items() if k not in ("URL", "AUTH")}
 
-    done = _run(fake, exchange_tls, "--ews", url, "--ews-email", fake.host.email, *extra, *WINDOW, **env)
+    done = _run(fake, exchange_tls, "--ews", url, "--ews-email", fake.host.email, *extra, *WINDOW,
+                **env)
 
     assert done.returncode == 2, done.stdout
     assert done.stdout == ""
