@@ -188,6 +188,9 @@ def _sentence(exc: BaseException) -> ExchangeRefused:
                 "own certificate authority, an operator can add it with SLOTBOT_EXTRA_CA_FILE.",
                 field="ews_url",
             )
+    if type(exc).__name__ in ("RedirectError", "RelativeRedirect"):
+        return ExchangeRefused("The server answered with a redirect, which Slotbot does not follow for a "
+                               "password. Enter the final EWS URL.", field="ews_url")
     if "Failed to get auth type" in text:
         return ExchangeRefused("Nothing answered as Exchange at this URL (not found). The EWS URL usually "
                                "ends in /EWS/Exchange.asmx.", field="ews_url")
