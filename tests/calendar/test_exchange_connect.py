@@ -120,7 +120,7 @@ async def test_a_redirect_to_a_private_address_is_not_followed(
         ("hannah@outlook.com", "", "Connect Microsoft 365"),
         ("hannah@contoso.com", "https://127.0.0.1/EWS/Exchange.asmx", "private or local network address"),
         ("hannah@contoso.com", "https://[::1]/EWS/Exchange.asmx", "private or local network address"),
-        ("hannah@contoso.com", "https://169.254.169.254/EWS/Exchange.asmx", "private or local network address"),
+        ("hannah@contoso.com", "https://169.254.169.254/EWS/Exchange.asmx", "private or local network"),
         ("hannah@contoso.com", "https://u:p@mail.contoso.com/EWS/Exchange.asmx", "user name or password"),
     ],
 )
