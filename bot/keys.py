@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from bot.booking.service import Bookings
     from bot.calendar.base import ProviderRegistry
     from bot.conversation.core import Conversation
+    from bot.demo.seed import DemoExchange
     from bot.notices.chat import ChatNotifier
     from bot.notices.outbox import OutboxWorker
     from bot.pages.domains import Domains
@@ -53,6 +54,7 @@ CHAT_NOTIFIER: web.AppKey[ChatNotifier] = web.AppKey("chat_notifier")
 CONVERSATION: web.AppKey[Conversation] = web.AppKey("conversation")
 PUBLIC_PAGES: web.AppKey[PublicPages] = web.AppKey("public_pages")  # what visitor requests read
 EXCHANGE: web.AppKey[ExchangeAccounts] = web.AppKey("exchange")  # absent when Exchange is off
+DEMO_EXCHANGE: web.AppKey[DemoExchange] = web.AppKey("demo_exchange")  # `slotbot demo --exchange`
 
 OutboxRegistrar = Callable[[web.Application, "OutboxWorker"], None]
 OUTBOX_REGISTRARS: web.AppKey[list[OutboxRegistrar]] = web.AppKey("outbox_registrars")

@@ -14,17 +14,30 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import create_app
-from bot.demo.seed import DEMO_SLUG, DemoSetupError, seed
-from bot.keys import DOMAINS, SECRETS, SESSIONS, START_LINKS
+from bot.demo.certificate import make_tls_files
+from bot.demo.ews.sample import HOST, HOST_PASSWORD, seeded_store
+from bot.demo.ews.server import serve
+from bot.demo.seed import DEMO_SLUG, DemoExchange, DemoSetupError, seed
+from bot.keys import DEMO_EXCHANGE, DOMAINS, SECRETS, SESSIONS, START_LINKS
 from bot.logs import configure_logging
 from bot.settings import Settings, load_environment
 from storage.db import create_engine, first_line, upgrade
 from storage.readiness import DatabaseNotWritable, require_writable
 
 
-def demo_settings(data_dir: Path, key: str, *, host: str, port: int) -> Settings:
-    """Settings for the demo: the process environment, with the demo's own database and key."""
+def demo_settings(
+    data_dir: Path, key: str, *, host: str, port: int, exchange: DemoExchange | None = None
+) -> Settings:
+    """Settings for the demo: the process environment, with the demo's own database and key.
+
+    With the demo's Exchange server, its loopback address is allowed (as an operator allows an
+    on-premises server's private network) and its certificate trusted, for this app only.
+    """
     env = load_environment()
+    if exchange is not None:
+        allowed = env.get("SLOTBOT_ALLOWED_PRIVATE_NETWORKS", "").strip()
+        env["SLOTBOT_ALLOWED_PRIVATE_NETWORKS"] = ",".join(filter(None, (allowed, "127.0.0.0/8")))
+        env["SLOTBOT_EXTRA_CA_FILE"] = str(exchange.certificate)
     env.update(
         {
             "DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'slotbot.db'}",
@@ -46,12 +59,20 @@ def _url_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104 (display only)
 
 
-def run_demo(data_dir: Path, key: str, *, host: str, port: int) -> int:
-    """Migrate and seed the demo database, then serve until interrupted."""
-    return asyncio.run(_run(data_dir, key, host=host, port=port))
+def run_demo(data_dir: Path, key: str, *, host: str, port: int, exchange: bool = False) -> int:
+    """Migrate and seed the demo database, then serve until interrupted (``exchange``: with EWS)."""
+    return asyncio.run(_run(data_dir, key, host=host, port=port, exchange=exchange))
 
 
-async def _run(data_dir: Path, key: str, *, host: str, port: int) -> int:
+async def start_demo_exchange(data_dir: Path) -> tuple[DemoExchange, web.AppRunner]:
+    """The demo's Exchange server on 127.0.0.1 (https, its own certificate, the sample mailboxes)."""
+    tls = make_tls_files(data_dir / "exchange", "demo-exchange", days=30)
+    running = await serve(seeded_store(), "127.0.0.1", 0, (tls.cert, tls.key))
+    found = DemoExchange(url=running.url, email=HOST, password=HOST_PASSWORD, certificate=tls.cert)
+    return found, running.runner
+
+
+async def _run(data_dir: Path, key: str, *, host: str, port: int, exchange: bool = False) -> int:
     # Bind first, so that with port 0 the links printed carry the real port.
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -60,23 +81,34 @@ async def _run(data_dir: Path, key: str, *, host: str, port: int) -> int:
     except OSError as exc:
         sock.close()
         raise DemoSetupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    settings = demo_settings(data_dir, key, host=host, port=sock.getsockname()[1])
+    ews: DemoExchange | None = None
+    ews_runner: web.AppRunner | None = None
+    if exchange:
+        ews, ews_runner = await start_demo_exchange(data_dir)
+    settings = demo_settings(data_dir, key, host=host, port=sock.getsockname()[1], exchange=ews)
     configure_logging(settings.log_level, settings.log_format, settings.secret_values())
     engine = create_engine(settings.database_url)
     runner: web.AppRunner | None = None
     try:
         await _prepare_database(engine, data_dir)
         app = create_app(settings, engine=engine)
+        if ews is not None:
+            app[DEMO_EXCHANGE] = ews
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await seed(app[SESSIONS], app[SECRETS])
         extra = await _custom_domain(app, settings.base_url)
+        if ews is not None:
+            sign_in = f"(sign in as {ews.email}, password {ews.password})"
+            extra.append((f"{ews.url}  {sign_in}", "Demo Exchange", ""))
         await web.SockSite(runner, sock).start()
         _print_welcome(settings.base_url, [*app.get(START_LINKS, []), *extra], data_dir)
         await _wait_for_signal()
     finally:
         if runner is not None:
             await runner.cleanup()
+        if ews_runner is not None:
+            await ews_runner.cleanup()
         await engine.dispose()
         sock.close()
     return 0

@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
     demo.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
+    demo.add_argument(
+        "--exchange", action="store_true",
+        help="also run a local Exchange server (EWS, https, sample mailboxes) to connect from the dashboard",
+    )
     demo.set_defaults(handler=_demo)
 
     db = sub.add_parser("db", help="database maintenance", description="Database maintenance.")
@@ -206,7 +210,7 @@ def _demo(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise CommandError(f"--port must be from 0 to 65535, not {args.port}")
     try:
-        return run_demo(args.data_dir.resolve(), key, host=args.host, port=args.port)
+        return run_demo(args.data_dir.resolve(), key, host=args.host, port=args.port, exchange=args.exchange)
     except DemoSetupError as exc:
         raise CommandError(str(exc)) from None
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -31,6 +31,16 @@ KEY_FILE = "secret.key"
 
 class DemoSetupError(Exception):
     """The demo data folder cannot be used (one line, shown to the user)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoExchange:
+    """The demo's Exchange server and its sample mailbox, for the dashboard's form to offer."""
+
+    url: str
+    email: str
+    password: str = field(repr=False)
+    certificate: Path = Path()
 
 
 @dataclass(frozen=True, slots=True)

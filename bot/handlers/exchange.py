@@ -19,7 +19,7 @@ from bot.accounts.exchange import DISCLOSURE, ExchangeAccounts
 from bot.accounts.tokens import Session
 from bot.calendar.exchange.connect import ExchangeForm, ExchangeRefused
 from bot.handlers.dashboard_base import message, page, signed_in
-from bot.keys import EXCHANGE, SCHEDULER
+from bot.keys import DEMO_EXCHANGE, EXCHANGE, SCHEDULER
 
 VERSION_CHOICES = (
     ("", "Find out (recommended)"),
@@ -46,6 +46,7 @@ def _form_response(request: web.Request, session: Session, form: ExchangeForm, *
     context: dict[str, Any] = {
         "csrf": session.csrf_token, "form": form, "reconnect": reconnect, "error": error,
         "error_field": error_field, "versions": VERSION_CHOICES, "disclosure": DISCLOSURE,
+        "demo": request.app.get(DEMO_EXCHANGE),
     }
     return page(request, "connect_exchange.html", context, status)
 
@@ -60,7 +61,8 @@ async def form_page(request: web.Request, session: Session) -> web.StreamRespons
     if service is None:
         return message(request, "Cannot connect", "Exchange is not set up on this server.", 404)
     reconnect = _reconnect_id(request.query.get("reconnect"))
-    form = ExchangeForm(email="", password="")
+    demo = request.app.get(DEMO_EXCHANGE)
+    form = ExchangeForm(email=demo.email if demo else "", password="", ews_url=demo.url if demo else "")
     if reconnect is not None:
         saved = await service.saved_form(session.user_id, reconnect)
         if saved is None:

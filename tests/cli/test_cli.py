@@ -84,10 +84,10 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
     assert result.returncode == 2 and "SLOTBOT_LOG_LEVEL" in result.stderr
 
 
-def _start_demo(data_dir: Path, cwd: Path) -> tuple[subprocess.Popen[str], str]:
+def _start_demo(data_dir: Path, cwd: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLOTBOT_")}
     process = subprocess.Popen(
-        [*SLOTBOT, "demo", "--data-dir", str(data_dir), "--port", "0"],
+        [*SLOTBOT, "demo", "--data-dir", str(data_dir), "--port", "0", *extra],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
@@ -130,6 +130,39 @@ def test_demo_starts_with_no_configuration_and_answers_healthz(tmp_path: Path) -
     process.send_signal(signal.SIGINT)
     process.wait(timeout=20)
     assert key.read_text() == first_key
+
+
+async def test_demo_exchange_connects_from_the_dashboard(tmp_path: Path) -> None:
+    import aiohttp
+
+    process, base = _start_demo(tmp_path / "data", tmp_path, "--exchange")
+    try:
+        assert process.stdout is not None
+        line = ""
+        while "Demo Exchange:" not in line:
+            line = process.stdout.readline()
+            assert line, "the demo printed no Exchange server"
+        found = re.search(r"Demo Exchange:\s+(https://127\.0\.0\.1:\d+/EWS/Exchange\.asmx)\s+"
+                          r"\(sign in as (\S+), password (\S+)\)", line)
+        assert found, line
+        url, email, password = found.groups()
+        jar = aiohttp.CookieJar(unsafe=True)  # the demo's host is an IP address
+        async with aiohttp.ClientSession(cookie_jar=jar) as browser:
+            async with browser.get(base + "/demo/login") as signed_in:
+                assert signed_in.status == 200
+            async with browser.get(base + "/dashboard/connect/exchange") as form:
+                page = await form.text()
+            assert f'value="{url}"' in page and f'value="{email}"' in page  # the demo fills them in
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+            assert csrf
+            data = {"csrf": csrf.group(1), "email": email, "password": password, "ews_url": url}
+            async with browser.post(base + "/dashboard/connect/exchange", data=data) as connected:
+                dashboard = await connected.text()
+            assert connected.status == 200 and f"Connected {email}" in dashboard, dashboard
+            assert "Team" in dashboard  # the sample mailbox's second calendar
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
 
 
 def test_demo_with_unusable_data_dir_is_one_line(tmp_path: Path) -> None:
