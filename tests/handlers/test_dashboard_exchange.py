@@ -245,3 +245,39 @@ async def test_a_booking_lands_in_the_exchange_default_calendar_and_a_lost_one_b
         notices = (await session.execute(select(OutboxMessage.payload))).scalars().all()
     assert lost.status != "active"
     assert any("calendar_lost" in str(p) for p in notices)
+
+
+async def test_a_changed_password_needs_reconnecting_through_the_form(
+    client: TestClient, exchange_tls: TlsFiles
+) -> None:
+    # Basic sends the password with every request (an NTLM connection stays signed in while open).
+    with FakeExchange(exchange_tls, schemes=("Basic",)) as fake:
+        await _reconnect_after_a_password_change(client, fake)
+
+
+async def _reconnect_after_a_password_change(client: TestClient, fake: FakeExchange) -> None:
+    user_id = await add_user(client, "hannah", "hannah@example.com")
+    csrf = await sign_in_for_csrf(client, user_id)
+    assert (await _connect(client, csrf, _form(fake))).status == 303
+    fake.host.password = "Changed-By-IT-2"  # the host changed it at work
+
+    assert client.app is not None
+    answer = await client.app[SCHEDULER].availability(
+        user_id, start=MONDAY, end=MONDAY + timedelta(days=7), now=MONDAY - timedelta(days=1)
+    )
+    assert not answer.complete  # unknown, never free
+    page = await (await client.get("/dashboard")).text()
+    assert "needs reconnecting" in page
+    link = re.search(r'href="(/dashboard/connect/exchange\?reconnect=\d+)"', page)
+    assert link, page
+    form = await (await client.get(link.group(1))).text()
+    assert f'value="{fake.host.email}"' in form and f'value="{fake.url}"' in form
+    assert DEFAULT_PASSWORD not in form  # the old password is never shown
+    reconnect = link.group(1).rsplit("=", 1)[1]
+    again = await _connect(client, csrf, _form(fake, password="Changed-By-IT-2", reconnect=reconnect))
+    assert again.status == 303, await again.text()
+    async with client.app[SESSIONS]() as session:
+        connections = (await session.execute(select(CalendarConnection).where(
+            CalendarConnection.provider == "exchange"))).scalars().all()
+    assert [(c.id, c.status) for c in connections] == [(int(reconnect), "active")]
+    assert await _free_starts(client, user_id)
