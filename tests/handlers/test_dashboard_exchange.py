@@ -25,7 +25,7 @@ from tests.conftest import AppClient
 from tests.fakes.base import TlsFiles
 from tests.fakes.exchange import DEFAULT_PASSWORD, FakeExchange
 from tests.fakes.exchange.client import isolated
-from tests.support.signing_in import add_user, sign_in_for_csrf
+from tests.support.signing_in import add_user, free_starts, sign_in_for_csrf
 
 pytest_plugins = ["tests.fakes.exchange.fixtures"]
 
@@ -53,12 +53,7 @@ def _at(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 async def _free_starts(client: TestClient, user_id: int) -> set[datetime]:
-    assert client.app is not None
-    answer = await client.app[SCHEDULER].availability(
-        user_id, start=MONDAY, end=MONDAY + timedelta(days=7), now=MONDAY - timedelta(days=1)
-    )
-    assert answer.complete, answer.problems
-    return {slot.start.astimezone(COPENHAGEN) for slot in answer.result.slots}
+    return await free_starts(client, user_id, MONDAY)
 
 
 def _form(fake: FakeExchange, **changes: str) -> dict[str, str]:

@@ -24,6 +24,7 @@ from storage.crypto import SecretBox
 from storage.models import Calendar, CalendarConnection
 from tests.conftest import AppClient
 from tests.support.signing_in import add_user as _user
+from tests.support.signing_in import free_starts
 from tests.support.signing_in import sign_in_for_csrf as _sign_in
 
 if TYPE_CHECKING:
@@ -57,12 +58,7 @@ def _at(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 async def _free_starts(client: TestClient, user_id: int) -> set[datetime]:
-    assert client.app is not None
-    answer = await client.app[SCHEDULER].availability(
-        user_id, start=MONDAY, end=MONDAY + timedelta(days=7), now=MONDAY - timedelta(days=1)
-    )
-    assert answer.complete, answer.problems
-    return {slot.start.astimezone(COPENHAGEN) for slot in answer.result.slots}
+    return await free_starts(client, user_id, MONDAY)
 
 
 async def test_connect_microsoft_end_to_end(client: TestClient, microsoft_fake: FakeMicrosoft,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from aiohttp.test_utils import TestClient
 
 from bot.demo.seed import DemoHost, seed
-from bot.keys import SECRETS, SESSIONS, TOKENS
+from bot.keys import SCHEDULER, SECRETS, SESSIONS, TOKENS
 from storage.models import User
 from tests.conftest import AppClient
 
@@ -49,3 +50,13 @@ async def sign_in_for_csrf(client: TestClient, user_id: int) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', page)
     assert found, page
     return found.group(1)
+
+
+async def free_starts(client: TestClient, user_id: int, monday: datetime) -> set[datetime]:
+    """The host's free slot starts in the week from ``monday`` (in its zone), asked of the scheduler."""
+    assert client.app is not None
+    answer = await client.app[SCHEDULER].availability(
+        user_id, start=monday, end=monday + timedelta(days=7), now=monday - timedelta(days=1)
+    )
+    assert answer.complete, answer.problems
+    return {slot.start.astimezone(monday.tzinfo) for slot in answer.result.slots}
