@@ -184,6 +184,7 @@ class Settings:
     booking_limit_per_page: int = 60  # booking POSTs per minute to one page
     trusted_proxies: tuple[Network, ...] = ()  # peers whose X-Forwarded-* headers are believed
     calendar_timeout_seconds: float = 10.0
+    unreachable_notice_minutes: float = 60.0  # a calendar service silent this long: its host is told
     address_policy: AddressPolicy = field(default_factory=AddressPolicy)  # private networks allowed
     extra_ca_file: str | None = None  # CA certificates trusted besides the system store (calendars)
     exchange_enabled: bool = True  # on-premises Exchange (EWS) through the dashboard's form
@@ -281,6 +282,7 @@ class Settings:
             ),
             address_policy=read_address_policy(env),
             extra_ca_file=read_extra_ca_file(reader),
+            unreachable_notice_minutes=reader.number("SLOTBOT_UNREACHABLE_NOTICE_MINUTES", 60.0, low=0.0),
             exchange_enabled=reader.flag("SLOTBOT_EXCHANGE", True),
             smtp=SmtpSettings(
                 host=reader.text("SMTP_HOST", ""),

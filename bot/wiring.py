@@ -124,6 +124,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         secrets,
         timeout=settings.calendar_timeout_seconds,
         read_sessions=read_sessions,
+        unreachable_notice_seconds=settings.unreachable_notice_minutes * 60,
     )
     tokens = Tokens(sessions, secrets)
     connections = Connections(

@@ -9,6 +9,8 @@ ran into it at once. Until it is fixed, nobody can book the host (the page reads
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,11 +22,73 @@ from storage.models import Calendar, CalendarConnection, User, utcnow
 log = logging.getLogger(__name__)
 
 
-class CalendarHealth:
-    """Marks connections and calendars that failed, once per incident, and tells their host."""
+UNREACHABLE_NOTICE_SECONDS = 3600.0
+"""How long a connection may fail to answer (unknown, never free) before its host is told."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+
+class CalendarHealth:
+    """Marks connections and calendars that failed, once per incident, and tells their host.
+
+    A service that does not answer (down, unreachable, timing out) is not marked: its calendars
+    are unknown for as long as it lasts, and once it has lasted :data:`UNREACHABLE_NOTICE_SECONDS`
+    the host is told once (``incident_notified_at``); the first answer again ends the incident.
+    When the failing started is kept in this process only: a restart starts the clock again.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        unreachable_after: float = UNREACHABLE_NOTICE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._sessions = sessions
+        self._unreachable_after = unreachable_after
+        self._clock = clock
+        self._failing_since: dict[int, float] = {}
+
+    async def unreachable(self, connection_id: int, error: str) -> None:
+        """The connection did not answer; tell its host once when that has lasted long enough."""
+        now = self._clock()
+        since = self._failing_since.setdefault(connection_id, now)
+        if now - since < self._unreachable_after:
+            return
+        async with self._sessions() as session, session.begin():
+            changed = await session.execute(
+                update(CalendarConnection)
+                .where(CalendarConnection.id == connection_id, CalendarConnection.status == "active",
+                       CalendarConnection.incident_notified_at.is_(None))
+                .values(incident_notified_at=utcnow(), last_error=error[:2000], last_checked_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            connection = await session.get(CalendarConnection, connection_id) if _one(changed) else None
+            if connection is not None:
+                await _tell_host(
+                    session,
+                    connection.user_id,
+                    notice={"calendar": connection.account_email, "reason": "unavailable"},
+                    subject=f"Slotbot: {connection.account_email} has not answered for a while",
+                    text=(
+                        f"Slotbot has not been able to read {connection.account_email} "
+                        f"({connection.provider}) for a while: {error}\n\n"
+                        "While it does not answer, visitors cannot book the times it covers, "
+                        "because Slotbot never offers time it cannot check. If the server moved or "
+                        "its address changed, reconnect it in your settings (\"settings\" in chat)."
+                    ),
+                )
+                log.warning("calendar connection %s unreachable; host told", connection_id)
+
+    async def reachable(self, connection_id: int) -> None:
+        """The connection answered: an unreachable incident (if any) is over."""
+        if self._failing_since.pop(connection_id, None) is None:
+            return
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(CalendarConnection)
+                .where(CalendarConnection.id == connection_id, CalendarConnection.status == "active")
+                .values(incident_notified_at=None, last_error=None, last_checked_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
 
     async def connection_failed(self, connection_id: int, status: str, error: str) -> None:
         """Mark an active connection ``status`` (e.g. needs_reauth); tell its host once."""

@@ -37,7 +37,7 @@ from bot.calendar.base import (
     TimedSpan,
 )
 from bot.rules import rules_from_json
-from bot.scheduling.health import CalendarHealth
+from bot.scheduling.health import UNREACHABLE_NOTICE_SECONDS, CalendarHealth
 from bot.scheduling.results import CalendarProblem, UnknownUser, UserAvailability
 from storage.crypto import SecretBox
 from storage.models import Booking, Calendar, CalendarConnection, User
@@ -64,9 +64,10 @@ class Scheduler:
         cache_seconds: float = 60.0,
         clock: Callable[[], float] = monotonic.monotonic,
         read_sessions: async_sessionmaker[AsyncSession] | None = None,
+        unreachable_notice_seconds: float = UNREACHABLE_NOTICE_SECONDS,
     ) -> None:
         self._sessions = sessions
-        self._health = CalendarHealth(sessions)
+        self._health = CalendarHealth(sessions, unreachable_after=unreachable_notice_seconds)
         self._read_sessions = read_sessions or sessions
         self._providers = providers
         self._secrets = secrets
@@ -222,11 +223,14 @@ class Scheduler:
             )
         except TimeoutError:
             error: CalendarError = ProviderTimeout(f"{connection.account_email} did not answer in time")
+            await self._health.unreachable(connection.id, str(error))
             return {c.id: CalendarBusy(error=error) for c in by_external.values()}
         except ReauthRequired as exc:
             await self._health.connection_failed(connection.id, "needs_reauth", str(exc))
             return {c.id: CalendarBusy(error=exc) for c in by_external.values()}
         except CalendarError as exc:
+            if type(exc) in (ProviderUnavailable, ProviderTimeout):
+                await self._health.unreachable(connection.id, str(exc))
             return {c.id: CalendarBusy(error=exc) for c in by_external.values()}
         except KeyError as exc:  # no provider registered for this kind (e.g. setting removed)
             error = ProviderUnavailable(str(exc).strip("'\""))
@@ -239,6 +243,11 @@ class Scheduler:
             if isinstance(busy.error, AccessLost):
                 await self._health.calendar_lost(calendar.id, str(busy.error))
             out[calendar.id] = busy
+        errors = [busy.error for busy in out.values() if busy.error is not None]
+        if len(errors) == len(out) and all(type(e) in (ProviderUnavailable, ProviderTimeout) for e in errors):
+            await self._health.unreachable(connection.id, str(errors[0]))
+        elif not errors:
+            await self._health.reachable(connection.id)
         return out
 
     def provider_for(self, connection: CalendarConnection, *, zone: str = "UTC") -> CalendarProvider:

@@ -276,3 +276,31 @@ async def _reconnect_after_a_password_change(client: TestClient, fake: FakeExcha
             CalendarConnection.provider == "exchange"))).scalars().all()
     assert [(c.id, c.status) for c in connections] == [(int(reconnect), "active")]
     assert await _free_starts(client, user_id)
+
+
+async def test_a_server_that_stays_unreachable_is_unknown_and_the_host_is_told_once(
+    app_client: AppClient, exchange_tls: TlsFiles
+) -> None:
+    client = await app_client(
+        SLOTBOT_ALLOWED_PRIVATE_NETWORKS="127.0.0.0/8", SLOTBOT_EXTRA_CA_FILE=str(exchange_tls.cert),
+        SLOTBOT_UNREACHABLE_NOTICE_MINUTES="0",  # tell at once (an hour by default)
+    )
+    assert client.app is not None
+    scheduler = client.app[SCHEDULER]
+    user_id = await add_user(client, "hannah", "hannah@example.com")
+    csrf = await sign_in_for_csrf(client, user_id)
+    with FakeExchange(exchange_tls) as fake:
+        assert (await _connect(client, csrf, _form(fake))).status == 303
+    # The server is gone (nothing listens there any more).
+    for _ in range(3):
+        scheduler.forget(user_id)
+        answer = await scheduler.availability(
+            user_id, start=MONDAY, end=MONDAY + timedelta(days=7), now=MONDAY - timedelta(days=1)
+        )
+        assert not answer.complete and not answer.result.slots  # unknown, never free
+    async with client.app[SESSIONS]() as session:
+        connection = (await session.execute(select(CalendarConnection).where(
+            CalendarConnection.provider == "exchange"))).scalar_one()
+        kinds = [row.kind for row in (await session.execute(select(OutboxMessage))).scalars()]
+    assert connection.status == "active" and connection.incident_notified_at is not None
+    assert kinds.count("chat.notify") == 2  # "connected", then "not answering" once (three questions)
