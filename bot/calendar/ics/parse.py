@@ -18,6 +18,8 @@ its rules, RDATEs, EXDATEs, RECURRENCE-ID (and RANGE), SEQUENCE and DTSTAMP.
 * Copies of one event (same UID and RECURRENCE-ID, e.g. a series imported twice): the highest
   SEQUENCE, then the latest DTSTAMP, replaces the others, as calendar apps do on import; copies
   that tie on both are all kept (busy time is never dropped on a guess).
+* A series whose every instance lasts over ten years (a far-future DTEND with an RRULE) is read
+  as busy from DTSTART on, with a warning: more busy time, never less.
 * A VEVENT without DTSTART is skipped with a warning when the file has readable events too (an
   undated entry cannot block time); anything else that cannot be read with certainty (a broken
   DTSTART, an unknown TZID, an event ending before it starts) raises
@@ -51,6 +53,7 @@ _DURATION = re.compile(
     r"([+-]?)P(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?"
 )
 _MAX_DAYS = 3_660_000  # more than datetime's whole range: longer lengths reach its end anyway
+_SERIES_LIMIT = timedelta(days=3653)  # a series whose instances last longer: busy from DTSTART on
 _ORDER_ONLY = frozenset({"SEQUENCE", "DTSTAMP"})  # unreadable: the copy just does not win
 
 
@@ -164,6 +167,12 @@ def _read_event(props: Props, errors: Errors, index: int, warnings: list[str]) -
     status = _text(props, "STATUS")
     rid_prop = _one(props, "RECURRENCE-ID", where)
     rules = tuple(_Rule.build(r, _wall(start), where, warnings) for r in props.get("RRULE", ()))
+    if rules and length.longest > _SERIES_LIMIT:  # every window would overlap thousands of instances
+        warnings.append(f"{where}: each instance lasts over {_SERIES_LIMIT.days // 365} years: "
+                        "read as busy from DTSTART on")
+        rules = ()
+        length = _Length.until(start, datetime(9999, 12, 31, tzinfo=start.tzinfo)) if isinstance(
+            start, datetime) else _Length.nominal(date.max.toordinal() - start.toordinal())
     return _Event(
         uid=uid or f"\0{index}",
         start=start,
