@@ -136,7 +136,8 @@ class IcsCalendar:
         last = bisect_left(self._busy_starts, hi)
         out = [pair for pair in self._busy_pairs[first:last] if pair[1] > lo]
         out += [(o[0], o[1]) for o in self._fixed_long if o[0] < hi and o[1] > lo and _blocking(o)]
-        out.extend((o[0], o[1]) for o in self._expand_dynamic(lo, hi, self._zones.get(zone), busy_only=True))
+        dynamic = self._expand_dynamic(lo, hi, self._zones.get(zone), busy_only=True)
+        out.extend((o[0], o[1]) for o in dynamic if not o[3] and o[2] is not ShowAs.FREE)
         return out
 
     def busy_blocks(self, start: datetime, end: datetime, zone: ZoneInfo) -> list[BusyBlock]:
@@ -189,7 +190,7 @@ class IcsCalendar:
                     out.append(item)
         days: dict[int, tuple[int, int]] = {}  # per zone: the window's first and last wall day
         for plan in self._plans:
-            if busy_only and not _blocks(plan.event):
+            if busy_only and not _blocks(plan.event) and not any(_blocks(f) for f in plan.futures):
                 continue
             zone = plan.zone or host
             if id(zone) not in days:
