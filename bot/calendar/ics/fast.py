@@ -21,7 +21,10 @@ one-line warning instead of letting ``icalendar`` print a multi-line Python warn
 
 from __future__ import annotations
 
+import re
+import zoneinfo
 from datetime import date, datetime, tzinfo
+from functools import cache
 from typing import Any
 
 import icalendar
@@ -42,6 +45,11 @@ _LISTS = frozenset({"RDATE", "EXDATE"})
 _TZID_NAMES = frozenset({"DTSTART", "DTEND", "RECURRENCE-ID", "RDATE", "EXDATE"})  # icalendar's
 _VERBATIM = frozenset({"X-MICROSOFT-CDO-BUSYSTATUS", _RAW_DURATION})  # vUnknown: not unescaped
 _PLAIN_VALUES = (None, "DATE", "DATE-TIME")
+_PARAM = re.compile(r';([A-Za-z0-9-]+)=(?:"([^"\s][^"]*[^"\s]|[^"\s]?)"|([^;:"\s]*))')
+_TEXTS = frozenset({"UID", "STATUS", "TRANSP", "X-MICROSOFT-CDO-BUSYSTATUS", _RAW_DURATION})
+_datetime_from_iso = datetime.fromisoformat
+_combine = datetime.combine  # with a tzinfo: what ``replace(tzinfo=...)`` gives, several times faster
+_date_from_iso = date.fromisoformat
 
 
 class _Value:
@@ -113,13 +121,19 @@ def _register_timezones(lines: list[Line]) -> None:
         if depth or (name == "BEGIN" and rest == ":VTIMEZONE"):
             blocks.append(line)
             depth += 1 if name == "BEGIN" else -1 if name == "END" else 0
-    if not blocks:
-        return
+    known = _iana_names()
+    if all(rest[1:].strip("/") in known for name, rest in blocks if name == "TZID" and rest[:1] == ":"):
+        return  # icalendar's parser would cache none of them: the zone database knows them all
     try:
         icalendar.Calendar.from_ical(_as_text([("BEGIN", ":VCALENDAR"), *blocks, ("END", ":VCALENDAR")]))
     except Exception as exc:  # icalendar raises ValueError, KeyError, IndexError...
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise IcsError(f"malformed VTIMEZONE: {detail}") from None
+
+
+@cache
+def _iana_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 def _decoded_events(lines: list[Line], warnings: list[str]) -> list[tuple[Props, Errors]]:
@@ -175,6 +189,8 @@ class _Reader:
     def decode(self, name: str, rest: str, errors: Errors) -> Any:
         """The value of one content line as icalendar gives it, or None (then in ``errors``)."""
         if rest[0] == ":":
+            if name in _TEXTS and ("\\" not in rest or name in _VERBATIM):
+                return rest[1:]  # plain text: as icalendar's vText (or vUnknown) reads it
             head, value = "", rest[1:]
         else:
             head, _, value = rest.partition(":")
@@ -207,10 +223,24 @@ class _Reader:
 
 
 def _params(head: str) -> dict[str, str] | None:
-    """``;A=1;B=2`` as ``{"A": "1", "B": "2"}``, or None for anything icalendar must read."""
-    if '"' in head or "^" in head or "," in head:
+    """``;A=1;B="x y"`` as ``{"A": "1", "B": "x y"}``, or None for anything icalendar must read.
+
+    Left to icalendar: ``^`` escapes, lists (commas), whitespace outside quotes, odd names.
+    """
+    if "^" in head or "," in head:
         return None
     params: dict[str, str] = {}
+    if '"' in head:
+        at = 0
+        for match in _PARAM.finditer(head):
+            if match.start() != at:
+                return None
+            at = match.end()
+            quoted = match.group(2)
+            params[match.group(1).upper()] = quoted if quoted is not None else match.group(3)
+        return params if at == len(head) else None
+    if " " in head or "\t" in head:
+        return None
     for item in head[1:].split(";"):
         key, equals, value = item.partition("=")
         if not equals or not key or not key.replace("-", "").isalnum() or not key.isascii():
@@ -220,26 +250,27 @@ def _params(head: str) -> dict[str, str] | None:
 
 
 def _date_value(text: str, tz: tzinfo | None) -> date | None:
-    """A canonical DATE or DATE-TIME as ``icalendar.prop.vDDDTypes`` reads it, else None."""
+    """A canonical DATE or DATE-TIME as ``icalendar.prop.vDDDTypes`` reads it, else None.
+
+    ``YYYYMMDD`` and ``YYYYMMDDTHHMMSS`` of ASCII digits are read by ``fromisoformat`` (C);
+    icalendar's own reading (``int`` of each field) gives the same values for them.
+    """
     size = len(text)
     try:
-        if size == 8 and text.isascii() and text.isdigit():
-            if tz is not None:
-                return datetime(int(text[:4]), int(text[4:6]), int(text[6:]), tzinfo=tz)
-            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        if (size == 15 or size == 16) and text[8] == "T":
-            digits = text[:8] + text[9:15]
-            if not (digits.isascii() and digits.isdigit()):
+        if size == 15 or size == 16:
+            if text[8] != "T" or not (text[:8].isdigit() and text[9:15].isdigit() and text.isascii()):
                 return None
-            if tz is None:
-                if size == 15:
-                    pass
-                elif text[15] == "Z":
-                    tz = _UTC
-                else:
+            if tz is None and size == 16:
+                if text[15] != "Z":
                     return None
-            return datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]),
-                            int(text[11:13]), int(text[13:15]), tzinfo=tz)
+                tz = _UTC
+            value = _datetime_from_iso(text[:15] if size == 16 else text)
+            return _combine(value, value.time(), tz) if tz is not None else value
+        if size == 8 and text.isdigit() and text.isascii():
+            if tz is not None:
+                value = _datetime_from_iso(text)
+                return _combine(value, value.time(), tz)
+            return _date_from_iso(text)
     except ValueError:
         return None
     return None

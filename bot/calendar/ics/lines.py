@@ -52,21 +52,23 @@ def _relevant_lines(text: str) -> list[Line]:
     if "\n" not in text:
         text = text.replace("\r", "\n")
     text = "\n" + text
-    pattern = _LINE_ANY_CASE if _LOWER_START.search(text) else _LINE
+    any_case = _LOWER_START.search(text) is not None
+    pattern = _LINE_ANY_CASE if any_case else _LINE
     out: list[Line] = []
+    append = out.append
     stack: list[str] = []
     skipped = 0  # how many of the open components are left out
-    for match in pattern.finditer(text):
-        name, rest, folds = match.groups()
-        name = name.upper()
+    for index, (name, rest, folds) in enumerate(pattern.findall(text)):
+        if any_case:
+            name = name.upper()
         if folds:
             rest = _FOLD.sub("", rest + folds)
         if name == "BEGIN" or name == "END":
             component = rest[1:].strip().upper()
-            if not rest.startswith(":"):
+            if rest[:1] != ":":
                 if skipped:
                     continue
-                raise IcsError(f"malformed iCalendar data: line {_number(text, match)}: {name}{rest!r}")
+                raise _malformed(pattern, text, index, f"{name}{rest!r}")
             if name == "BEGIN":
                 stack.append(component)
                 if skipped or component not in _KEEP_COMPONENTS:
@@ -74,13 +76,13 @@ def _relevant_lines(text: str) -> list[Line]:
                     continue
             else:
                 if not stack or stack[-1] != component:
-                    raise IcsError(f"malformed iCalendar data: line {_number(text, match)}: END:{component} "
-                                   f"does not close {'BEGIN:' + stack[-1] if stack else 'anything'}")
+                    raise _malformed(pattern, text, index, f"END:{component} does not close "
+                                     f"{'BEGIN:' + stack[-1] if stack else 'anything'}")
                 stack.pop()
                 if skipped:
                     skipped -= 1
                     continue
-            out.append((name, ":" + component))
+            append((name, ":" + component))
             continue
         if skipped or not stack:
             continue
@@ -89,9 +91,10 @@ def _relevant_lines(text: str) -> list[Line]:
             if line is None:
                 continue
             name, rest = line
-        if rest[:1] not in (";", ":") or (rest[0] == ";" and ":" not in rest):
-            raise IcsError(f"malformed iCalendar data: line {_number(text, match)}: {name} has no value")
-        out.append((name, rest))
+        first = rest[:1]
+        if first != ":" and (first != ";" or ":" not in rest):
+            raise _malformed(pattern, text, index, f"{name} has no value")
+        append((name, rest))
     if stack:
         raise IcsError(f"malformed iCalendar data: BEGIN:{stack[-1]} is never closed (a truncated file?)")
     return out
@@ -137,8 +140,13 @@ def _split(rest: str) -> tuple[str, str, str]:
     return rest, "", ""
 
 
-def _number(text: str, match: re.Match[str]) -> int:
-    return text.count("\n", 0, match.start() + 1)
+def _malformed(pattern: re.Pattern[str], text: str, index: int, what: str) -> IcsError:
+    """The error for the ``index``-th match, with its line number (looked up only now)."""
+    for number, match in enumerate(pattern.finditer(text)):
+        if number == index:
+            line = text.count("\n", 0, match.start() + 1)
+            return IcsError(f"malformed iCalendar data: line {line}: {what}")
+    return IcsError(f"malformed iCalendar data: {what}")
 
 
 def _as_text(lines: list[Line]) -> str:

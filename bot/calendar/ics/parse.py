@@ -37,6 +37,7 @@ import warnings as python_warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 import icalendar
@@ -47,7 +48,7 @@ from bot.calendar.ics.expand import IcsCalendar, show_as
 from bot.calendar.ics.fast import Errors, Props, _decoded_events
 from bot.calendar.ics.lines import _KEEP_PROPERTIES, _RAW_DURATION, _as_text, _relevant_lines
 from bot.calendar.ics.recurrence import _Rule
-from bot.calendar.ics.zones import Moment, _moment, _naive_utc, _wall
+from bot.calendar.ics.zones import Moment, _moment, _naive, _naive_utc, _wall
 
 _DURATION = re.compile(
     r"([+-]?)P(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?"
@@ -94,11 +95,11 @@ class _Length:
         if end.tzinfo is start.tzinfo:
             wall = end - start  # one tzinfo (or none): Python subtracts the wall clocks
         else:
-            wall = end.replace(tzinfo=None) - start.replace(tzinfo=None)
+            wall = _naive(end) - _naive(start)
         return _Length(end=end, longest=abs(wall) + timedelta(days=2))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: thousands are built per feed; nothing changes them
 class _Event:
     """One VEVENT as read: timing, recurrence, how it shows, and which copy of it this is."""
 
@@ -129,26 +130,28 @@ def _text(props: Props, name: str) -> str:
 
 
 def _read_event(props: Props, errors: Errors, index: int, warnings: list[str]) -> _Event:
-    uid = _text(props, "UID")
+    get = props.get
+    uids = get("UID")
+    uid = str(uids[0] or "") if uids else ""
     where = f"event {uid or '#' + str(index)}"
     for name, message in errors:
         upper = str(name).upper()
         if (upper in _KEEP_PROPERTIES or upper == _RAW_DURATION) and upper not in _ORDER_ONLY:
             label = "DURATION" if upper == _RAW_DURATION else upper
             raise IcsError(f"{where}: malformed {label}: {str(message).splitlines()[0] if message else ''}")
-    start_prop = _one(props, "DTSTART", where)
-    if start_prop is None:
+    starts = get("DTSTART")
+    if not starts:
         raise _Undated(f"{where}: no DTSTART")
-    start = _moment(start_prop, "DTSTART", where)
-    end_prop = _one(props, "DTEND", where)
-    raw_duration = _one(props, _RAW_DURATION, where)
+    start = _moment(_one(props, "DTSTART", where), "DTSTART", where)
+    end_prop = _one(props, "DTEND", where) if "DTEND" in props else None
+    raw_duration = _one(props, _RAW_DURATION, where) if _RAW_DURATION in props else None
     if end_prop is not None:
         end = _moment(end_prop, "DTEND", where)
         if isinstance(start, datetime):
             if not isinstance(end, datetime):
                 end = datetime.combine(end, time(), start.tzinfo)
             elif end.tzinfo is None and start.tzinfo is not None:
-                end = end.replace(tzinfo=start.tzinfo)  # invalid, but written: the start's zone
+                end = datetime.combine(end, end.time(), start.tzinfo)  # invalid, but written: start's zone
             if (end < start) if (end.tzinfo is None) is (start.tzinfo is None) else (
                     _naive_utc(end) < _naive_utc(start)):
                 raise IcsError(f"{where}: DTEND is before DTSTART")
@@ -165,30 +168,36 @@ def _read_event(props: Props, errors: Errors, index: int, warnings: list[str]) -
     else:
         length = _Length.nominal(0 if isinstance(start, datetime) else 1)
     status = _text(props, "STATUS")
-    rid_prop = _one(props, "RECURRENCE-ID", where)
-    rules = tuple(_Rule.build(r, _wall(start), where, warnings) for r in props.get("RRULE", ()))
+    rid_prop = _one(props, "RECURRENCE-ID", where) if "RECURRENCE-ID" in props else None
+    rules: tuple[_Rule, ...] = ()
+    if "RRULE" in props:
+        rules = tuple(_Rule.build(r, _wall(start), where, warnings) for r in props["RRULE"])
     if rules and length.longest > _SERIES_LIMIT:  # every window would overlap thousands of instances
         warnings.append(f"{where}: each instance lasts over {_SERIES_LIMIT.days // 365} years: "
                         "read as busy from DTSTART on")
         rules = ()
         length = _Length.until(start, datetime(9999, 12, 31, tzinfo=start.tzinfo)) if isinstance(
             start, datetime) else _Length.nominal(date.max.toordinal() - start.toordinal())
+    transp, busy = _text(props, "TRANSP"), _text(props, "X-MICROSOFT-CDO-BUSYSTATUS")
     return _Event(
-        uid=uid or f"\0{index}",
-        start=start,
-        length=length,
-        show=show_as(status=status, transp=_text(props, "TRANSP"),
-                     busystatus=_text(props, "X-MICROSOFT-CDO-BUSYSTATUS")),
-        cancelled=status.upper() == "CANCELLED",
-        rules=rules,
-        rdates=tuple(_dates(props, "RDATE", where)),
-        exdates=tuple(moment for moment, _ in _dates(props, "EXDATE", where)),
-        recurrence_id=_moment(rid_prop, "RECURRENCE-ID", where) if rid_prop is not None else None,
-        this_and_future=rid_prop is not None
-        and str(rid_prop.params.get("RANGE", "")).upper() == "THISANDFUTURE",
-        sequence=_sequence(props),
-        stamp=_stamp(props),
+        uid or f"\0{index}",
+        start,
+        length,
+        _shown(status, transp, busy) if status or transp or busy else ShowAs.BUSY,
+        status.upper() == "CANCELLED",
+        rules,
+        tuple(_dates(props, "RDATE", where)) if "RDATE" in props else (),
+        tuple(moment for moment, _ in _dates(props, "EXDATE", where)) if "EXDATE" in props else (),
+        _moment(rid_prop, "RECURRENCE-ID", where) if rid_prop is not None else None,
+        rid_prop is not None and str(rid_prop.params.get("RANGE", "")).upper() == "THISANDFUTURE",
+        _sequence(props) if "SEQUENCE" in props else 0,
+        _stamp(props) if "DTSTAMP" in props else None,
     )
+
+
+@lru_cache(maxsize=256)
+def _shown(status: str, transp: str, busystatus: str) -> ShowAs:
+    return show_as(status=status, transp=transp, busystatus=busystatus)
 
 
 def _dates(props: Props, name: str, where: str) -> list[tuple[Moment, Moment | timedelta | None]]:

@@ -30,6 +30,14 @@ _DAY = timedelta(days=1)
 _EPOCH = datetime(1970, 1, 1)  # naive: wall seconds are counted from it
 
 
+_combine = datetime.combine
+
+
+def _naive(value: datetime) -> datetime:
+    """``value`` without its tzinfo (``combine`` is several times cheaper than ``replace``)."""
+    return _combine(value, value.time())
+
+
 def _wall_seconds(wall: datetime) -> int:
     return (wall - _EPOCH) // timedelta(seconds=1)
 
@@ -94,7 +102,7 @@ class _Zone:
 
     def wall(self, epoch: int) -> datetime:
         """Naive wall time of ``epoch`` (clamped to the representable range) in this zone."""
-        return datetime.fromtimestamp(_clamp(epoch), self.tz).replace(tzinfo=None)
+        return _naive(datetime.fromtimestamp(_clamp(epoch), self.tz))
 
     def _offset(self, wall: datetime) -> int:
         offset = self.tz.utcoffset(wall)
@@ -135,9 +143,15 @@ class _Zones:
     def instant(self, value: Moment, host: _Zone) -> int:
         """Epoch seconds of a moment; floating times and dates are read in ``host``."""
         if isinstance(value, datetime):
-            if value.tzinfo is None:
+            tz = value.tzinfo
+            if tz is None:
                 return host.epoch(value)
-            return self.get(value.tzinfo).epoch(value.replace(tzinfo=None))
+            if type(tz) is ZoneInfo and not value.microsecond:  # fold=0 is RFC 5545's reading too
+                try:
+                    return _clamp(int(value.timestamp()))
+                except (OverflowError, ValueError):
+                    pass  # next to year 1 or 9999: the clamped arithmetic below
+            return self.get(tz).epoch(_naive(value))
         return host.epoch(datetime.combine(value, time()))
 
 
@@ -149,7 +163,7 @@ def _is_fixed(value: Moment) -> bool:
 def _wall(value: Moment) -> datetime:
     """Naive wall-clock reading of a moment (a date is its midnight)."""
     if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
+        return _naive(value)
     return datetime.combine(value, time())
 
 
@@ -166,5 +180,5 @@ def _moment(prop: Any, name: str, where: str) -> Moment:
 def _naive_utc(value: datetime) -> timedelta:
     """A rough UTC reading for sanity checks (floating times taken as UTC), as time since 1970."""
     offset = value.utcoffset() if value.tzinfo is not None else None
-    return value.replace(tzinfo=None) - _EPOCH - (offset or timedelta())
+    return _naive(value) - _EPOCH - (offset or timedelta())
 
