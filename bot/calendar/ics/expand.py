@@ -124,6 +124,7 @@ class IcsCalendar:
         self._local_starts = [item[0] for item in local]
         self._local_longest = int(max((e.length.longest for _, e in local), default=_DAY).total_seconds())
         self.event_count = len(events)
+        self._futures = bool(futures)
 
     def busy_intervals(self, start: datetime, end: datetime, zone: ZoneInfo) -> list[Interval]:
         """Epoch-second intervals of the occurrences that block time and overlap ``[start, end)``.
@@ -137,7 +138,9 @@ class IcsCalendar:
         out = [pair for pair in self._busy_pairs[first:last] if pair[1] > lo]
         out += [(o[0], o[1]) for o in self._fixed_long if o[0] < hi and o[1] > lo and _blocking(o)]
         dynamic = self._expand_dynamic(lo, hi, self._zones.get(zone), busy_only=True)
-        out.extend((o[0], o[1]) for o in dynamic if not o[3] and o[2] is not ShowAs.FREE)
+        if self._futures:  # a THISANDFUTURE override may make later instances free or cancelled
+            dynamic = [o for o in dynamic if not o[3] and o[2] is not ShowAs.FREE]
+        out.extend((o[0], o[1]) for o in dynamic)
         return out
 
     def busy_blocks(self, start: datetime, end: datetime, zone: ZoneInfo) -> list[BusyBlock]:

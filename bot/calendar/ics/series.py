@@ -26,7 +26,17 @@ from typing import TYPE_CHECKING
 
 from bot.calendar.base import ShowAs
 from bot.calendar.ics.recurrence import _rule_instances
-from bot.calendar.ics.zones import Moment, _clamp, _is_fixed, _parts, _wall, _wall_seconds, _Zone, _Zones
+from bot.calendar.ics.zones import (
+    _MAX_EPOCH,
+    Moment,
+    _clamp,
+    _is_fixed,
+    _parts,
+    _wall,
+    _wall_seconds,
+    _Zone,
+    _Zones,
+)
 
 if TYPE_CHECKING:  # parse builds the events; here only their type
     from bot.calendar.ics.parse import _Event
@@ -181,7 +191,8 @@ def _expand_series(zones: _Zones, plan: _Plan, lo: int, hi: int, lower: int, upp
                 end, shown, gone = _clamp(begin + elapsed), future.show, future.cancelled
             else:
                 end = begin + exact if exact is not None else at(ordinal + nominal, seconds) + length.seconds
-                end = _clamp(end)
+                if end > _MAX_EPOCH:
+                    end = _MAX_EPOCH
                 shown, gone = show, cancelled
             if begin < hi and end > lo and end > begin:
                 out.append((begin, end, shown, gone, None))

@@ -82,9 +82,10 @@ class _Zone:
     def at(self, ordinal: int, seconds: int) -> int:
         """Epoch seconds of the wall time ``seconds`` after local midnight of day ``ordinal``.
 
-        Clamped to the representable range (``ordinal`` may lie far outside it).
+        Days outside the representable range give its ends (``ordinal`` may lie far outside it);
+        inside, the result is at most a day beyond them, which ``datetime`` still represents.
         """
-        if not 0 <= seconds < 86400:
+        if seconds >= 86400 or seconds < 0:
             days, seconds = divmod(seconds, 86400)
             ordinal += days
         if ordinal < _FIRST_ORDINAL or ordinal > _LAST_ORDINAL:
@@ -93,8 +94,8 @@ class _Zone:
         if offset == _UNSEEN:
             offset = self._days[ordinal] = self._uniform_offset(ordinal)
         if offset is not None:
-            return _clamp((ordinal - _EPOCH_ORDINAL) * 86400 + seconds - offset)
-        return _clamp(self._resolve(datetime.fromordinal(ordinal) + timedelta(seconds=seconds)))
+            return (ordinal - _EPOCH_ORDINAL) * 86400 + seconds - offset
+        return self._resolve(datetime.fromordinal(ordinal) + timedelta(seconds=seconds))
 
     def epoch(self, wall: datetime) -> int:
         """Epoch seconds of naive ``wall`` read in this zone."""
