@@ -2,12 +2,14 @@
 
 Each row of ``local_events`` holds iCalendar text (a whole imported .ics, or one event Slotbot
 wrote); busy time is read through :mod:`bot.calendar.ics`, so recurrence rules, overrides and
-free/busy semantics are exactly those of an exported calendar. Parsed rows are cached by content.
+free/busy semantics are exactly those of an exported calendar. Parsed rows are cached by content;
+what the reader skipped or read leniently is logged once per parsed row (one line each).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -32,6 +34,8 @@ from bot.calendar.ics.parse import parse_ics
 from bot.calendar.ics.write import event_to_ics
 from storage.models import Calendar, LocalEvent
 
+log = logging.getLogger(__name__)
+
 
 class ParseCache:
     """Parsed iCalendar texts by content hash, so a window is expanded without re-parsing."""
@@ -46,6 +50,8 @@ class ParseCache:
         found = self._parsed.get(digest)
         if found is None:
             found = parse_ics(text)
+            for warning in found.warnings:
+                log.warning("local calendar event text: %s", warning)
             if len(self._parsed) >= self._limit:
                 self._parsed.clear()
             self._parsed[digest] = found

@@ -8,7 +8,9 @@ To check one's own week or debug a calendar::
 :func:`run_free`. ``python -m bot.cli.free ARGS`` runs the same command on its own (:func:`main`).
 The work happens in :mod:`bot.calendar.ics` (reading) and :mod:`bot.availability` (slots); this
 module only turns arguments into rules and the result into JSON or a table. Bad input ends with
-exactly one line on stderr and exit code 2.
+exactly one line on stderr and exit code 2. What the reader skipped or read leniently (an undated
+event, a vendor-prefixed TZID...) is printed as one ``slotbot free: FILE: warning: ...`` line each
+on stderr, Python warnings from the libraries included; the answer is still given (exit 0).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import os
 import re
 import sys
+import warnings
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -225,10 +228,14 @@ def _compute(args: argparse.Namespace) -> tuple[ZoneInfo, AvailabilityResult]:
         except OSError as exc:
             raise FreeError(f"cannot read {path}: {exc.strerror or exc}") from None
         try:
-            calendar = parse_ics(data)
+            with warnings.catch_warnings(record=True) as caught:  # the CLI's one thread
+                warnings.simplefilter("always")
+                calendar = parse_ics(data)
+                busy.extend(calendar.busy_intervals(start, end, zone))
         except IcsError as exc:
             raise FreeError(f"{path}: {exc}") from None
-        busy.extend(calendar.busy_intervals(start, end, zone))
+        for message in (*calendar.warnings, *(str(w.message) for w in caught)):
+            print(f"slotbot free: {path}: warning: {_one_line(message)}", file=sys.stderr)
     result = slots_from_intervals(rules, window_start=start, window_end=end, now=now, busy=busy)
     return zone, result
 

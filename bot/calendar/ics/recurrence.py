@@ -12,7 +12,11 @@ series is expanded (:mod:`bot.calendar.ics.expand`).
 * A rule is iterated from a period-aligned start close before the window
   (:meth:`_Rule.moved_start`), so a series that began years ago costs what a new one costs.
 * EXRULE is ignored (which only ever adds busy time); RSCALE other than GREGORIAN raises
-  :class:`~bot.calendar.ics.errors.IcsError`, as does any part that cannot be read.
+  :class:`~bot.calendar.ics.errors.IcsError`, as does any part that cannot be read. A COUNT
+  below 1 beside a valid UNTIL (``COUNT=-1``, written by some exporters) is ignored with a warning.
+* Far future: iteration stops at the end of ``datetime``'s range (year 9999), and a COUNT is
+  counted out for at most :data:`_COUNT_LIMIT` instances (a larger one repeats on unbounded,
+  with a warning: more busy time, never less).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ _BY_INTS = {"BYSETPOS": "bysetpos", "BYMONTH": "bymonth", "BYMONTHDAY": "bymonth
             "BYMINUTE": "byminute", "BYSECOND": "bysecond"}
 
 
+_COUNT_LIMIT = 100_000
 _BY_RANGES = {  # (lowest magnitude, highest, negative values allowed)
     "bysetpos": (1, 366, True), "bymonth": (1, 12, False), "bymonthday": (1, 31, True),
     "byyearday": (1, 366, True), "byweekno": (1, 53, True), "byhour": (0, 23, False),
@@ -62,8 +67,11 @@ class _Rule:
     simple_days: tuple[int, ...] | None  # DAILY/WEEKLY with at most plain BYDAY: arithmetic path
 
     @staticmethod
-    def build(recur: Any, start: datetime, where: str) -> _Rule:
-        """Read an icalendar ``vRecur`` for a series starting at naive wall time ``start``."""
+    def build(recur: Any, start: datetime, where: str, warnings: list[str] | None = None) -> _Rule:
+        """Read an icalendar ``vRecur`` for a series starting at naive wall time ``start``.
+
+        What was read leniently is added to ``warnings`` as one line.
+        """
         parts = {str(k).upper(): list(v) for k, v in recur.items()}
         try:
             freq = _FREQUENCIES[str(parts.pop("FREQ", [""])[0]).upper()]
@@ -76,6 +84,10 @@ class _Rule:
                     kwargs[arg] = tuple(int(str(v)) for v in parts.pop(key))
         except (KeyError, ValueError, IndexError):
             raise IcsError(f"{where}: invalid RRULE {recur.to_ical().decode(errors='replace')!r}") from None
+        if count is not None and count < 1 and parts.get("UNTIL", [None])[0] is not None:
+            if warnings is not None:
+                warnings.append(f"{where}: RRULE COUNT={count} ignored beside its UNTIL")
+            count = None
         if interval < 1 or (count is not None and count < 1):
             raise IcsError(f"{where}: invalid RRULE INTERVAL or COUNT")
         for arg, values in kwargs.items():
@@ -121,9 +133,16 @@ class _Rule:
             # The BYxxx parts can never meet (e.g. FREQ=HOURLY;INTERVAL=3;BYHOUR=8 from 00:00):
             # the rule adds nothing, and an UNTIL before every day says so.
             return _Rule(freq, interval, wkst, date.min, kwargs, None)
-        return rule if count is None else rule.counted(start, count)
+        if count is None:
+            return rule
+        counted = rule.counted(start, count)
+        if counted is None:
+            if warnings is not None:
+                warnings.append(f"{where}: RRULE COUNT={count} is over {_COUNT_LIMIT}: not counted out")
+            return rule
+        return counted
 
-    def counted(self, start: datetime, count: int) -> _Rule:
+    def counted(self, start: datetime, count: int) -> _Rule | None:
         """This rule limited to ``count`` occurrences from ``start``, as an equivalent UNTIL.
 
         DTSTART always counts as the first occurrence, even when it does not match the rule.
@@ -132,8 +151,13 @@ class _Rule:
         if self.dateutil(start).after(start, inc=True) != start:
             count -= 1
         last = start - timedelta(seconds=1)
+        if count > _COUNT_LIMIT:
+            return None  # the rule as if unbounded: more busy time, never less
         if count > 0:
-            for last in self.dateutil(start, count=count):  # noqa: B007 - the last one is wanted
+            try:
+                for last in self.dateutil(start, count=count):  # noqa: B007 - the last one is wanted
+                    pass
+            except (ValueError, OverflowError):  # the end of datetime's range: the last one reached
                 pass
         until = self.until
         if isinstance(until, datetime) and until.tzinfo is None:
@@ -180,12 +204,15 @@ class _Rule:
         """
         if self.simple_days is not None:
             return self._simple(start, lower, upper)
-        out = []
-        for wall in self.dateutil(self.moved_start(start, datetime.fromordinal(lower))):
-            ordinal = wall.toordinal()
-            if ordinal > upper:
-                break
-            out.append((ordinal, wall.hour * 3600 + wall.minute * 60 + wall.second))
+        out: list[tuple[int, int]] = []
+        try:
+            for wall in self.dateutil(self.moved_start(start, datetime.fromordinal(max(lower, 1)))):
+                ordinal = wall.toordinal()
+                if ordinal > upper:
+                    break
+                out.append((ordinal, wall.hour * 3600 + wall.minute * 60 + wall.second))
+        except (ValueError, OverflowError):  # dateutil stepped past year 9999: nothing is there
+            pass
         return out
 
     def _simple(self, start: datetime, lower: int, upper: int) -> list[tuple[int, int]]:

@@ -9,12 +9,16 @@ host's local midnight). :func:`_moment` refuses a TZID ``icalendar`` could not r
 Nonexistent local times take the offset from before the gap; ambiguous ones are the first
 occurrence (RFC 5545, fold=0), also for custom VTIMEZONE definitions. :class:`_Zone` looks at
 each day once, so converting wall times is plain arithmetic except on days with an offset change.
+
+Instants are clamped to :data:`_MIN_EPOCH` .. :data:`_MAX_EPOCH` (0001-01-03 .. 9999-12-29 UTC):
+a "never ends" ``UNTIL=99991231T235959Z``, a ``DTEND`` in year 9999 or a huge ``DURATION`` reach
+the end of that range instead of overflowing ``datetime`` (windows are clamped the same way).
 The names here are internal to :mod:`bot.calendar.ics` (shared by its modules).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +28,14 @@ Moment = date | datetime  # aware, naive (floating) or a date, exactly as icalen
 
 _DAY = timedelta(days=1)
 _EPOCH = datetime(1970, 1, 1)  # naive: wall seconds are counted from it
+
+
+_combine = datetime.combine
+
+
+def _naive(value: datetime) -> datetime:
+    """``value`` without its tzinfo (``combine`` is several times cheaper than ``replace``)."""
+    return _combine(value, value.time())
 
 
 def _wall_seconds(wall: datetime) -> int:
@@ -37,6 +49,21 @@ def _parts(wall: datetime) -> tuple[int, int]:
 
 _EPOCH_ORDINAL = _EPOCH.toordinal()
 _UNSEEN = -1 << 40
+_FIRST_ORDINAL = date(1, 1, 3).toordinal()  # two days inside datetime's range: offsets stay valid
+_LAST_ORDINAL = date(9999, 12, 29).toordinal()
+_MIN_EPOCH = (_FIRST_ORDINAL - _EPOCH_ORDINAL) * 86400
+_MAX_EPOCH = (_LAST_ORDINAL - _EPOCH_ORDINAL) * 86400
+
+
+def _clamp(epoch: int) -> int:
+    """``epoch`` inside the representable range :data:`_MIN_EPOCH` .. :data:`_MAX_EPOCH`."""
+    return _MIN_EPOCH if epoch < _MIN_EPOCH else _MAX_EPOCH if epoch > _MAX_EPOCH else epoch
+
+
+def _epoch_of(value: datetime) -> int:
+    """Epoch seconds (floored) of an aware datetime, clamped; never an OverflowError."""
+    delta = value - _EPOCH.replace(tzinfo=UTC)
+    return _clamp(delta // timedelta(seconds=1))
 
 
 class _Zone:
@@ -53,7 +80,16 @@ class _Zone:
         self._days: dict[int, int | None] = {}  # day ordinal -> its one offset, or None
 
     def at(self, ordinal: int, seconds: int) -> int:
-        """Epoch seconds of the wall time ``seconds`` after local midnight of day ``ordinal``."""
+        """Epoch seconds of the wall time ``seconds`` after local midnight of day ``ordinal``.
+
+        Days outside the representable range give its ends (``ordinal`` may lie far outside it);
+        inside, the result is at most a day beyond them, which ``datetime`` still represents.
+        """
+        if seconds >= 86400 or seconds < 0:
+            days, seconds = divmod(seconds, 86400)
+            ordinal += days
+        if ordinal < _FIRST_ORDINAL or ordinal > _LAST_ORDINAL:
+            return _MIN_EPOCH if ordinal < _FIRST_ORDINAL else _MAX_EPOCH
         offset = self._days.get(ordinal, _UNSEEN)
         if offset == _UNSEEN:
             offset = self._days[ordinal] = self._uniform_offset(ordinal)
@@ -66,8 +102,8 @@ class _Zone:
         return self.at(*_parts(wall))
 
     def wall(self, epoch: int) -> datetime:
-        """Naive wall time of ``epoch`` in this zone."""
-        return datetime.fromtimestamp(epoch, self.tz).replace(tzinfo=None)
+        """Naive wall time of ``epoch`` (clamped to the representable range) in this zone."""
+        return _naive(datetime.fromtimestamp(_clamp(epoch), self.tz))
 
     def _offset(self, wall: datetime) -> int:
         offset = self.tz.utcoffset(wall)
@@ -108,9 +144,15 @@ class _Zones:
     def instant(self, value: Moment, host: _Zone) -> int:
         """Epoch seconds of a moment; floating times and dates are read in ``host``."""
         if isinstance(value, datetime):
-            if value.tzinfo is None:
+            tz = value.tzinfo
+            if tz is None:
                 return host.epoch(value)
-            return self.get(value.tzinfo).epoch(value.replace(tzinfo=None))
+            if type(tz) is ZoneInfo and not value.microsecond:  # fold=0 is RFC 5545's reading too
+                try:
+                    return _clamp(int(value.timestamp()))
+                except (OverflowError, ValueError):
+                    pass  # next to year 1 or 9999: the clamped arithmetic below
+            return self.get(tz).epoch(_naive(value))
         return host.epoch(datetime.combine(value, time()))
 
 
@@ -122,7 +164,7 @@ def _is_fixed(value: Moment) -> bool:
 def _wall(value: Moment) -> datetime:
     """Naive wall-clock reading of a moment (a date is its midnight)."""
     if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
+        return _naive(value)
     return datetime.combine(value, time())
 
 
@@ -136,8 +178,8 @@ def _moment(prop: Any, name: str, where: str) -> Moment:
     return value
 
 
-def _naive_utc(value: datetime) -> datetime:
-    """A rough UTC reading for sanity checks (floating times taken as UTC)."""
+def _naive_utc(value: datetime) -> timedelta:
+    """A rough UTC reading for sanity checks (floating times taken as UTC), as time since 1970."""
     offset = value.utcoffset() if value.tzinfo is not None else None
-    return value.replace(tzinfo=None) - (offset or timedelta())
+    return _naive(value) - _EPOCH - (offset or timedelta())
 
