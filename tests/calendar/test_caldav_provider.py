@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.calendar.base import AccessLost, AccessRole, CalendarBusy, ConnectionContext, NewEvent, TimedSpan
+from bot.calendar.base import (
+    AccessLost,
+    AccessRole,
+    Attendee,
+    CalendarBusy,
+    ConnectionContext,
+    NewEvent,
+    TimedSpan,
+)
 from bot.calendar.caldav.credentials import CalDavCredentials, dump_credentials
 from bot.calendar.caldav.provider import CalDavCalendarProvider, CalDavFactory, caldav_factory
 from bot.calendar.http import RetryPolicy
@@ -177,7 +185,7 @@ async def test_a_retried_create_is_success_and_deleting_twice_is_too(
     provider = _provider(factory, caldav_proxy, caldav_account)
     start = datetime(2031, 3, 4, 9, tzinfo=UTC)
     event = NewEvent(uid="booking-7@slotbot", title="Intro", start=start, end=start + timedelta(minutes=30),
-                     time_zone="UTC")
+                     time_zone="UTC", attendees=(Attendee("vera@example.org", "Vera"),))
 
     created = await provider.create_event(event, calendar_id=calendar)
     again = await provider.create_event(event, calendar_id=calendar)  # the outbox retried it
@@ -185,6 +193,7 @@ async def test_a_retried_create_is_success_and_deleting_twice_is_too(
     assert created == again and created.external_id == f"{calendar}booking-7@slotbot.ics"
     puts = [c for c in caldav_proxy.requests if c.method == "PUT"]
     assert [c.status for c in puts] == [201, 412] and all(c.headers["if-none-match"] == "*" for c in puts)
+    assert "SCHEDULE-AGENT=CLIENT" in puts[0].body.replace("\r\n ", "")  # Slotbot e-mails the invitation
     answer = await provider.busy(start=start, end=start + timedelta(hours=1), calendar_ids=[calendar])
     assert _busy_spans(answer[calendar]) == [(start, start + timedelta(minutes=30))]
 

@@ -100,6 +100,18 @@ def read_resource(text: str, own: Iterable[str]) -> Resource:
     return Resource(kept, parse_ics(calendar.to_ical()))
 
 
+def client_scheduled(text: str) -> str:
+    """``text`` with ``SCHEDULE-AGENT=CLIENT`` on every ATTENDEE (RFC 6638): Slotbot e-mails the
+    invitation itself, so a server that schedules (iCloud, Fastmail, Nextcloud) must not send a second."""
+    calendar = icalendar.Calendar.from_ical(text)
+    for event in calendar.walk("VEVENT"):
+        attendees = event.get("ATTENDEE")
+        for attendee in attendees if isinstance(attendees, list) else [attendees] if attendees else []:
+            attendee.params["SCHEDULE-AGENT"] = "CLIENT"
+    data: bytes = calendar.to_ical()
+    return data.decode("utf-8")
+
+
 class ResourceCache:
     """Parsed resources by content (and the host's addresses), bounded, shared by a factory."""
 
@@ -119,4 +131,4 @@ class ResourceCache:
         return found
 
 
-__all__ = ["IcsError", "Resource", "ResourceCache", "access_role", "read_resource"]
+__all__ = ["IcsError", "Resource", "ResourceCache", "access_role", "client_scheduled", "read_resource"]

@@ -11,7 +11,10 @@ Every request is async aiohttp on the factory's own session, whose connector is 
   since the last read of a window covering this one, the events read then are used again
   (:class:`VersionCache`, per factory, bounded), so an unchanged calendar costs that PROPFIND only.
 * Writing: PUT ``{calendar}{uid}.ics`` with ``If-None-Match: *`` (a retried create meets 412: the
-  event is there, which is success); the created event's id is its path. Deleting reads the
+  event is there, which is success); the created event's id is its path. Attendees carry
+  ``SCHEDULE-AGENT=CLIENT``: Slotbot e-mails every invitation itself (``bot.booking.notices``),
+  so a server that schedules does not send a second one; the DAV header's
+  ``calendar-auto-schedule`` therefore need not be read. Deleting reads the
   event's ETag (Depth 0 PROPFIND) and sends ``DELETE`` with ``If-Match``; 404 is success.
 * Errors: 401 -> ReauthRequired; 403/404 on a calendar -> AccessLost for it alone; unreachable,
   untrusted or slow servers -> ProviderUnavailable / ProviderTimeout for each calendar (unknown,
@@ -47,7 +50,7 @@ from bot.calendar.base import (
 )
 from bot.calendar.caldav.credentials import CalDavCredentials, load_credentials
 from bot.calendar.caldav.discovery import calendar_version, list_calendars, same_origin
-from bot.calendar.caldav.mapping import IcsError, ResourceCache, access_role
+from bot.calendar.caldav.mapping import IcsError, ResourceCache, access_role, client_scheduled
 from bot.calendar.caldav.webdav import VOCABULARY, DavClient, calendar_query_body, multistatus
 from bot.calendar.http import Gone, RetryPolicy, StatusError
 from bot.calendar.ics.write import event_to_ics
@@ -229,7 +232,7 @@ class CalDavCalendarProvider:
         """PUT the booking's event (``If-None-Match: *``); an event already there is success."""
         client, credentials = self._client()
         url = self._event_url(credentials, calendar_id, event.uid)
-        body = event_to_ics(event)
+        body = client_scheduled(event_to_ics(event))  # Slotbot e-mails the invitation (bot.booking.notices)
         await self._run(
             lambda: client.request("PUT", url, body=body, content_type="text/calendar",
                                    headers={"If-None-Match": "*"}, ok=(412,)),
