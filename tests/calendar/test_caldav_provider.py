@@ -3,6 +3,7 @@ sees it, roles, the change check, writing and deleting events."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -221,3 +222,25 @@ async def test_a_deleted_calendar_is_lost_alone(
 
     assert isinstance(answer[old].error, AccessLost)
     assert len(_busy_spans(answer[work])) == 1
+
+
+async def test_connecting_is_bounded_in_time_and_finds_the_calendars(
+    caldav_proxy: CalDavProxy, caldav_account: Account, factory: CalDavFactory
+) -> None:
+    from bot.calendar.caldav.connect import CalDavForm, CalDavRefused, probe
+
+    work = caldav_account.mkcalendar("work", display="Work", color="#336699ff")
+    form = CalDavForm("other", caldav_account.username, caldav_account.password, caldav_proxy.base_url + "/")
+
+    probed = await probe(form, factory=factory)
+
+    found = [(c.href, c.name, c.color, c.writable) for c in probed.calendars]
+    assert found == [(work, "Work", "#336699ff", True)]
+    assert probed.credentials.home == f"{caldav_proxy.base_url}{caldav_account.home}"
+    caldav_proxy.latency = 2.0  # the calendar listing (Depth 1) answers late
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(CalDavRefused, match="did not answer within 1 seconds") as refused:
+        await probe(form, factory=factory, seconds=0.6)
+    assert loop.time() - started < 1.5 and refused.value.field == "url"
+    caldav_proxy.latency = 0.0
