@@ -159,3 +159,31 @@ async def test_an_untrusted_certificate_and_a_private_address_are_refused(
         body = await answer.text()
         assert answer.status == 400 and "SLOTBOT_ALLOWED_PRIVATE_NETWORKS" in body, body
     assert not caldav_proxy.requests  # nothing reached the server
+
+
+async def test_a_connection_that_needs_the_password_again_is_reconnected_through_the_form(
+    client: TestClient, caldav_proxy: CalDavProxy, caldav_account: Account
+) -> None:
+    caldav_account.mkcalendar("work", display="Work")
+    user_id = await add_user(client, "hannah", "hannah@example.com")
+    csrf = await sign_in_for_csrf(client, user_id)
+    assert (await _connect(client, csrf, _form(caldav_proxy, caldav_account))).status == 303
+    async with client.app[SESSIONS]() as session, session.begin():  # type: ignore[union-attr]
+        connection = (await session.execute(select(CalendarConnection))).scalar_one()
+        connection.status = "needs_reauth"  # the host revoked the app password
+        connection_id = connection.id
+
+    dashboard = await (await client.get("/dashboard")).text()
+    link = f'href="/dashboard/connect/caldav?reconnect={connection_id}">Enter the app password again'
+    assert link in dashboard
+    form = await (await client.get(f"/dashboard/connect/caldav?reconnect={connection_id}")).text()
+    assert f'value="{caldav_account.username}"' in form and f'value="{caldav_proxy.base_url}/"' in form
+    assert caldav_account.password not in form
+
+    again = {**_form(caldav_proxy, caldav_account), "reconnect": str(connection_id)}
+    answer = await _connect(client, csrf, again)
+
+    assert answer.status == 303, await answer.text()
+    async with client.app[SESSIONS]() as session:  # type: ignore[union-attr]
+        rows = (await session.execute(select(CalendarConnection))).scalars().all()
+    assert [(r.id, r.status) for r in rows] == [(connection_id, "active")]
