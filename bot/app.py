@@ -27,6 +27,7 @@ from bot.handlers.visitor_input import readable_input
 from bot.handlers.web_chat import chat as web_chat
 from bot.keys import (
     BOOKINGS,
+    CALDAV,
     CHAT_NOTIFIER,
     CONNECTIONS,
     CONVERSATION,
@@ -114,6 +115,8 @@ def _publish(app: web.Application, services: wiring.Services) -> None:
     app[PUBLIC_PAGES] = services.public_pages
     if services.exchange is not None:
         app[EXCHANGE] = services.exchange
+    if services.caldav is not None:
+        app[CALDAV] = services.caldav
 
 
 def _database(services: wiring.Services) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -133,6 +136,8 @@ def _http_session(services: wiring.Services) -> Callable[[web.Application], Asyn
             yield
         finally:
             await services.http.close()
+            if services.caldav is not None:
+                await services.caldav.close()
 
     return context
 

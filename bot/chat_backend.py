@@ -57,6 +57,7 @@ class AppBackend:
         connections: Connections,
         identities: Identities,
         exchange: bool = False,
+        caldav: bool = False,
     ) -> None:
         self._sessions = sessions
         self._scheduler = scheduler
@@ -65,6 +66,7 @@ class AppBackend:
         self._connections = connections
         self._identities = identities
         self._exchange = exchange
+        self._caldav = caldav
 
     async def host(self, user_id: int) -> Host | None:
         """The user, or None when unknown."""
@@ -112,10 +114,12 @@ class AppBackend:
         ]
 
     def services(self) -> list[Service]:
-        """The services one can connect: the OAuth ones (configured or not), then Exchange's form."""
+        """The services one can connect: the OAuth ones (configured or not), then the password forms."""
         found = [Service(kind, provider.enabled) for kind, provider in self._connections.providers.items()]
         if self._exchange:
             found.append(Service("exchange", True))
+        if self._caldav:
+            found.append(Service("caldav", True))
         return found
 
     async def availability(

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import aiohttp
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+    from bot.accounts.caldav import CalDavAccounts
     from bot.accounts.connections import Connections
     from bot.accounts.exchange import ExchangeAccounts
     from bot.accounts.identities import Identities
@@ -54,6 +55,7 @@ CHAT_NOTIFIER: web.AppKey[ChatNotifier] = web.AppKey("chat_notifier")
 CONVERSATION: web.AppKey[Conversation] = web.AppKey("conversation")
 PUBLIC_PAGES: web.AppKey[PublicPages] = web.AppKey("public_pages")  # what visitor requests read
 EXCHANGE: web.AppKey[ExchangeAccounts] = web.AppKey("exchange")  # absent when Exchange is off
+CALDAV: web.AppKey[CalDavAccounts] = web.AppKey("caldav")  # absent when CalDAV is off
 DEMO_EXCHANGE: web.AppKey[DemoExchange] = web.AppKey("demo_exchange")  # `slotbot demo --exchange`
 
 OutboxRegistrar = Callable[[web.Application, "OutboxWorker"], None]

@@ -188,6 +188,7 @@ class Settings:
     address_policy: AddressPolicy = field(default_factory=AddressPolicy)  # private networks allowed
     extra_ca_file: str | None = None  # CA certificates trusted besides the system store (calendars)
     exchange_enabled: bool = True  # on-premises Exchange (EWS) through the dashboard's form
+    caldav_enabled: bool = True  # CalDAV (iCloud, Fastmail, Nextcloud...) through the dashboard's form
     smtp: SmtpSettings = SmtpSettings()
     google: GoogleSettings = GoogleSettings()
     microsoft: MicrosoftSettings = MicrosoftSettings()
@@ -284,6 +285,7 @@ class Settings:
             extra_ca_file=read_extra_ca_file(reader),
             unreachable_notice_minutes=reader.number("SLOTBOT_UNREACHABLE_NOTICE_MINUTES", 60.0, low=0.0),
             exchange_enabled=reader.flag("SLOTBOT_EXCHANGE", True),
+            caldav_enabled=reader.flag("SLOTBOT_CALDAV", True),
             smtp=SmtpSettings(
                 host=reader.text("SMTP_HOST", ""),
                 port=reader.integer("SMTP_PORT", 587, low=1, high=65535),

@@ -19,6 +19,7 @@ import aiohttp
 import requests.adapters
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.accounts.caldav import CalDavAccounts
 from bot.accounts.connections import Connections
 from bot.accounts.exchange import ExchangeAccounts
 from bot.accounts.identities import Identities
@@ -26,6 +27,7 @@ from bot.accounts.tokens import Tokens
 from bot.booking.events import SYNC_EVENT_KIND, EventSync
 from bot.booking.service import Bookings
 from bot.calendar.base import ProviderRegistry
+from bot.calendar.caldav.provider import CalDavFactory, caldav_factory
 from bot.calendar.exchange.provider import exchange_factory
 from bot.calendar.google.connect import GoogleConnect
 from bot.calendar.google.provider import google_factory
@@ -105,6 +107,7 @@ class Services:
     public_pages: PublicPages
     threads: WorkerThreads
     exchange: ExchangeAccounts | None
+    caldav: CalDavAccounts | None
 
 
 def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
@@ -117,7 +120,8 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
     read_sessions = read_session_factory(engine)
     http = SharedHttp(total_timeout=settings.calendar_timeout_seconds * 3)
     threads = WorkerThreads()  # the one pool for every provider's blocking library calls
-    providers = _providers(settings, sessions, http, threads)
+    caldav = _caldav_factory(settings) if settings.caldav_enabled else None
+    providers = _providers(settings, sessions, http, threads, caldav)
     scheduler = Scheduler(
         sessions,
         providers,
@@ -143,6 +147,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
                          adapter=_ews_adapter(settings), threads=threads, data_dir=settings.data_dir)
         if "exchange" in providers.kinds() else None
     )
+    caldav_accounts = CalDavAccounts(sessions, secrets, connections, caldav) if caldav is not None else None
     identities = Identities(sessions, default_timezone=settings.default_timezone)
     chat_notifier = ChatNotifier(sessions)
     conversation = Conversation(
@@ -154,6 +159,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
             connections=connections,
             identities=identities,
             exchange=exchange is not None,
+            caldav=caldav_accounts is not None,
         )
     )
     outbox = OutboxWorker(sessions, {}, poll_seconds=settings.outbox_poll_seconds)
@@ -183,6 +189,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         public_pages=PublicPages(read_sessions, links=links),
         threads=threads,
         exchange=exchange,
+        caldav=caldav_accounts,
     )
 
 
@@ -191,6 +198,7 @@ def _providers(
     sessions: async_sessionmaker[AsyncSession],
     http: SharedHttp,
     threads: WorkerThreads,
+    caldav: CalDavFactory | None = None,
 ) -> ProviderRegistry:
     """The calendar providers this deployment configured, all on the one worker pool."""
     registry = ProviderRegistry()
@@ -207,7 +215,15 @@ def _providers(
         registry.register(
             "exchange", exchange_factory(adapter=_ews_adapter(settings), threads=threads, timeout=timeout)
         )
+    if caldav is not None:
+        registry.register("caldav", caldav)
     return registry
+
+
+def _caldav_factory(settings: Settings) -> CalDavFactory:
+    """CalDAV's factory: its own aiohttp session through the SSRF policy, the operator's TLS trust."""
+    return caldav_factory(policy=settings.address_policy, tls=trust_context(settings.extra_ca_file),
+                          timeout=settings.calendar_timeout_seconds)
 
 
 def _ews_adapter(settings: Settings) -> type[requests.adapters.HTTPAdapter]:

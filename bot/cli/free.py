@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.availability import AvailabilityResult, AvailabilityRules, Interval, WorkRange, slots_from_intervals
 from bot.calendar.ics.errors import IcsError
 from bot.calendar.ics.parse import parse_ics
+from bot.cli.caldav import CalDavFailed, caldav_busy
 from bot.cli.ews import EwsFailed, ews_busy
 
 USAGE_ERROR = 2
@@ -63,6 +64,8 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--ews-user", metavar="NAME", help="the sign-in name when not the address (DOMAIN\\user or UPN)")
     add("--ews-auth", metavar="ntlm|basic",
         help="insist on a sign-in method (default: what the server offers)")
+    add("--caldav", metavar="URL",
+        help="a CalDAV server; every calendar is read (SLOTBOT_CALDAV_USERNAME/_PASSWORD or ~/.netrc)")
     add("--from", dest="start", metavar="YYYY-MM-DD", help="first day of the window (local, --tz)")
     add("--days", default="7", metavar="N", help="number of days in the window (default 7)")
     add("--tz", metavar="IANA_ZONE", help="the host's time zone, e.g. Europe/Copenhagen")
@@ -186,8 +189,9 @@ def _now(text: str | None) -> datetime:
 
 
 def _compute(args: argparse.Namespace) -> tuple[ZoneInfo, AvailabilityResult]:
-    if not args.ics and not args.ews:
-        raise FreeError("--ics or --ews is required (an .ics file, repeatable; or an Exchange EWS URL)")
+    if not args.ics and not args.ews and not args.caldav:
+        raise FreeError("--ics, --ews or --caldav is required (an .ics file, repeatable; an Exchange EWS "
+                        "URL; or a CalDAV server's URL)")
     zone = _zone(args.tz)
     first = _start_day(args.start)
     days = _minutes(args.days, "--days", minimum=1)
@@ -222,6 +226,11 @@ def _compute(args: argparse.Namespace) -> tuple[ZoneInfo, AvailabilityResult]:
                                  start=start, end=end, zone=zone))
         except EwsFailed as exc:
             raise FreeError(f"--ews: {exc}") from None
+    if args.caldav:
+        try:
+            busy.extend(caldav_busy(url=args.caldav, start=start, end=end, zone=zone))
+        except CalDavFailed as exc:
+            raise FreeError(f"--caldav: {exc}") from None
     for path in args.ics or ():
         try:
             data = Path(path).read_bytes()

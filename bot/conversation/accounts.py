@@ -42,18 +42,23 @@ def _link_note(turn: Turn) -> Text:
 
 
 async def connect(turn: Turn, provider: str) -> Reply:
-    """Connect Google, Microsoft 365 or Exchange: a sign-in link to the service's connect page.
+    """Connect Google, Microsoft 365, Exchange or CalDAV: a sign-in link to the service's connect page.
 
-    Exchange connects with a password, so its link leads to a form on the dashboard: the password
-    is never asked for (or accepted) in chat.
+    Exchange and CalDAV (iCloud, Fastmail, Nextcloud...: ``other``) connect with a password, so their
+    links lead to a form on the dashboard: the password is never asked for (or accepted) in chat.
     """
     _ = turn.gettext
     services = {s.kind: s for s in turn.backend.services()}
     blocks: list[Block] = []
-    if provider == "other":
+    if provider == "other" and "caldav" in services:
         blocks.append(Text(_(
-            "I can't connect that calendar yet: Google Calendar, Microsoft 365 and Exchange work "
-            "today; iCloud and other CalDAV calendars are coming later.")))
+            "iCloud, Fastmail, Nextcloud and other CalDAV calendars connect with your user name and an "
+            "app password, which you type on a secure page, never here in chat.")))
+        provider = "caldav"
+    elif provider == "other":
+        blocks.append(Text(_(
+            "I can't connect that calendar on this Slotbot server: Google Calendar, Microsoft 365 and "
+            "Exchange work here.")))
         provider = ""
     elif (provider == "exchange" and provider not in services) or (
             provider in services and not services[provider].enabled):

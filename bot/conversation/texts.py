@@ -30,6 +30,7 @@ PROVIDER_LABELS = {
     "google": N_("Google Calendar"),
     "microsoft": "Microsoft 365",
     "exchange": "Microsoft Exchange",
+    "caldav": "iCloud, Fastmail, Nextcloud (CalDAV)",
     "local": N_("Slotbot calendar"),
 }
 

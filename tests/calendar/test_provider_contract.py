@@ -59,12 +59,14 @@ from storage.models import Calendar, CalendarConnection, LocalEvent, User
 from tests.conftest import _create_database, _require_postgres
 
 if TYPE_CHECKING:  # imported where used, so the fakes stay importable as pytest plugins
+    from tests.fakes.caldav import Radicale
     from tests.fakes.google import FakeGoogle
     from tests.fakes.microsoft import FakeMicrosoft, TlsFiles
 
 pytestmark = pytest.mark.filterwarnings("ignore:response_mode='form_post' is recommended:UserWarning")
+pytest_plugins = ["tests.fakes.caldav.fixtures"]  # the Radicale server, one per session
 
-REMOTE_KINDS = ["google", "microsoft", "exchange"]
+REMOTE_KINDS = ["google", "microsoft", "exchange", "caldav"]
 KINDS = ["local-sqlite", "local-postgresql", *REMOTE_KINDS]
 WEEK = datetime(2031, 3, 3, tzinfo=UTC)  # a Monday
 WEEK_END = WEEK + timedelta(days=7)
@@ -426,6 +428,94 @@ async def _exchange_backend(tls: TlsFiles) -> AsyncIterator[Backend]:
             threads.shutdown()
 
 
+# -- caldav: Radicale behind the counting https proxy, through aiohttp and the SSRF policy -------
+
+
+@asynccontextmanager
+async def _caldav_backend(radicale: Radicale, tls: TlsFiles) -> AsyncIterator[Backend]:
+    from bot.calendar.caldav.credentials import CalDavCredentials, dump_credentials
+    from bot.calendar.caldav.provider import CalDavFactory, caldav_factory
+    from bot.calendar.ssrf import AddressPolicy
+    from bot.calendar.tls import trust_context
+    from tests.fakes.caldav import CalDavProxy, busy_request, listing_request
+
+    account = radicale.account("contract")
+    primary = account.mkcalendar("personal", display="Personal")
+    team = account.readonly("team", display="Team")  # shared with the account, read-only
+    proxy = CalDavProxy(radicale.url, tls=tls)
+    await proxy.start()
+    # The proxy listens on 127.0.0.1: allowed here as an operator would allow a private network.
+    policy, trust = AddressPolicy.parse("127.0.0.0/8"), trust_context(str(tls.cert))
+    factories: list[CalDavFactory] = []
+
+    def stored(password: str = account.password) -> str:
+        return dump_credentials(CalDavCredentials(
+            server=proxy.base_url + "/", username=account.username, password=password,
+            principal=f"{proxy.base_url}{account.home}", home=f"{proxy.base_url}{account.home}",
+        ))
+
+    def factory(retry: RetryPolicy = RetryPolicy(max_retries=0), timeout: float = 5.0) -> CalDavFactory:
+        made = caldav_factory(policy=policy, tls=trust, timeout=timeout, retry=retry)
+        factories.append(made)
+        return made
+
+    make = factory()
+
+    def provider(retry: RetryPolicy = RetryPolicy(), timeout: float = 5.0) -> CalendarProvider:
+        return factory(retry, timeout)(_ctx(stored(), account.username, connection_id=3))
+
+    async def add_busy(calendar_id: str, start: datetime, end: datetime) -> None:
+        uid = f"seed-{start.timestamp():.0f}-{len(proxy.requests)}"
+        event = NewEvent(uid=uid, title="Dentist", start=start, end=end, time_zone="UTC")
+        account.put(calendar_id, event_to_ics(event), as_curator=calendar_id == team)
+
+    async def lose_access(calendar_id: str, status: int) -> None:
+        proxy.lost[calendar_id] = status
+
+    async def refused_refresh() -> CalendarProvider:
+        wrong = "Revoked-App-Password-1"  # the host revoked the app password Slotbot holds
+        backend.secrets.append(wrong)
+        return make(_ctx(stored(wrong), account.username, connection_id=2))
+
+    def fail_next(
+        count: int, status: int | None, retry_after: str | None = None, *, calendar: str | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        def picked(call: Any) -> bool:
+            return busy_request(call) and (calendar is None or call.path == calendar)
+
+        proxy.fail_next(count, status=status, retry_after=retry_after, delay=delay, when=picked)
+        if calendar is None:  # listing the calendars fails the same way
+            proxy.fail_next(count, status=status, retry_after=retry_after, delay=delay, when=listing_request)
+
+    backend = Backend(
+        "caldav",
+        make(_ctx(stored(), account.username)),
+        primary,
+        team,
+        add_busy,
+        lose_access,
+        refused_refresh,
+        lambda: proxy.unauthorized,
+        [account.password],
+        connection=lambda n: make(_ctx(stored(), account.username, connection_id=n)),
+        set_latency=lambda seconds: setattr(proxy, "latency", seconds),
+        max_in_flight=lambda: proxy.max_in_flight,
+        reset_in_flight=lambda: setattr(proxy, "max_in_flight", 0),
+        make=provider,
+        fail_next=fail_next,
+        busy_requests=lambda: len(proxy.reports()),
+        add_calendars=lambda count: [account.mkcalendar(f"crowd-{n}") for n in range(count)],
+        batch_size=1,  # a calendar-query REPORT reads one calendar
+    )
+    try:
+        yield backend
+    finally:
+        for made in factories:
+            await made.close()
+        await proxy.stop()
+
+
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     from tests.fakes.microsoft import make_tls_files
@@ -465,6 +555,8 @@ async def _backend(
         context = _google_backend()
     elif kind == "exchange":
         context = _exchange_backend(tls)
+    elif kind == "caldav":
+        context = _caldav_backend(request.getfixturevalue("radicale"), tls)
     else:
         context = _microsoft_backend(tls)
     async with context as made:

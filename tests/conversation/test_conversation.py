@@ -117,8 +117,9 @@ async def test_no_readable_calendar_shows_no_free_time(world: World, secrets: Se
 async def test_no_calendar_connected_offers_connect_links_that_sign_in(world: World) -> None:
     answer = await world.conversation.message(world.speaker, "when am I free tomorrow?", now=NOW)
     assert "no calendar connected yet" in texts(answer)
-    google, exchange = buttons(answer)
+    google, exchange, caldav = buttons(answer)
     assert parse_qs(urlsplit(exchange.url or "").query)["next"] == ["/dashboard/connect/exchange"]
+    assert parse_qs(urlsplit(caldav.url or "").query)["next"] == ["/dashboard/connect/caldav"]
     url = urlsplit(google.url or "")
     assert f"{url.scheme}://{url.netloc}{url.path}" == f"{BASE_URL}/dashboard/login"
     query = parse_qs(url.query)
@@ -260,14 +261,27 @@ async def test_connect_google_microsoft_and_exchange(world: World,
     assert button.label == "Forbind Microsoft Exchange"
     assert parse_qs(urlsplit(button.url or "").query)["next"] == ["/dashboard/connect/exchange"]
     icloud = await talk.message(world.speaker, "connect my icloud calendar", now=NOW)
-    assert "iCloud and other CalDAV calendars are coming later" in texts(icloud)
-    assert [b.label for b in buttons(icloud)] == ["Connect Google Calendar", "Connect Microsoft Exchange"]
+    assert "app password, which you type on a secure page, never here in chat" in texts(icloud)
+    [button] = buttons(icloud)  # the CalDAV form only: iCloud is a CalDAV server
+    assert button.label == "Connect iCloud, Fastmail, Nextcloud (CalDAV)"
+    assert parse_qs(urlsplit(button.url or "").query)["next"] == ["/dashboard/connect/caldav"]
+    fastmail = await talk.message(world.as_locale("pt_BR"), "conectar fastmail", now=NOW)
+    assert "senha de app" in texts(fastmail)
     async with sessions() as session, session.begin():
         await session.execute(update(User).values(email=None))
     anything = await talk.command(world.speaker, "connect", now=NOW)
     assert "I don't know your e-mail address yet" in texts(anything)
-    assert "coming later" not in texts(anything)
+    assert "app password" not in texts(anything)
+    assert "Connect iCloud, Fastmail, Nextcloud (CalDAV)" in [b.label for b in buttons(anything)]
 
+
+
+async def test_connect_icloud_says_what_works_when_caldav_is_off(
+        sessions: async_sessionmaker[AsyncSession], secrets: SecretBox, make_settings: Any) -> None:
+    world = await make_world(sessions, secrets, make_settings, SLOTBOT_CALDAV="0")
+    icloud = await world.conversation.message(world.speaker, "connect my icloud calendar", now=NOW)
+    assert "I can't connect that calendar on this Slotbot server" in texts(icloud)
+    assert [b.label for b in buttons(icloud)] == ["Connect Google Calendar", "Connect Microsoft Exchange"]
 
 async def test_help_unknown_input_and_greetings(world: World) -> None:
     talk = world.conversation
@@ -323,7 +337,8 @@ async def test_home_shows_calendars_pages_and_bookings(world: World, secrets: Se
         ("Próximos compromissos", ["sex., 27 de mar., 11:00 - 11:30 · Rui · Meeting with Ana Lúcia"]),
     ]
     assert [b.label for b in buttons(home)] == [
-        "Conectar Google Agenda", "Conectar Microsoft Exchange", "Abrir configurações"]
+        "Conectar Google Agenda", "Conectar Microsoft Exchange",
+        "Conectar iCloud, Fastmail, Nextcloud (CalDAV)", "Abrir configurações"]
 
 
 async def test_unfurl_our_links_only(world: World, secrets: SecretBox,
