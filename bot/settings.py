@@ -187,6 +187,8 @@ class Settings:
     address_policy: AddressPolicy = field(default_factory=AddressPolicy)  # private networks allowed
     extra_ca_file: str | None = None  # CA certificates trusted besides the system store (calendars)
     exchange_enabled: bool = True  # on-premises Exchange (EWS) through the dashboard's form
+    feeds_enabled: bool = True  # read-only calendars by address (ICS feeds) through the dashboard
+    feed_max_bytes: int = 20 * 1024 * 1024  # the most of one feed Slotbot reads
     smtp: SmtpSettings = SmtpSettings()
     google: GoogleSettings = GoogleSettings()
     microsoft: MicrosoftSettings = MicrosoftSettings()
@@ -282,6 +284,8 @@ class Settings:
             address_policy=read_address_policy(env),
             extra_ca_file=read_extra_ca_file(reader),
             exchange_enabled=reader.flag("SLOTBOT_EXCHANGE", True),
+            feeds_enabled=reader.flag("SLOTBOT_FEEDS", True),
+            feed_max_bytes=reader.integer("SLOTBOT_FEED_MAX_BYTES", 20 * 1024 * 1024, low=1024, high=1 << 30),
             smtp=SmtpSettings(
                 host=reader.text("SMTP_HOST", ""),
                 port=reader.integer("SMTP_PORT", 587, low=1, high=65535),

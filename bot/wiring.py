@@ -20,13 +20,19 @@ import requests.adapters
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.accounts.connections import Connections
+from bot.accounts.credentials import CREDENTIALS_PURPOSE
 from bot.accounts.exchange import ExchangeAccounts
+from bot.accounts.feeds import FeedAccounts
 from bot.accounts.identities import Identities
 from bot.accounts.tokens import Tokens
 from bot.booking.events import SYNC_EVENT_KIND, EventSync
 from bot.booking.service import Bookings
 from bot.calendar.base import ProviderRegistry
 from bot.calendar.exchange.provider import exchange_factory
+from bot.calendar.feeds.fetch import FeedFetcher, FeedLimits
+from bot.calendar.feeds.provider import FeedCache, feed_factory
+from bot.calendar.feeds.refresh import FeedRefresher
+from bot.calendar.feeds.store import FeedStore
 from bot.calendar.google.connect import GoogleConnect
 from bot.calendar.google.provider import google_factory
 from bot.calendar.local import local_factory
@@ -43,6 +49,7 @@ from bot.notices.outbox import OutboxWorker
 from bot.pages.domains import Domains
 from bot.pages.links import Links
 from bot.pages.public import PublicPages
+from bot.scheduling.health import CalendarHealth
 from bot.scheduling.scheduler import Scheduler
 from bot.settings import Settings
 from bot.templating import Templates
@@ -105,6 +112,7 @@ class Services:
     public_pages: PublicPages
     threads: WorkerThreads
     exchange: ExchangeAccounts | None
+    feeds: FeedAccounts | None
 
 
 def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
@@ -117,7 +125,10 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
     read_sessions = read_session_factory(engine)
     http = SharedHttp(total_timeout=settings.calendar_timeout_seconds * 3)
     threads = WorkerThreads()  # the one pool for every provider's blocking library calls
+    feed_store, feed_cache = FeedStore(sessions), FeedCache()
     providers = _providers(settings, sessions, http, threads)
+    if settings.feeds_enabled:  # read-only calendars by address: the stored copy, never a fetch
+        providers.register("feed", feed_factory(feed_store, cache=feed_cache, threads=threads))
     scheduler = Scheduler(
         sessions,
         providers,
@@ -141,6 +152,11 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         ExchangeAccounts(sessions, secrets, connections, providers, policy=settings.address_policy,
                          adapter=_ews_adapter(settings), threads=threads, data_dir=settings.data_dir)
         if "exchange" in providers.kinds() else None
+    )
+    feeds = (
+        FeedAccounts(sessions, secrets, connections, feed_store,
+                     _feed_refresher(settings, sessions, secrets, feed_store, feed_cache, threads))
+        if settings.feeds_enabled else None
     )
     identities = Identities(sessions, default_timezone=settings.default_timezone)
     chat_notifier = ChatNotifier(sessions)
@@ -182,6 +198,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         public_pages=PublicPages(read_sessions, links=links),
         threads=threads,
         exchange=exchange,
+        feeds=feeds,
     )
 
 
@@ -212,3 +229,25 @@ def _providers(
 def _ews_adapter(settings: Settings) -> type[requests.adapters.HTTPAdapter]:
     """The HTTP adapter exchangelib speaks through: the SSRF policy and the operator's TLS trust."""
     return http_adapter_class(settings.address_policy, trust_context(settings.extra_ca_file))
+
+
+def _feed_refresher(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    secrets: SecretBox,
+    store: FeedStore,
+    cache: FeedCache,
+    threads: WorkerThreads,
+) -> FeedRefresher:
+    """The ICS feeds' fetcher (the SSRF policy, the operator's TLS trust, the size cap) and refresh;
+    a feed failing too long is reported like a calendar that lost access."""
+    fetcher = FeedFetcher(
+        policy=settings.address_policy,
+        ssl_context=trust_context(settings.extra_ca_file),
+        limits=FeedLimits(max_bytes=settings.feed_max_bytes),
+    )
+    return FeedRefresher(
+        sessions, store, fetcher,
+        open_secret=lambda sealed: secrets.open(sealed, purpose=CREDENTIALS_PURPOSE),
+        cache=cache, threads=threads, on_problem=CalendarHealth(sessions).calendar_lost,
+    )
