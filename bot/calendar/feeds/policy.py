@@ -3,10 +3,11 @@
 Pure (no clock, no database): the caller gives ``now``.
 
 * After a good fetch (or a 304), the next one is due in 15-60 minutes: the server's
-  ``Cache-Control: max-age`` kept inside that range (30 minutes when it gave none), shortened by
-  up to a quarter at random so feeds added together do not stay in step.
+  ``Cache-Control: max-age`` kept inside that range (30 minutes when it gave none), moved by up
+  to a quarter either way at random (still inside the range) so feeds added together do not
+  stay in step.
 * After a failure, the next try is due in 15 minutes, or later when a 429/503 asked for it (at
-  most 60 minutes), with the same jitter.
+  most 60 minutes), lengthened by up to a quarter at random.
 * Reading (:meth:`RefreshPolicy.verdict`): the copy answers while it is at most 2 hours old. A
   feed failing for 2 hours is a problem: :class:`~bot.calendar.base.AccessLost`, which marks the
   calendar inactive and tells the host once (``scheduling/health.py``). In between, a failing
@@ -43,20 +44,19 @@ class RefreshPolicy:
     lease: timedelta = timedelta(minutes=5)
     random: Callable[[], float] = field(default=random.random, compare=False)
 
-    def _jittered(self, span: timedelta, floor: timedelta) -> timedelta:
-        return max(floor, span * (1.0 - self.jitter * self.random()))
+    def _within(self, span: timedelta) -> timedelta:
+        return min(self.longest, max(self.shortest, span))
 
     def after_success(self, now: datetime, advised: float | None = None) -> datetime:
         """When to fetch again after a good answer; ``advised``: the server's max-age in seconds."""
         wanted = self.usual if advised is None else timedelta(seconds=advised)
-        span = min(self.longest, max(self.shortest, wanted))
-        return now + self._jittered(span, self.shortest)
+        span = self._within(wanted) * (1.0 + self.jitter * (2.0 * self.random() - 1.0))
+        return now + self._within(span)
 
     def after_failure(self, now: datetime, retry_after: float | None = None) -> datetime:
         """When to try again after a failure; ``retry_after``: what a 429/503 asked, in seconds."""
-        wanted = self.retry if retry_after is None else timedelta(seconds=retry_after)
-        span = min(self.longest, max(self.retry, wanted))
-        return now + self._jittered(span, min(self.retry, self.shortest))
+        wanted = max(self.retry, self.retry if retry_after is None else timedelta(seconds=retry_after))
+        return now + min(self.longest, wanted * (1.0 + self.jitter * self.random()))
 
     def is_problem(self, failing_since: datetime | None, now: datetime) -> bool:
         """Whether a feed failing since ``failing_since`` has failed long enough to be a problem."""
