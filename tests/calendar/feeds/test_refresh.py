@@ -172,3 +172,12 @@ async def test_the_background_task_refreshes_due_feeds_until_stopped(
         await quick.stop()
     assert world.fake.fetches("team") == [200]
     assert not [t for t in asyncio.all_tasks() if t.get_name() == "feed-refresh"]
+
+
+async def test_a_due_feed_is_claimed_by_one_process_only(world: World) -> None:
+    now = datetime.now(UTC)
+    other = FeedStore(world.sessions)  # type: ignore[arg-type]
+    assert await world.store.due(now) == await other.due(now) == [world.connection_id]  # both see it due
+    claims = [await store.claim(world.connection_id, now, now + 5 * MINUTE) for store in (world.store, other)]
+    assert claims == [True, False]
+    assert await world.store.due(now) == []
