@@ -257,3 +257,41 @@ async def test_a_refresh_that_fails_says_why_and_keeps_the_copy(client: TestClie
         refused = await client.post(f"/dashboard/connections/{connection.id}/{action}",
                                     data={"csrf": csrf_other, "value": "on"})
         assert refused.status == 400 and "not set up" in await refused.text()
+
+
+async def test_a_feed_added_next_to_a_writable_calendar_leaves_the_default_alone(
+    app_client: AppClient, feeds: FakeFeeds, feeds_tls: TlsFiles
+) -> None:
+    from tests.support.signing_in import demo_client
+
+    client, demo = await demo_client(app_client, SLOTBOT_ALLOWED_PRIVATE_NETWORKS="127.0.0.0/8",
+                                     SLOTBOT_EXTRA_CA_FILE=str(feeds_tls.cert))
+    csrf = await sign_in_for_csrf(client, demo.user_id)
+    added = await _add(client, csrf, feeds.publish("team", calendar(name="Team rota")))
+    assert added.status == 303
+    page = await (await client.get(added.headers["Location"])).text()
+    assert "1 calendars found." in page and "Local calendar" in page and "Team rota" in page
+    async with client.app[SESSIONS]() as session:  # type: ignore[union-attr]
+        defaults = (await session.execute(select(Calendar).where(Calendar.is_default))).scalars().all()
+    assert [(c.name, c.access_role) for c in defaults] == [(defaults[0].name, "owner")]
+    assert defaults[0].connection_id != (await _feed_calendar(client))[0].id
+
+
+async def test_feeds_can_be_turned_off(app_client: AppClient) -> None:
+    client = await app_client(SLOTBOT_FEEDS="false")
+    assert client.app is not None and FEEDS not in client.app
+    user_id = await add_user(client, "hannah", "hannah@example.com")
+    csrf = await sign_in_for_csrf(client, user_id)
+    assert "ICS feed" not in await (await client.get("/dashboard")).text()
+    assert (await client.get("/dashboard/connect/feed")).status == 404
+    assert (await _add(client, csrf, "https://calendar.example.com/x.ics")).status == 404
+
+
+@pytest.mark.parametrize("value", ["lots", "10", "-5"])
+def test_a_bad_feed_size_cap_stops_start_up(make_settings: Any, value: str) -> None:
+    from bot.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="SLOTBOT_FEED_MAX_BYTES"):
+        make_settings(SLOTBOT_FEED_MAX_BYTES=value)
+    assert make_settings().feed_max_bytes == 20 * 1024 * 1024
+    assert make_settings(SLOTBOT_FEED_MAX_BYTES="1048576").feed_max_bytes == 1048576
