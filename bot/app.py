@@ -2,8 +2,9 @@
 
 The services come from :func:`bot.wiring.build` (the composition root) and are published under
 the typed ``web.AppKey`` s of :mod:`bot.keys`, where the handlers find them. ``cleanup_ctx`` opens
-and closes, in order, the database engine, the one shared HTTP ``ClientSession`` and the outbox
-worker. Routes are added by the handler modules in ``bot/handlers/``.
+and closes, in order, the database engine, the one shared HTTP ``ClientSession``, the outbox
+worker and the ICS feeds' background refresh. Routes are added by the handler modules in
+``bot/handlers/``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from bot.keys import (
     DOMAINS,
     ENGINE,
     EXCHANGE,
+    FEEDS,
     HTTP,
     IDENTITIES,
     LINKS,
@@ -80,6 +82,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     app.cleanup_ctx.append(_database(services))
     app.cleanup_ctx.append(_http_session(services))
     app.cleanup_ctx.append(_outbox_worker(services))
+    app.cleanup_ctx.append(_feed_refresher(services))
     site.setup(app)
     dashboard.setup(app)
     pages.setup(app)
@@ -117,6 +120,8 @@ def _publish(app: web.Application, services: wiring.Services) -> None:
         app[EXCHANGE] = services.exchange
     if services.caldav is not None:
         app[CALDAV] = services.caldav
+    if services.feeds is not None:
+        app[FEEDS] = services.feeds
 
 
 def _database(services: wiring.Services) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -150,6 +155,20 @@ def _outbox_worker(services: wiring.Services) -> Callable[[web.Application], Asy
         worker.start()
         yield
         await worker.stop()
+
+    return context
+
+
+def _feed_refresher(services: wiring.Services) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The ICS feeds' background refresh (``calendar/feeds/refresh.py``), while the app runs."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        refresher = services.feeds.refresher if services.feeds is not None else None
+        if refresher is not None:
+            refresher.start()
+        yield
+        if refresher is not None:
+            await refresher.stop()
 
     return context
 

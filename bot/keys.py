@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.accounts.caldav import CalDavAccounts
     from bot.accounts.connections import Connections
     from bot.accounts.exchange import ExchangeAccounts
+    from bot.accounts.feeds import FeedAccounts
     from bot.accounts.identities import Identities
     from bot.accounts.tokens import Tokens
     from bot.booking.service import Bookings
@@ -56,6 +57,7 @@ CONVERSATION: web.AppKey[Conversation] = web.AppKey("conversation")
 PUBLIC_PAGES: web.AppKey[PublicPages] = web.AppKey("public_pages")  # what visitor requests read
 EXCHANGE: web.AppKey[ExchangeAccounts] = web.AppKey("exchange")  # absent when Exchange is off
 CALDAV: web.AppKey[CalDavAccounts] = web.AppKey("caldav")  # absent when CalDAV is off
+FEEDS: web.AppKey[FeedAccounts] = web.AppKey("feeds")  # ICS feeds by address; absent when off
 DEMO_EXCHANGE: web.AppKey[DemoExchange] = web.AppKey("demo_exchange")  # `slotbot demo --exchange`
 
 OutboxRegistrar = Callable[[web.Application, "OutboxWorker"], None]

@@ -189,6 +189,8 @@ class Settings:
     extra_ca_file: str | None = None  # CA certificates trusted besides the system store (calendars)
     exchange_enabled: bool = True  # on-premises Exchange (EWS) through the dashboard's form
     caldav_enabled: bool = True  # CalDAV (iCloud, Fastmail, Nextcloud...) through the dashboard's form
+    feeds_enabled: bool = True  # read-only calendars by address (ICS feeds) through the dashboard
+    feed_max_bytes: int = 20 * 1024 * 1024  # the most of one feed Slotbot reads
     smtp: SmtpSettings = SmtpSettings()
     google: GoogleSettings = GoogleSettings()
     microsoft: MicrosoftSettings = MicrosoftSettings()
@@ -286,6 +288,8 @@ class Settings:
             unreachable_notice_minutes=reader.number("SLOTBOT_UNREACHABLE_NOTICE_MINUTES", 60.0, low=0.0),
             exchange_enabled=reader.flag("SLOTBOT_EXCHANGE", True),
             caldav_enabled=reader.flag("SLOTBOT_CALDAV", True),
+            feeds_enabled=reader.flag("SLOTBOT_FEEDS", True),
+            feed_max_bytes=reader.integer("SLOTBOT_FEED_MAX_BYTES", 20 * 1024 * 1024, low=1024, high=1 << 30),
             smtp=SmtpSettings(
                 host=reader.text("SMTP_HOST", ""),
                 port=reader.integer("SMTP_PORT", 587, low=1, high=65535),

@@ -21,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.accounts.caldav import CalDavAccounts
 from bot.accounts.connections import Connections
+from bot.accounts.credentials import CREDENTIALS_PURPOSE
 from bot.accounts.exchange import ExchangeAccounts
+from bot.accounts.feeds import FeedAccounts
 from bot.accounts.identities import Identities
 from bot.accounts.tokens import Tokens
 from bot.booking.events import SYNC_EVENT_KIND, EventSync
@@ -29,6 +31,10 @@ from bot.booking.service import Bookings
 from bot.calendar.base import ProviderRegistry
 from bot.calendar.caldav.provider import CalDavFactory, caldav_factory
 from bot.calendar.exchange.provider import exchange_factory
+from bot.calendar.feeds.fetch import FeedFetcher, FeedLimits
+from bot.calendar.feeds.provider import FeedCache, feed_factory
+from bot.calendar.feeds.refresh import FeedRefresher
+from bot.calendar.feeds.store import FeedStore
 from bot.calendar.google.connect import GoogleConnect
 from bot.calendar.google.provider import google_factory
 from bot.calendar.local import local_factory
@@ -45,6 +51,7 @@ from bot.notices.outbox import OutboxWorker
 from bot.pages.domains import Domains
 from bot.pages.links import Links
 from bot.pages.public import PublicPages
+from bot.scheduling.health import CalendarHealth
 from bot.scheduling.scheduler import Scheduler
 from bot.settings import Settings
 from bot.templating import Templates
@@ -108,6 +115,7 @@ class Services:
     threads: WorkerThreads
     exchange: ExchangeAccounts | None
     caldav: CalDavAccounts | None
+    feeds: FeedAccounts | None
 
 
 def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
@@ -122,6 +130,9 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
     threads = WorkerThreads()  # the one pool for every provider's blocking library calls
     caldav = _caldav_factory(settings) if settings.caldav_enabled else None
     providers = _providers(settings, sessions, http, threads, caldav)
+    feed_store, feed_cache = FeedStore(sessions), FeedCache()
+    if settings.feeds_enabled:  # read-only calendars by address: the stored copy, never a fetch
+        providers.register("feed", feed_factory(feed_store, cache=feed_cache, threads=threads))
     scheduler = Scheduler(
         sessions,
         providers,
@@ -148,6 +159,11 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         if "exchange" in providers.kinds() else None
     )
     caldav_accounts = CalDavAccounts(sessions, secrets, connections, caldav) if caldav is not None else None
+    feeds = (
+        FeedAccounts(sessions, secrets, connections, feed_store,
+                     _feed_refresher(settings, sessions, secrets, feed_store, feed_cache, threads))
+        if settings.feeds_enabled else None
+    )
     identities = Identities(sessions, default_timezone=settings.default_timezone)
     chat_notifier = ChatNotifier(sessions)
     conversation = Conversation(
@@ -190,6 +206,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         threads=threads,
         exchange=exchange,
         caldav=caldav_accounts,
+        feeds=feeds,
     )
 
 
@@ -229,3 +246,25 @@ def _caldav_factory(settings: Settings) -> CalDavFactory:
 def _ews_adapter(settings: Settings) -> type[requests.adapters.HTTPAdapter]:
     """The HTTP adapter exchangelib speaks through: the SSRF policy and the operator's TLS trust."""
     return http_adapter_class(settings.address_policy, trust_context(settings.extra_ca_file))
+
+
+def _feed_refresher(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    secrets: SecretBox,
+    store: FeedStore,
+    cache: FeedCache,
+    threads: WorkerThreads,
+) -> FeedRefresher:
+    """The ICS feeds' fetcher (the SSRF policy, the operator's TLS trust, the size cap) and refresh;
+    a feed failing too long is reported like a calendar that lost access."""
+    fetcher = FeedFetcher(
+        policy=settings.address_policy,
+        ssl_context=trust_context(settings.extra_ca_file),
+        limits=FeedLimits(max_bytes=settings.feed_max_bytes),
+    )
+    return FeedRefresher(
+        sessions, store, fetcher,
+        open_secret=lambda sealed: secrets.open(sealed, purpose=CREDENTIALS_PURPOSE),
+        cache=cache, threads=threads, on_problem=CalendarHealth(sessions).calendar_lost,
+    )

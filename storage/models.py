@@ -1,4 +1,9 @@
-"""SQLAlchemy 2 typed models: the whole schema in one place.
+"""SQLAlchemy 2 typed models: the whole schema, importable from this one module.
+
+The models live in two modules on one declarative base (``storage/base.py``): this one (users,
+chat identities, pages, bookings, contacts, the outbox, sign-in) and ``storage/calendar_models.py``
+(connections, calendars, local events, ICS feed copies), whose names are re-exported here, so
+``from storage.models import Calendar`` works everywhere.
 
 Invariants the database itself guards (see also the migrations, which add what SQLAlchemy's
 metadata cannot express portably):
@@ -13,7 +18,7 @@ metadata cannot express portably):
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -21,7 +26,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
-    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -29,39 +33,46 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.types import UTCDateTime
+from storage.base import (
+    BOOKING_STATUSES,
+    CALENDAR_STATUSES,
+    CHANNELS,
+    CONNECTION_STATUSES,
+    OUTBOX_STATUSES,
+    Base,
+    one_of,
+    utcnow,
+)
+from storage.calendar_models import Calendar, CalendarConnection, FeedState, LocalEvent
 
-CONNECTION_STATUSES = ("active", "needs_reauth", "inactive")
-CALENDAR_STATUSES = ("active", "inactive")
-BOOKING_STATUSES = ("confirmed", "requested", "cancelled")
-OUTBOX_STATUSES = ("pending", "running", "done", "dead")
-CHANNELS = ("slack", "teams", "web")
-
-
-def utcnow() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-class Base(DeclarativeBase):
-    """Declarative base with a naming convention so constraints have stable names."""
-
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
-
-
-Base.metadata.naming_convention = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+__all__ = [
+    "BOOKING_STATUSES",
+    "CALENDAR_STATUSES",
+    "CHANNELS",
+    "CONNECTION_STATUSES",
+    "OUTBOX_STATUSES",
+    "Base",
+    "Booking",
+    "BookingAttempt",
+    "Calendar",
+    "CalendarConnection",
+    "ChatIdentity",
+    "Contact",
+    "CustomDomain",
+    "FeedState",
+    "LocalEvent",
+    "LoginToken",
+    "MeetingEngagement",
+    "OAuthState",
+    "OutboxMessage",
+    "SchedulingPage",
+    "TeamsConversation",
+    "User",
+    "WebSession",
+    "utcnow",
+]
 
 
 class CustomDomain(Base):
@@ -108,7 +119,7 @@ class ChatIdentity(Base):
     __tablename__ = "chat_identities"
     __table_args__ = (
         UniqueConstraint("channel", "tenant", "external_id", name="uq_chat_identity"),
-        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(one_of("channel", CHANNELS), name="channel"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -133,90 +144,6 @@ class TeamsConversation(Base):
     conversation_id: Mapped[str] = mapped_column(String(512), primary_key=True)
     user_id: Mapped[str | None] = mapped_column(String(128), index=True)  # personal chats: the user
     reference: Mapped[dict[str, Any]] = mapped_column(JSON)  # serviceUrl, kind, bot, aad and team ids
-
-
-class CalendarConnection(Base):
-    """One connected calendar account (Google, Microsoft 365, Exchange, local...)."""
-
-    __tablename__ = "calendar_connections"
-    __table_args__ = (
-        UniqueConstraint("user_id", "provider", "account_email", name="uq_connection_account"),
-        UniqueConstraint("id", "user_id", name="uq_connection_id_user"),
-        CheckConstraint(_in("status", CONNECTION_STATUSES), name="status"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    provider: Mapped[str] = mapped_column(String(32))
-    account_email: Mapped[str] = mapped_column(String(320))
-    # Sealed with storage.crypto.SecretBox (purpose "connection.credentials"); never plaintext.
-    credentials: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(16), default="active")
-    last_error: Mapped[str | None] = mapped_column(Text)
-    last_checked_at: Mapped[datetime | None] = mapped_column()
-    # When the host was last told about the current incident (None: not yet / no incident).
-    incident_notified_at: Mapped[datetime | None] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    user: Mapped[User] = relationship(back_populates="connections")
-    calendars: Mapped[list[Calendar]] = relationship(
-        back_populates="connection", cascade="all, delete-orphan", passive_deletes=True
-    )
-
-
-class Calendar(Base):
-    """A calendar of a connection: checked for conflicts and/or the default for bookings."""
-
-    __tablename__ = "calendars"
-    __table_args__ = (
-        UniqueConstraint("connection_id", "external_id", name="uq_calendar_external"),
-        ForeignKeyConstraint(
-            ["connection_id", "user_id"],
-            ["calendar_connections.id", "calendar_connections.user_id"],
-            ondelete="CASCADE",
-            name="fk_calendars_connection_user",
-        ),
-        Index(
-            "uq_calendars_one_default",
-            "user_id",
-            unique=True,
-            sqlite_where=text("is_default"),
-            postgresql_where=text("is_default"),
-        ),
-        CheckConstraint(_in("status", CALENDAR_STATUSES), name="status"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    connection_id: Mapped[int] = mapped_column(Integer, index=True)
-    user_id: Mapped[int] = mapped_column(Integer, index=True)
-    external_id: Mapped[str] = mapped_column(String(1024))
-    name: Mapped[str] = mapped_column(String(255))
-    access_role: Mapped[str] = mapped_column(String(32))
-    time_zone: Mapped[str | None] = mapped_column(String(64))
-    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
-    checks_conflicts: Mapped[bool] = mapped_column(Boolean, default=True)
-    status: Mapped[str] = mapped_column(String(16), default="active")
-    last_error: Mapped[str | None] = mapped_column(Text)
-
-    connection: Mapped[CalendarConnection] = relationship(back_populates="calendars")
-
-
-class LocalEvent(Base):
-    """An event of a local calendar (provider ``local``), kept as iCalendar text.
-
-    The demo host's calendar lives here: seeded from a bundled .ics, and bookings land here.
-    """
-
-    __tablename__ = "local_events"
-    __table_args__ = (UniqueConstraint("calendar_id", "uid", name="uq_local_event_uid"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    calendar_id: Mapped[int] = mapped_column(
-        ForeignKey("calendars.id", ondelete="CASCADE"), index=True
-    )
-    uid: Mapped[str] = mapped_column(String(255))
-    ical: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SchedulingPage(Base):
@@ -261,7 +188,7 @@ class Booking(Base):
     __tablename__ = "bookings"
     __table_args__ = (
         CheckConstraint("end_at > start_at", name="positive_length"),
-        CheckConstraint(_in("status", BOOKING_STATUSES), name="status"),
+        CheckConstraint(one_of("status", BOOKING_STATUSES), name="status"),
         Index("ix_bookings_host_start", "host_id", "start_at"),
     )
 
@@ -312,7 +239,7 @@ class MeetingEngagement(Base):
     __tablename__ = "meeting_engagements"
     __table_args__ = (
         UniqueConstraint("contact_id", "source_key", name="uq_engagement_source"),
-        CheckConstraint(_in("source", ("booking", "calendar_sync", "contact_record")), name="source"),
+        CheckConstraint(one_of("source", ("booking", "calendar_sync", "contact_record")), name="source"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -335,7 +262,7 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        CheckConstraint(_in("status", OUTBOX_STATUSES), name="status"),
+        CheckConstraint(one_of("status", OUTBOX_STATUSES), name="status"),
         Index("ix_outbox_due", "status", "next_attempt_at"),
     )
 

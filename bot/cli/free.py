@@ -32,6 +32,7 @@ from bot.calendar.ics.errors import IcsError
 from bot.calendar.ics.parse import parse_ics
 from bot.cli.caldav import CalDavFailed, caldav_busy
 from bot.cli.ews import EwsFailed, ews_busy
+from bot.cli.feeds import FeedFailed, feed_bytes, is_feed_address, source_name
 
 USAGE_ERROR = 2
 DEFAULT_HOURS = "mon-fri 09:00-17:00"
@@ -58,7 +59,8 @@ def _one_line(text: str) -> str:
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     # Values are checked in run_free, so every mistake gets the same one-line treatment.
     add = parser.add_argument
-    add("--ics", action="append", metavar="PATH", help="an .ics file (repeatable)")
+    add("--ics", action="append", metavar="PATH|URL",
+        help="an .ics file or an https:// / webcal:// feed address (repeatable)")
     add("--ews", metavar="URL", help="an Exchange EWS URL (password from SLOTBOT_EWS_PASSWORD)")
     add("--ews-email", metavar="ADDRESS", help="the Exchange mailbox's e-mail address")
     add("--ews-user", metavar="NAME", help="the sign-in name when not the address (DOMAIN\\user or UPN)")
@@ -233,18 +235,19 @@ def _compute(args: argparse.Namespace) -> tuple[ZoneInfo, AvailabilityResult]:
             raise FreeError(f"--caldav: {exc}") from None
     for path in args.ics or ():
         try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise FreeError(f"cannot read {path}: {exc.strerror or exc}") from None
+            data = feed_bytes(path) if is_feed_address(path) else Path(path).read_bytes()
+        except (OSError, FeedFailed) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise FreeError(f"cannot read {source_name(path)}: {reason}") from None
         try:
             with warnings.catch_warnings(record=True) as caught:  # the CLI's one thread
                 warnings.simplefilter("always")
                 calendar = parse_ics(data)
                 busy.extend(calendar.busy_intervals(start, end, zone))
         except IcsError as exc:
-            raise FreeError(f"{path}: {exc}") from None
+            raise FreeError(f"{source_name(path)}: {exc}") from None
         for message in (*calendar.warnings, *(str(w.message) for w in caught)):
-            print(f"slotbot free: {path}: warning: {_one_line(message)}", file=sys.stderr)
+            print(f"slotbot free: {source_name(path)}: warning: {_one_line(message)}", file=sys.stderr)
     result = slots_from_intervals(rules, window_start=start, window_end=end, now=now, busy=busy)
     return zone, result
 

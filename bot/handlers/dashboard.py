@@ -18,14 +18,15 @@ from sqlalchemy import select
 from bot.accounts.calendars import CalendarSettings, SettingsRefused
 from bot.accounts.connections import ConnectError, Connections
 from bot.accounts.tokens import Session, TokenRefused
-from bot.handlers import caldav, exchange
+from bot.handlers import caldav, exchange, feeds
 from bot.handlers.dashboard_base import COOKIE, message, page, session_of, signed_in
-from bot.keys import CALDAV, CONNECTIONS, EXCHANGE, SCHEDULER, SESSIONS, SETTINGS, TOKENS
+from bot.keys import CALDAV, CONNECTIONS, EXCHANGE, FEEDS, SCHEDULER, SESSIONS, SETTINGS, TOKENS
 from storage.models import Calendar, CalendarConnection, User
 
 NOTICES = {
     "connected": "Connected {email}: {count} calendars found{landing}.",
     "colleague": "Added a colleague's calendar to {email}: {count} calendars now.",
+    "feed-refreshed": "Loaded the calendar feed {email} again.",
 }
 """The dashboard's notices by code (``/dashboard?notice=<code>&connection=<id>``)."""
 
@@ -34,6 +35,7 @@ def setup(app: web.Application) -> None:
     """Add the dashboard and OAuth routes (the Exchange form's first: its paths are fixed)."""
     exchange.setup(app)
     caldav.setup(app)
+    feeds.setup(app)  # the ICS feed form, Refresh and the free-as-busy switch
     app.router.add_get("/dashboard/login", login)
     app.router.add_post("/dashboard/logout", signed_in(logout))
     app.router.add_get("/dashboard", signed_in(dashboard))
@@ -116,6 +118,7 @@ async def dashboard(request: web.Request, session: Session) -> web.StreamRespons
         }
         for c in connections
     ]
+    await feeds.add_views(request, connections_view)
     return page(
         request,
         "dashboard.html",
@@ -126,6 +129,7 @@ async def dashboard(request: web.Request, session: Session) -> web.StreamRespons
             "providers": list(request.app[CONNECTIONS].providers.values()),
             "exchange": request.app.get(EXCHANGE) is not None,
             "caldav": request.app.get(CALDAV) is not None,
+            "feeds": request.app.get(FEEDS) is not None,
             "notice": _notice(request.query, connections_view),
         },
     )
@@ -149,7 +153,8 @@ def _notice(query: Mapping[str, str], connections: list[dict[str, Any]]) -> str:
 
 def _label(request: web.Request, kind: str) -> str:
     provider = request.app[CONNECTIONS].providers.get(kind)
-    labels = {"local": "Local calendar", "exchange": "Microsoft Exchange", "caldav": "CalDAV"}
+    labels = {"local": "Local calendar", "exchange": "Microsoft Exchange", "caldav": "CalDAV",
+              "feed": "Calendar feed (ICS)"}
     return provider.label if provider is not None else labels.get(kind, kind)
 
 

@@ -9,6 +9,11 @@ written once: one behaviour for every provider (per-calendar errors, windows, re
 
 To add a provider: write one ``_<kind>_backend`` context manager and add its kind to ``KINDS``
 (a provider that talks to a service also to ``REMOTE_KINDS``, with the HTTP knobs filled in).
+
+Read-only providers have their own subset at the end (``feed``: an ICS feed has one calendar, which
+it only reads, from a stored copy the refresh keeps): the same Protocol shape, windows and errors;
+writes refused with a clear error instead of the write cases; the stored copy's age bounds instead
+of retries (a feed is fetched in the background, never while busy time is asked).
 """
 
 from __future__ import annotations
@@ -910,3 +915,224 @@ async def test_a_timeout_is_provider_timeout_and_not_retried(remote_backend: Bac
     assert sleeps.calls == []
     assert backend.busy_requests() - before == (1 if backend.batch_size > 1 else 2)  # no second try
     backend.set_latency(0.0)
+
+
+# -- read-only: ICS feeds (the fake feed host, fetched through the SSRF policy into the database) ----
+
+FEED_KINDS = ["feed-sqlite", "feed-postgresql"]
+
+
+@dataclass
+class FeedBackend:
+    """A feed provider over a migrated database, its refresh and the fake feed host behind it."""
+
+    provider: CalendarProvider
+    refresher: Any
+    connection_id: int
+    fake: Any
+    publish: Callable[[list[tuple[datetime, datetime]]], Awaitable[None]]
+    age: Callable[..., Awaitable[None]]
+
+
+@asynccontextmanager
+async def _feed_backend(url: str, tls: TlsFiles) -> AsyncIterator[FeedBackend]:
+    from sqlalchemy import update
+
+    from bot.calendar.feeds.credentials import FeedCredentials, dump_credentials, feed_label
+    from bot.calendar.feeds.fetch import FeedFetcher
+    from bot.calendar.feeds.provider import FeedCache, feed_factory
+    from bot.calendar.feeds.refresh import FeedRefresher
+    from bot.calendar.feeds.store import FeedStore
+    from bot.calendar.ssrf import AddressPolicy
+    from bot.calendar.tls import trust_context
+    from storage.models import FeedState
+    from tests.fakes.feeds import FakeFeeds, calendar
+
+    engine = create_engine(url)
+    await upgrade(engine)
+    sessions = session_factory(engine)
+    fake = FakeFeeds(tls=tls)
+    await fake.start()
+    threads = WorkerThreads()
+    try:
+        address = fake.publish("team", calendar(name="Team rota"))
+        credentials = dump_credentials(FeedCredentials(address))
+        async with sessions() as session, session.begin():
+            user = User(display_name="Hannah", email="hannah@example.com", slug="hannah")
+            session.add(user)
+            await session.flush()
+            connection = CalendarConnection(
+                user_id=user.id, provider="feed", account_email=feed_label(address), credentials=credentials)
+            session.add(connection)
+            await session.flush()
+            session.add(FeedState(connection_id=connection.id))
+            connection_id = connection.id
+        store, cache = FeedStore(sessions), FeedCache()
+        loopback = AddressPolicy.parse("127.0.0.0/8")  # as SLOTBOT_ALLOWED_PRIVATE_NETWORKS would
+        fetcher = FeedFetcher(policy=loopback, ssl_context=trust_context(str(tls.cert)))
+        refresher = FeedRefresher(sessions, store, fetcher, open_secret=lambda sealed: sealed, cache=cache,
+                                  threads=threads)
+        await refresher.refresh(connection_id)
+        provider = feed_factory(store, cache=cache, threads=threads)(
+            ConnectionContext(connection_id=connection_id, account_email=feed_label(address),
+                              credentials=credentials, save_credentials=_ctx("", "").save_credentials,
+                              options={"timezone": "Europe/Copenhagen"}))
+
+        async def publish(events: list[tuple[datetime, datetime]]) -> None:
+            fake.publish("team", calendar(*events, name="Team rota"))
+            assert (await refresher.refresh(connection_id)).changed
+
+        async def age(*, fetched: timedelta, failing: timedelta | None) -> None:
+            now = datetime.now(UTC)
+            async with sessions() as session, session.begin():
+                mine = FeedState.connection_id == connection_id
+                await session.execute(update(FeedState).where(mine).values(
+                    fetched_at=now - fetched, failing_since=None if failing is None else now - failing,
+                    last_error=None if failing is None else "it answered 404"))
+
+        yield FeedBackend(provider, refresher, connection_id, fake, publish, age)
+    finally:
+        threads.shutdown()
+        await fake.stop()
+        await engine.dispose()
+
+
+@pytest_asyncio.fixture(params=FEED_KINDS)
+async def feed_backend(
+    request: pytest.FixtureRequest, tmp_path: Path, tls: TlsFiles
+) -> AsyncIterator[FeedBackend]:
+    if request.param == "feed-sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/feed-contract.db"
+    else:
+        admin = request.getfixturevalue("postgres_admin_url")
+        if admin is None:
+            if _require_postgres():
+                pytest.fail("PostgreSQL is required (SLOTBOT_REQUIRE_POSTGRES=1) but not available")
+            pytest.skip("no PostgreSQL available")
+        url = await _create_database(admin)
+    async with _feed_backend(url, tls) as made:
+        yield made
+
+
+FEED = "feed"
+
+
+async def test_feed_is_a_calendar_provider_with_keyword_only_arguments(feed_backend: FeedBackend) -> None:
+    provider = feed_backend.provider
+    assert isinstance(provider, CalendarProvider)
+    for name, keyword_only in (("busy", {"start", "end", "calendar_ids"}), ("create_event", {"calendar_id"}),
+                               ("delete_event", {"calendar_id"})):
+        method = getattr(provider, name)
+        assert inspect.iscoroutinefunction(method), name
+        found = {p.name for p in inspect.signature(method).parameters.values()
+                 if p.kind is inspect.Parameter.KEYWORD_ONLY}
+        assert found == keyword_only, (name, found)
+    with pytest.raises(TypeError):
+        await provider.busy(WEEK, WEEK_END, [FEED])  # type: ignore[misc]
+
+
+async def test_feed_lists_one_read_only_calendar_that_cannot_be_the_default(
+    feed_backend: FeedBackend,
+) -> None:
+    [info] = await feed_backend.provider.list_calendars()
+    assert info.external_id == FEED and info.name == "Team rota"
+    assert info.access_role is AccessRole.READER  # connections.py makes only an OWNER calendar the default
+    assert info.is_primary  # checked for conflicts from the start
+
+
+async def test_feed_busy_answers_for_the_window(feed_backend: FeedBackend) -> None:
+    meeting = (WEEK + timedelta(days=1, hours=9), WEEK + timedelta(days=1, hours=10))
+    outside = (WEEK_END + timedelta(hours=9), WEEK_END + timedelta(hours=10))
+    await feed_backend.publish([meeting, outside])
+
+    answer = await feed_backend.provider.busy(start=WEEK, end=WEEK_END, calendar_ids=[FEED])
+
+    assert set(answer) == {FEED} and answer[FEED].error is None
+    assert _covers(answer[FEED], *meeting) and not _touches(answer[FEED], *outside)
+    for block in answer[FEED].blocks:
+        assert isinstance(block.span, TimedSpan) and block.span.start.tzinfo is not None
+
+
+async def test_feed_busy_reads_the_stored_copy_and_never_waits_for_the_server(
+    feed_backend: FeedBackend,
+) -> None:
+    meeting = (WEEK + timedelta(hours=9), WEEK + timedelta(hours=10))
+    await feed_backend.publish([meeting])
+    before = len(feed_backend.fake.requests)
+    feed_backend.fake.latency = 30.0  # a server this slow would hold an answer for 20 s
+
+    answer = await asyncio.wait_for(
+        feed_backend.provider.busy(start=WEEK, end=WEEK_END, calendar_ids=[FEED]), timeout=2.0)
+
+    assert _covers(answer[FEED], *meeting)
+    assert len(feed_backend.fake.requests) == before
+    feed_backend.fake.latency = 0.0
+
+
+async def test_feed_writes_are_refused_as_read_only(feed_backend: FeedBackend) -> None:
+    from bot.calendar.base import CalendarError
+
+    start = WEEK + timedelta(days=2, hours=13)
+    with pytest.raises(CalendarError, match="read-only") as created:
+        await feed_backend.provider.create_event(_event("booking-feed-1", start), calendar_id=FEED)
+    assert created.value.reason == "read_only"
+    with pytest.raises(CalendarError, match="read-only"):
+        await feed_backend.provider.delete_event("booking-feed-1", calendar_id=FEED)
+    answer = await feed_backend.provider.busy(start=WEEK, end=WEEK_END, calendar_ids=[FEED])
+    assert not _touches(answer[FEED], start, start + timedelta(minutes=45))  # nothing was written
+
+
+async def test_feed_windows_are_checked_like_every_provider(feed_backend: FeedBackend) -> None:
+    provider = feed_backend.provider
+    await feed_backend.publish([(WEEK - timedelta(hours=1), WEEK + timedelta(hours=1))])
+    assert await provider.busy(start=WEEK, end=WEEK, calendar_ids=[FEED]) == {FEED: CalendarBusy()}
+    with pytest.raises(ValueError, match="before"):
+        await provider.busy(start=WEEK_END, end=WEEK, calendar_ids=[FEED])
+    naive = datetime(2031, 3, 4, 9, 0)
+    with pytest.raises(ValueError, match="aware"):
+        await provider.busy(start=naive, end=WEEK_END, calendar_ids=[FEED])
+
+
+async def test_feed_an_unknown_calendar_is_reported_alone(feed_backend: FeedBackend) -> None:
+    meeting = (WEEK + timedelta(hours=10), WEEK + timedelta(hours=11))
+    await feed_backend.publish([meeting])
+    answer = await feed_backend.provider.busy(start=WEEK, end=WEEK_END, calendar_ids=[FEED, "another"])
+    assert isinstance(answer["another"].error, AccessLost) and answer["another"].blocks == ()
+    assert answer[FEED].error is None and _covers(answer[FEED], *meeting)
+
+
+@pytest.mark.parametrize(("fetched", "failing", "error"), [
+    (timedelta(minutes=50), timedelta(minutes=50), None),  # failing a while: the copy is young enough
+    (timedelta(hours=3), timedelta(minutes=50), ProviderUnavailable),  # the copy is too old: unknown
+    (timedelta(hours=3), None, ProviderUnavailable),  # not refreshed (the refresh stopped): unknown
+    (timedelta(hours=3), timedelta(hours=2), AccessLost),  # failing for 2 hours: a problem
+])
+async def test_feed_a_failing_feed_is_unknown_never_free_then_a_problem(
+    feed_backend: FeedBackend, fetched: timedelta, failing: timedelta | None, error: type[Exception] | None
+) -> None:
+    meeting = (WEEK + timedelta(hours=10), WEEK + timedelta(hours=11))
+    await feed_backend.publish([meeting])
+    await feed_backend.age(fetched=fetched, failing=failing)
+
+    answer = (await feed_backend.provider.busy(start=WEEK, end=WEEK_END, calendar_ids=[FEED]))[FEED]
+
+    if error is None:
+        assert answer.error is None and _covers(answer, *meeting)
+    else:
+        assert type(answer.error) is error and answer.blocks == ()
+        assert "127.0.0.1 #" in str(answer.error) and "/feeds/" not in str(answer.error)
+
+
+async def test_feed_a_feed_that_answers_an_error_keeps_its_last_good_copy(feed_backend: FeedBackend) -> None:
+    meeting = (WEEK + timedelta(hours=10), WEEK + timedelta(hours=11))
+    await feed_backend.publish([meeting])
+    for status in (404, 500, 429):
+        feed_backend.fake.fail_next(1, status=status)
+        done = await feed_backend.refresher.refresh(feed_backend.connection_id)
+        assert not done.ok and f"({status})" in str(done.error)
+    feed_backend.fake.publish("team", "<html>Sign in</html>")
+    assert not (await feed_backend.refresher.refresh(feed_backend.connection_id)).ok
+
+    answer = (await feed_backend.provider.busy(start=WEEK, end=WEEK_END, calendar_ids=[FEED]))[FEED]
+
+    assert answer.error is None and _covers(answer, *meeting)  # failing for minutes: the copy answers
