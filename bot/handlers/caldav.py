@@ -17,7 +17,7 @@ from bot.accounts.caldav import DISCLOSURE, CalDavAccounts
 from bot.accounts.connections import ConnectError
 from bot.accounts.tokens import Session
 from bot.calendar.caldav.connect import PRESETS, CalDavForm, CalDavRefused
-from bot.handlers.dashboard_base import message, page, signed_in
+from bot.handlers.dashboard_base import message, page, reconnect_id, signed_in
 from bot.keys import CALDAV, SCHEDULER
 
 NOT_SET_UP = "CalDAV calendars are not set up on this server."
@@ -42,16 +42,13 @@ def _form_response(request: web.Request, session: Session, form: CalDavForm, *, 
     return page(request, "connect_caldav.html", context, status)
 
 
-def _reconnect_id(value: object) -> int | None:
-    return int(value) if isinstance(value, str) and value.isdigit() else None
-
 
 async def form_page(request: web.Request, session: Session) -> web.StreamResponse:
     """The form (prefilled, password excepted, when reconnecting)."""
     service = _service(request)
     if service is None:
         return message(request, "Cannot connect", NOT_SET_UP, 404)
-    reconnect = _reconnect_id(request.query.get("reconnect"))
+    reconnect = reconnect_id(request.query.get("reconnect"))
     preset = request.query.get("server", "icloud")
     form = CalDavForm(preset if preset in PRESETS else "icloud", "", "")
     if reconnect is not None:
@@ -75,7 +72,7 @@ async def submit(request: web.Request, session: Session) -> web.StreamResponse:
 
     form = CalDavForm(server=text("server", 16), username=text("username", 254),
                       password=text("password", 1024), url=text("url", 2000))
-    reconnect = _reconnect_id(data.get("reconnect"))
+    reconnect = reconnect_id(data.get("reconnect"))
     try:
         connected = await service.connect(session.user_id, form, reconnect_id=reconnect)
     except CalDavRefused as exc:

@@ -19,7 +19,7 @@ from bot.accounts.calendars import CalendarSettings, SettingsRefused
 from bot.accounts.connections import ConnectError, Connections
 from bot.accounts.tokens import Session, TokenRefused
 from bot.handlers import caldav, exchange, feeds
-from bot.handlers.dashboard_base import COOKIE, message, page, session_of, signed_in
+from bot.handlers.dashboard_base import COOKIE, message, page, reconnect_id, session_of, signed_in
 from bot.keys import CALDAV, CONNECTIONS, EXCHANGE, FEEDS, SCHEDULER, SESSIONS, SETTINGS, TOKENS
 from storage.models import Calendar, CalendarConnection, User
 
@@ -181,7 +181,7 @@ async def connect_start(request: web.Request, session: Session) -> web.StreamRes
         url = await request.app[CONNECTIONS].begin(
             session.user_id,
             request.match_info["kind"],
-            reconnect_id=int(reconnect) if isinstance(reconnect, str) and reconnect.isdigit() else None,
+            reconnect_id=reconnect_id(reconnect),
         )
     except ConnectError as exc:
         return message(request, "Cannot connect", str(exc), 400)

@@ -58,3 +58,8 @@ def signed_in(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamR
         return await handler(request, session)
 
     return wrapped
+
+
+def reconnect_id(value: object) -> int | None:
+    """The connection a form reconnects (its ``reconnect`` field or query value), if any."""
+    return int(value) if isinstance(value, str) and value.isdigit() else None

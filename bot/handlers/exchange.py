@@ -18,7 +18,7 @@ from bot.accounts.connections import ConnectError
 from bot.accounts.exchange import DISCLOSURE, ExchangeAccounts
 from bot.accounts.tokens import Session
 from bot.calendar.exchange.connect import ExchangeForm, ExchangeRefused
-from bot.handlers.dashboard_base import message, page, signed_in
+from bot.handlers.dashboard_base import message, page, reconnect_id, signed_in
 from bot.keys import DEMO_EXCHANGE, EXCHANGE, SCHEDULER
 
 VERSION_CHOICES = (
@@ -51,16 +51,13 @@ def _form_response(request: web.Request, session: Session, form: ExchangeForm, *
     return page(request, "connect_exchange.html", context, status)
 
 
-def _reconnect_id(value: object) -> int | None:
-    return int(value) if isinstance(value, str) and value.isdigit() else None
-
 
 async def form_page(request: web.Request, session: Session) -> web.StreamResponse:
     """The form (prefilled, password excepted, when reconnecting)."""
     service = _service(request)
     if service is None:
         return message(request, "Cannot connect", "Exchange is not set up on this server.", 404)
-    reconnect = _reconnect_id(request.query.get("reconnect"))
+    reconnect = reconnect_id(request.query.get("reconnect"))
     demo = request.app.get(DEMO_EXCHANGE)
     form = ExchangeForm(email=demo.email if demo else "", password="", ews_url=demo.url if demo else "")
     if reconnect is not None:
@@ -86,7 +83,7 @@ async def submit(request: web.Request, session: Session) -> web.StreamResponse:
         email=text("email", 254), password=text("password", 1024), username=text("username", 254),
         ews_url=text("ews_url", 2000), version=text("version", 16),
     )
-    reconnect = _reconnect_id(data.get("reconnect"))
+    reconnect = reconnect_id(data.get("reconnect"))
     try:
         connected = await service.connect(session.user_id, form, reconnect_id=reconnect)
     except ExchangeRefused as exc:

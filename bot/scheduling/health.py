@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,6 +21,7 @@ from bot.notices.email import enqueue_email
 from storage.models import Calendar, CalendarConnection, User, utcnow
 
 log = logging.getLogger(__name__)
+Row = TypeVar("Row", Calendar, CalendarConnection)
 
 
 UNREACHABLE_NOTICE_SECONDS = 3600.0
@@ -61,7 +63,7 @@ class CalendarHealth:
                 .values(incident_notified_at=utcnow(), last_error=error[:2000], last_checked_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
-            connection = await session.get(CalendarConnection, connection_id) if _one(changed) else None
+            connection = await _won(session, changed, CalendarConnection, connection_id)
             if connection is not None:
                 await _tell_host(
                     session,
@@ -100,7 +102,7 @@ class CalendarHealth:
                         incident_notified_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
-            connection = await session.get(CalendarConnection, connection_id) if _one(changed) else None
+            connection = await _won(session, changed, CalendarConnection, connection_id)
             if connection is not None:
                 await _tell_host(
                     session,
@@ -126,7 +128,7 @@ class CalendarHealth:
                 .values(status="inactive", last_error=error[:2000])
                 .execution_options(synchronize_session=False)
             )
-            calendar = await session.get(Calendar, calendar_id) if _one(changed) else None
+            calendar = await _won(session, changed, Calendar, calendar_id)
             if calendar is not None:
                 await _tell_host(
                     session,
@@ -143,9 +145,11 @@ class CalendarHealth:
         log.warning("calendar %s lost access", calendar_id)
 
 
-def _one(result: object) -> bool:
-    """Whether a conditional UPDATE changed its row (this caller won the incident)."""
-    return getattr(result, "rowcount", 0) == 1
+async def _won(session: AsyncSession, result: object, model: type[Row], row_id: int) -> Row | None:
+    """The row a conditional UPDATE changed, when this caller won the incident (else None)."""
+    if getattr(result, "rowcount", 0) != 1:
+        return None
+    return await session.get(model, row_id)
 
 
 async def _tell_host(
