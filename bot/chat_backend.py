@@ -58,6 +58,7 @@ class AppBackend:
         identities: Identities,
         exchange: bool = False,
         caldav: bool = False,
+        feeds: bool = False,
     ) -> None:
         self._sessions = sessions
         self._scheduler = scheduler
@@ -67,6 +68,7 @@ class AppBackend:
         self._identities = identities
         self._exchange = exchange
         self._caldav = caldav
+        self._feeds = feeds
 
     async def host(self, user_id: int) -> Host | None:
         """The user, or None when unknown."""
@@ -120,6 +122,8 @@ class AppBackend:
             found.append(Service("exchange", True))
         if self._caldav:
             found.append(Service("caldav", True))
+        if self._feeds:
+            found.append(Service("feed", True))
         return found
 
     async def availability(

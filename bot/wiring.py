@@ -176,6 +176,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
             identities=identities,
             exchange=exchange is not None,
             caldav=caldav_accounts is not None,
+            feeds=feeds is not None,
         )
     )
     outbox = OutboxWorker(sessions, {}, poll_seconds=settings.outbox_poll_seconds)

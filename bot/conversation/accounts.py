@@ -46,6 +46,7 @@ async def connect(turn: Turn, provider: str) -> Reply:
 
     Exchange and CalDAV (iCloud, Fastmail, Nextcloud...: ``other``) connect with a password, so their
     links lead to a form on the dashboard: the password is never asked for (or accepted) in chat.
+    An ICS feed's address is a secret too (it grants read access): it is pasted on its form, not here.
     """
     _ = turn.gettext
     services = {s.kind: s for s in turn.backend.services()}
@@ -55,7 +56,12 @@ async def connect(turn: Turn, provider: str) -> Reply:
             "iCloud, Fastmail, Nextcloud and other CalDAV calendars connect with your user name and an "
             "app password, which you type on a secure page, never here in chat.")))
         provider = "caldav"
-    elif provider == "other":
+    elif provider == "feed" and "feed" in services:
+        blocks.append(Text(_(
+            "A calendar feed (an ICS or webcal address, such as a shared or holiday calendar) is read "
+            "only: Slotbot counts its busy times. Its address is a secret, so paste it on the secure "
+            "page, not here in chat.")))
+    elif provider in ("other", "feed"):
         blocks.append(Text(_(
             "I can't connect that calendar on this Slotbot server: Google Calendar, Microsoft 365 and "
             "Exchange work here.")))

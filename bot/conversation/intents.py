@@ -4,7 +4,7 @@
 "forbind min Google-kalender"); :func:`command` reads the arguments of the slash command
 ("connect google", "free next week", "link intro"). Both answer an :class:`Intent`:
 
-``connect`` (argument: ``google``, ``microsoft``, ``exchange``, ``other`` or ``""``), ``free``
+``connect`` (argument: ``google``, ``microsoft``, ``exchange``, ``feed``, ``other`` or ``""``), ``free``
 (argument: the text holding the time expression), ``link`` (argument: what may name a page),
 ``pages``, ``calendars``, ``settings``, ``disconnect``, ``help``, ``language`` (argument: ``en``,
 ``pt_BR``, ``da``, ``auto`` or ``""``), ``greeting`` and ``unknown``. PURE: words only.
@@ -57,8 +57,10 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"\b(?:connect|add|link|hook up|conectar|conecte|ligar|adicionar|adicione|vincular|vincule"
         r"|forbind|tilslut|tilføj)\b.*\b(?:calendars?|google|gmail|outlook|microsoft|office|365|m365"
         r"|exchange|icloud|apple|caldav|agenda|calendários?|calendarios?|kalender|kalendere"
-        r"|google-kalender)\b"
-        r"|^(?:connect|conectar|forbind|tilslut)\b")),
+        r"|google-kalender|ics|ical|icalendar|webcal|feeds?|kalenderfeeds?)\b"
+        r"|^(?:connect|conectar|forbind|tilslut)\b"
+        r"|\b(?:subscribe|assinar|abonner)\b.*\b(?:calendars?|ics|ical|webcal|feeds?|agenda"
+        r"|calendários?|kalender)\b")),
     ("settings", re.compile(
         r"\b(?:settings?|preferences|dashboard|configurações|configuracoes|configuração|ajustes"
         r"|preferências|painel|indstillinger|opsætning|kontrolpanel)\b")),
@@ -100,7 +102,9 @@ _PROVIDERS = (
     ("google", re.compile(r"\b(?:google|gmail|gsuite|workspace)")),
     ("microsoft", re.compile(r"\b(?:microsoft|outlook|office|365|m365|o365)")),
     ("exchange", re.compile(r"\bexchange\b")),
-    ("other", re.compile(r"\b(?:icloud|apple|caldav|ics|yahoo|fastmail|zoho)\b")),
+    ("feed", re.compile(r"\b(?:ics|ical|icalendar|webcal|feeds?|kalenderfeeds?|subscribe|subscription|assinar"
+                        r"|abonner|holidays?|feriados|helligdage)\b")),
+    ("other", re.compile(r"\b(?:icloud|apple|caldav|yahoo|fastmail|zoho|nextcloud)\b")),
 )
 
 _LINK_NOISE = re.compile(

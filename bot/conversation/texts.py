@@ -31,6 +31,7 @@ PROVIDER_LABELS = {
     "microsoft": "Microsoft 365",
     "exchange": "Microsoft Exchange",
     "caldav": "iCloud, Fastmail, Nextcloud (CalDAV)",
+    "feed": N_("an ICS calendar feed"),
     "local": N_("Slotbot calendar"),
 }
 

@@ -117,9 +117,10 @@ async def test_no_readable_calendar_shows_no_free_time(world: World, secrets: Se
 async def test_no_calendar_connected_offers_connect_links_that_sign_in(world: World) -> None:
     answer = await world.conversation.message(world.speaker, "when am I free tomorrow?", now=NOW)
     assert "no calendar connected yet" in texts(answer)
-    google, exchange, caldav = buttons(answer)
+    google, exchange, caldav, feed = buttons(answer)
     assert parse_qs(urlsplit(exchange.url or "").query)["next"] == ["/dashboard/connect/exchange"]
     assert parse_qs(urlsplit(caldav.url or "").query)["next"] == ["/dashboard/connect/caldav"]
+    assert parse_qs(urlsplit(feed.url or "").query)["next"] == ["/dashboard/connect/feed"]
     url = urlsplit(google.url or "")
     assert f"{url.scheme}://{url.netloc}{url.path}" == f"{BASE_URL}/dashboard/login"
     query = parse_qs(url.query)
@@ -267,6 +268,14 @@ async def test_connect_google_microsoft_and_exchange(world: World,
     assert parse_qs(urlsplit(button.url or "").query)["next"] == ["/dashboard/connect/caldav"]
     fastmail = await talk.message(world.as_locale("pt_BR"), "conectar fastmail", now=NOW)
     assert "senha de app" in texts(fastmail)
+    for locale, text, said in (("en", "add an ics feed", "Its address is a secret"),
+                               ("en", "subscribe to the holidays calendar", "read only"),
+                               ("pt_BR", "adicionar calendário webcal", "O endereço é secreto"),
+                               ("da", "tilføj kalenderfeed", "Adressen er hemmelig")):
+        feed = await talk.message(world.as_locale(locale), text, now=NOW)
+        assert said in texts(feed), (text, texts(feed))
+        [button] = buttons(feed)  # the feed form only: the address is pasted there, never in chat
+        assert parse_qs(urlsplit(button.url or "").query)["next"] == ["/dashboard/connect/feed"]
     async with sessions() as session, session.begin():
         await session.execute(update(User).values(email=None))
     anything = await talk.command(world.speaker, "connect", now=NOW)
@@ -281,7 +290,8 @@ async def test_connect_icloud_says_what_works_when_caldav_is_off(
     world = await make_world(sessions, secrets, make_settings, SLOTBOT_CALDAV="0")
     icloud = await world.conversation.message(world.speaker, "connect my icloud calendar", now=NOW)
     assert "I can't connect that calendar on this Slotbot server" in texts(icloud)
-    assert [b.label for b in buttons(icloud)] == ["Connect Google Calendar", "Connect Microsoft Exchange"]
+    assert [b.label for b in buttons(icloud)] == ["Connect Google Calendar", "Connect Microsoft Exchange",
+                                                  "Connect an ICS calendar feed"]
 
 async def test_help_unknown_input_and_greetings(world: World) -> None:
     talk = world.conversation
@@ -338,7 +348,8 @@ async def test_home_shows_calendars_pages_and_bookings(world: World, secrets: Se
     ]
     assert [b.label for b in buttons(home)] == [
         "Conectar Google Agenda", "Conectar Microsoft Exchange",
-        "Conectar iCloud, Fastmail, Nextcloud (CalDAV)", "Abrir configurações"]
+        "Conectar iCloud, Fastmail, Nextcloud (CalDAV)", "Conectar um feed de calendário ICS",
+        "Abrir configurações"]
 
 
 async def test_unfurl_our_links_only(world: World, secrets: SecretBox,

@@ -99,7 +99,7 @@ async def make_world(sessions: async_sessionmaker[AsyncSession], secrets: Secret
     backend = AppBackend(sessions=sessions, scheduler=scheduler, tokens=tokens,
                          links=Links(settings.base_url), connections=connections,
                          identities=identities, exchange=settings.exchange_enabled,
-                         caldav=settings.caldav_enabled)
+                         caldav=settings.caldav_enabled, feeds=settings.feeds_enabled)
     speaker = await identities.resolve("slack", "T1", "U1", Profile(
         name="Ana Lúcia", email="ana@example.com", timezone="Europe/Copenhagen", locale="en"))
     return World(Conversation(backend), identities, tokens, speaker, sessions)
