@@ -14,11 +14,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import create_app
-from bot.demo.certificate import make_tls_files
+from bot.demo.calendars import DemoServices, LocalServers, connect_demo_calendars, start_local_servers
+from bot.demo.certificate import TlsFiles, make_tls_files
 from bot.demo.ews.sample import HOST, HOST_PASSWORD, seeded_store
 from bot.demo.ews.server import serve
 from bot.demo.seed import DEMO_SLUG, DemoExchange, DemoSetupError, seed
-from bot.keys import DEMO_EXCHANGE, DOMAINS, SECRETS, SESSIONS, START_LINKS
+from bot.keys import CALDAV, CONNECTIONS, DEMO_EXCHANGE, DOMAINS, FEEDS, SECRETS, SESSIONS, START_LINKS
 from bot.logs import configure_logging
 from bot.settings import Settings, load_environment
 from storage.db import create_engine, first_line, upgrade
@@ -26,18 +27,19 @@ from storage.readiness import DatabaseNotWritable, require_writable
 
 
 def demo_settings(
-    data_dir: Path, key: str, *, host: str, port: int, exchange: DemoExchange | None = None
+    data_dir: Path, key: str, *, host: str, port: int, local_ca: Path | None = None
 ) -> Settings:
     """Settings for the demo: the process environment, with the demo's own database and key.
 
-    With the demo's Exchange server, its loopback address is allowed (as an operator allows an
-    on-premises server's private network) and its certificate trusted, for this app only.
+    The demo's own servers (CalDAV, the ICS feed, Exchange) listen on 127.0.0.1 over https: with
+    ``local_ca`` (their certificate), loopback is allowed (as an operator allows an on-premises
+    server's private network) and the certificate trusted, for this app only.
     """
     env = load_environment()
-    if exchange is not None:
+    if local_ca is not None:
         allowed = env.get("SLOTBOT_ALLOWED_PRIVATE_NETWORKS", "").strip()
         env["SLOTBOT_ALLOWED_PRIVATE_NETWORKS"] = ",".join(filter(None, (allowed, "127.0.0.0/8")))
-        env["SLOTBOT_EXTRA_CA_FILE"] = str(exchange.certificate)
+        env["SLOTBOT_EXTRA_CA_FILE"] = str(local_ca)
     env.update(
         {
             "DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'slotbot.db'}",
@@ -64,9 +66,8 @@ def run_demo(data_dir: Path, key: str, *, host: str, port: int, exchange: bool =
     return asyncio.run(_run(data_dir, key, host=host, port=port, exchange=exchange))
 
 
-async def start_demo_exchange(data_dir: Path) -> tuple[DemoExchange, web.AppRunner]:
-    """The demo's Exchange server on 127.0.0.1 (https, its own certificate, the sample mailboxes)."""
-    tls = make_tls_files(data_dir / "exchange", "demo-exchange", days=30)
+async def start_demo_exchange(tls: TlsFiles) -> tuple[DemoExchange, web.AppRunner]:
+    """The demo's Exchange server on 127.0.0.1 (https, the local certificate, the sample mailboxes)."""
     running = await serve(seeded_store(), "127.0.0.1", 0, (tls.cert, tls.key))
     found = DemoExchange(url=running.url, email=HOST, password=HOST_PASSWORD, certificate=tls.cert)
     return found, running.runner
@@ -81,34 +82,43 @@ async def _run(data_dir: Path, key: str, *, host: str, port: int, exchange: bool
     except OSError as exc:
         sock.close()
         raise DemoSetupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    ews: DemoExchange | None = None
-    ews_runner: web.AppRunner | None = None
-    if exchange:
-        ews, ews_runner = await start_demo_exchange(data_dir)
-    settings = demo_settings(data_dir, key, host=host, port=sock.getsockname()[1], exchange=ews)
+    tls = make_tls_files(data_dir / "tls", "demo-local", days=30)
+    settings = demo_settings(data_dir, key, host=host, port=sock.getsockname()[1], local_ca=tls.cert)
     configure_logging(settings.log_level, settings.log_format, settings.secret_values())
     engine = create_engine(settings.database_url)
     runner: web.AppRunner | None = None
+    ews: DemoExchange | None = None
+    ews_runner: web.AppRunner | None = None
+    local: LocalServers | None = None
     try:
+        if exchange:
+            ews, ews_runner = await start_demo_exchange(tls)
+        local = await start_local_servers(data_dir, tls)
         await _prepare_database(engine, data_dir)
         app = create_app(settings, engine=engine)
         if ews is not None:
             app[DEMO_EXCHANGE] = ews
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        await seed(app[SESSIONS], app[SECRETS])
+        demo_host = await seed(app[SESSIONS], app[SECRETS])
         extra = await _custom_domain(app, settings.base_url)
+        servers = list(local.lines)
         if ews is not None:
-            sign_in = f"(sign in as {ews.email}, password {ews.password})"
-            extra.append((f"{ews.url}  {sign_in}", "Demo Exchange", ""))
+            servers.append(("Demo Exchange", f"{ews.url}  (sign in as {ews.email}, password {ews.password})"))
+        services = DemoServices(app[SESSIONS], app[CONNECTIONS], app.get(CALDAV), app.get(FEEDS))
+        problems = await connect_demo_calendars(services, demo_host.user_id, local)
         await web.SockSite(runner, sock).start()
-        _print_welcome(settings.base_url, [*app.get(START_LINKS, []), *extra], data_dir)
+        _print_welcome(settings.base_url, [*app.get(START_LINKS, []), *extra], servers, data_dir)
+        for problem in problems:
+            print(problem, flush=True)
         await _wait_for_signal()
     finally:
         if runner is not None:
             await runner.cleanup()
         if ews_runner is not None:
             await ews_runner.cleanup()
+        if local is not None:
+            await local.stop()
         await engine.dispose()
         sock.close()
     return 0
@@ -132,9 +142,11 @@ async def _custom_domain(app: web.Application, base_url: str) -> list[tuple[str,
     return [(f"http://{domain.hostname}/meetings/{DEMO_SLUG}", "Custom domain", "")]
 
 
-def _print_welcome(base_url: str, links: list[tuple[str, str, str]], data_dir: Path) -> None:
+def _print_welcome(base_url: str, links: list[tuple[str, str, str]], servers: list[tuple[str, str]],
+                   data_dir: Path) -> None:
     rows = [("Start page", f"{base_url}/")]
     rows += [(title, href if "://" in href else f"{base_url}{href}") for href, title, _ in links]
+    rows += servers
     rows += [("Health", f"{base_url}/healthz"), ("Data folder", str(data_dir))]
     width = max(len(title) for title, _ in rows) + 2
     lines = ["", "Slotbot demo is running (press Ctrl+C to stop)."]

@@ -118,6 +118,18 @@ def test_demo_starts_with_no_configuration_and_answers_healthz(tmp_path: Path) -
             assert b'"database": "ok"' in response.read()
         with urllib.request.urlopen(base + "/", timeout=10) as response:
             assert b"Slotbot" in response.read()
+        assert process.stdout is not None
+        welcome = []
+        while not welcome or "Data folder:" not in welcome[-1]:
+            welcome.append(process.stdout.readline())
+            assert welcome[-1], "the demo's welcome ended early"
+        text = "".join(welcome)
+        caldav = r"Demo CalDAV:\s+https://127\.0\.0\.1:\d+/\s+\(user demo, password \S+\)"
+        assert re.search(caldav, text), text
+        assert re.search(r"Demo ICS feed:\s+https://127\.0\.0\.1:\d+/calendars/\S+\.ics", text), text
+        with urllib.request.urlopen(base + "/demo/free", timeout=10) as response:
+            free = response.read().decode()
+        assert "Team calendar" in free and "Company events" in free  # merged with the sample calendar
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=20)
