@@ -8,25 +8,34 @@ both Copenhagen time, while the sample calendar leaves those hours free.
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
+from icalendar import Calendar as IcsCalendar
 from sqlalchemy import select
 
+from bot.accounts.calendars import CalendarSettings
+from bot.booking.events import SYNC_EVENT_KIND
+from bot.calendar.caldav.webdav import authorization
 from bot.demo.calendars import DemoServices, LocalServers, connect_demo_calendars, start_local_servers
 from bot.demo.certificate import TlsFiles, make_tls_files
 from bot.demo.feed_server import company_feed
 from bot.demo.ports import remembered
 from bot.demo.radicale import CALENDAR_NAME
 from bot.keys import CALDAV, CONNECTIONS, FEEDS, SCHEDULER, SESSIONS
+from bot.notices.email import EMAIL_KIND
 from storage.models import Calendar, CalendarConnection
-from tests.support.browser import LiveDemo
+
+if TYPE_CHECKING:
+    from tests.support.browser import LiveDemo
 
 pytest_plugins = ["tests.support.browser"]
 
@@ -187,3 +196,50 @@ async def test_the_feed_answers_304_to_a_current_copy(servers: LocalServers, tls
             assert changed.status == 200
         async with client.get(servers.feed_url.rsplit("/", 1)[0] + "/guessed.ics") as unknown:
             assert unknown.status == 404
+
+
+async def _book(demo: LiveDemo) -> str:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as visitor:
+        async with visitor.get(demo.url("/meetings/demo")) as listing:
+            page = await listing.text()
+        start = re.findall(r"start=([^&\"]+)&amp;", page)[0].replace("%3A", ":").replace("%2B", "+")
+        async with visitor.get(demo.url("/meetings/demo"), params={"start": start, "d": "30"}) as form:
+            csrf = re.search(r'name="csrf" value="([^"]+)"', await form.text())
+        assert csrf
+        data = {"csrf": csrf.group(1), "start": start, "d": "30", "tz": "Europe/Copenhagen",
+                "name": "Vera", "email": "vera@example.org"}
+        async with visitor.post(demo.url("/meetings/demo"), data=data) as booked:
+            assert booked.status == 200, await booked.text()
+    return start
+
+
+async def test_a_booking_lands_in_the_caldav_default_calendar_with_an_invitation_by_mail(
+        demo: LiveDemo, servers: LocalServers, tls: TlsFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    assert servers.caldav is not None
+    assert await connect_demo_calendars(_services(demo), demo.host.user_id, servers) == []
+    async with demo.app[SESSIONS]() as session:
+        team = (await session.execute(select(Calendar).where(Calendar.name == CALENDAR_NAME))).scalar_one()
+    await CalendarSettings(demo.app[SESSIONS]).set_default(demo.host.user_id, team.id)
+
+    start = await _book(demo)
+    statuses = await demo.outbox_settled(seconds=30)
+    assert (SYNC_EVENT_KIND, "done") in statuses.values() and (EMAIL_KIND, "done") in statuses.values()
+
+    connector = aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=str(tls.cert)))
+    headers = {"Authorization": authorization(servers.caldav.username, servers.caldav.password)}
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as dav:
+        async with dav.request("PROPFIND", servers.caldav.url + team.external_id.lstrip("/"),
+                               headers={"Depth": "1"}) as listing:
+            hrefs = re.findall(r"<[^>]*href>([^<]+\.ics)</", await listing.text())
+        texts = []
+        for href in hrefs:
+            async with dav.get(servers.caldav.url + href.lstrip("/")) as item:
+                texts.append(await item.text())
+    [booked] = [t for t in texts if "vera@example.org" in t]  # beside the three seeded events
+    assert len(texts) == 4
+    event = IcsCalendar.from_ical(booked).walk("VEVENT")[0]
+    assert event["DTSTART"].dt == datetime.fromisoformat(start)
+    attendee = event["ATTENDEE"]
+    assert str(attendee).lower() == "mailto:vera@example.org"
+    assert attendee.params["SCHEDULE-AGENT"] == "CLIENT"  # Slotbot e-mails the invitation itself
+    assert "vera@example.org" in capsys.readouterr().out  # the demo shows the e-mail it sent
