@@ -48,6 +48,7 @@ from bot.keys import (
     SECRETS,
     SESSIONS,
     SETTINGS,
+    SYNC,
     TEMPLATES,
     TOKENS,
     OutboxRegistrar,
@@ -83,6 +84,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     app.cleanup_ctx.append(_http_session(services))
     app.cleanup_ctx.append(_outbox_worker(services))
     app.cleanup_ctx.append(_feed_refresher(services))
+    app.cleanup_ctx.append(_calendar_sync(services))
     site.setup(app)
     dashboard.setup(app)
     pages.setup(app)
@@ -122,6 +124,7 @@ def _publish(app: web.Application, services: wiring.Services) -> None:
         app[CALDAV] = services.caldav
     if services.feeds is not None:
         app[FEEDS] = services.feeds
+    app[SYNC] = services.sync
 
 
 def _database(services: wiring.Services) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -169,6 +172,17 @@ def _feed_refresher(services: wiring.Services) -> Callable[[web.Application], As
         yield
         if refresher is not None:
             await refresher.stop()
+
+    return context
+
+
+def _calendar_sync(services: wiring.Services) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Calendar sync's background task (``sync/service.py``), while the app runs."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        services.sync.start()
+        yield
+        await services.sync.stop()
 
     return context
 

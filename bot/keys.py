@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from bot.pages.public import PublicPages
     from bot.scheduling.scheduler import Scheduler
     from bot.settings import Settings
+    from bot.sync.service import CalendarSync
     from bot.templating import Templates
     from storage.crypto import SecretBox
 
@@ -58,6 +59,7 @@ PUBLIC_PAGES: web.AppKey[PublicPages] = web.AppKey("public_pages")  # what visit
 EXCHANGE: web.AppKey[ExchangeAccounts] = web.AppKey("exchange")  # absent when Exchange is off
 CALDAV: web.AppKey[CalDavAccounts] = web.AppKey("caldav")  # absent when CalDAV is off
 FEEDS: web.AppKey[FeedAccounts] = web.AppKey("feeds")  # ICS feeds by address; absent when off
+SYNC: web.AppKey[CalendarSync] = web.AppKey("sync")  # calendar sync onto contact records
 DEMO_EXCHANGE: web.AppKey[DemoExchange] = web.AppKey("demo_exchange")  # `slotbot demo --exchange`
 
 OutboxRegistrar = Callable[[web.Application, "OutboxWorker"], None]

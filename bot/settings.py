@@ -191,6 +191,7 @@ class Settings:
     caldav_enabled: bool = True  # CalDAV (iCloud, Fastmail, Nextcloud...) through the dashboard's form
     feeds_enabled: bool = True  # read-only calendars by address (ICS feeds) through the dashboard
     feed_max_bytes: int = 20 * 1024 * 1024  # the most of one feed Slotbot reads
+    sync_poll_seconds: float = 300.0  # calendar sync: how often a calendar without push is read again
     smtp: SmtpSettings = SmtpSettings()
     google: GoogleSettings = GoogleSettings()
     microsoft: MicrosoftSettings = MicrosoftSettings()
@@ -290,6 +291,7 @@ class Settings:
             caldav_enabled=reader.flag("SLOTBOT_CALDAV", True),
             feeds_enabled=reader.flag("SLOTBOT_FEEDS", True),
             feed_max_bytes=reader.integer("SLOTBOT_FEED_MAX_BYTES", 20 * 1024 * 1024, low=1024, high=1 << 30),
+            sync_poll_seconds=reader.number("SLOTBOT_SYNC_POLL_SECONDS", 300.0, low=1.0),
             smtp=SmtpSettings(
                 host=reader.text("SMTP_HOST", ""),
                 port=reader.integer("SMTP_PORT", 587, low=1, high=65535),

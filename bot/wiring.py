@@ -54,6 +54,7 @@ from bot.pages.public import PublicPages
 from bot.scheduling.health import CalendarHealth
 from bot.scheduling.scheduler import Scheduler
 from bot.settings import Settings
+from bot.sync.service import CalendarSync
 from bot.templating import Templates
 from storage.crypto import SecretBox
 from storage.db import create_engine, read_session_factory, session_factory
@@ -116,6 +117,7 @@ class Services:
     exchange: ExchangeAccounts | None
     caldav: CalDavAccounts | None
     feeds: FeedAccounts | None
+    sync: CalendarSync
 
 
 def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
@@ -208,6 +210,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         exchange=exchange,
         caldav=caldav_accounts,
         feeds=feeds,
+        sync=CalendarSync(sessions, scheduler, poll_seconds=settings.sync_poll_seconds),
     )
 
 

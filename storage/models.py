@@ -46,6 +46,7 @@ from storage.base import (
     utcnow,
 )
 from storage.calendar_models import Calendar, CalendarConnection, FeedState, LocalEvent
+from storage.sync_models import CalendarSyncState
 
 __all__ = [
     "BOOKING_STATUSES",
@@ -58,6 +59,7 @@ __all__ = [
     "BookingAttempt",
     "Calendar",
     "CalendarConnection",
+    "CalendarSyncState",
     "ChatIdentity",
     "Contact",
     "CustomDomain",
@@ -102,6 +104,8 @@ class User(Base):
         ForeignKey("custom_domains.id", ondelete="SET NULL")
     )
     pages_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Calendar sync: events with known contacts become meetings on their records (S12).
+    calendar_sync: Mapped[bool] = mapped_column(Boolean, default=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

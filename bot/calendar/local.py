@@ -28,10 +28,12 @@ from bot.calendar.base import (
     ProviderFactory,
     check_window,
 )
+from bot.calendar.changes import ChangeBatch
 from bot.calendar.ics.errors import IcsError
 from bot.calendar.ics.expand import IcsCalendar
 from bot.calendar.ics.parse import parse_ics
 from bot.calendar.ics.write import event_to_ics
+from bot.calendar.local_changes import diff, read_events
 from storage.models import Calendar, LocalEvent
 
 log = logging.getLogger(__name__)
@@ -132,6 +134,19 @@ class LocalCalendarProvider:
                 continue
             result[external_id] = CalendarBusy(blocks=tuple(blocks))
         return result
+
+    async def changes(
+        self, calendar_id: str, cursor: str | None, *, start: datetime, end: datetime
+    ) -> ChangeBatch:
+        """What changed in ``calendar_id`` since ``cursor`` (see :mod:`bot.calendar.local_changes`)."""
+        check_window(start, end, [calendar_id])
+        async with self._sessions() as session:
+            row_id = await self._row_id(session, calendar_id)
+            if row_id is None:
+                raise AccessLost("calendar no longer exists")
+            texts = (await session.execute(
+                select(LocalEvent.ical).where(LocalEvent.calendar_id == row_id))).scalars().all()
+        return diff(read_events(texts, self._zone), cursor, start=start, end=end)
 
     async def _row_id(self, session: AsyncSession, calendar_id: str) -> int | None:
         return (

@@ -1,0 +1,211 @@
+"""Calendar sync (S12): keeping contact records up to date with what hosts change in their calendars.
+
+:class:`CalendarSync` reads each synced calendar's changes through its provider's
+:class:`~bot.calendar.changes.ChangeSource` (Google's sync token, Graph's delta link, the local
+calendar's fingerprints), hands them to :class:`~bot.sync.engagements.EngagementSync` and keeps
+the provider's cursor in ``calendar_sync_states``. A calendar is synced while it is checked for
+conflicts and readable, its host has "Calendar sync" on, and its provider can list changes.
+
+One background task (started and stopped with the app, like the feed refresher) wakes every few
+seconds and syncs the calendars that are due (every ``poll_seconds``); a push notification makes
+one due at once (:meth:`CalendarSync.sync_calendar`). Each sync that saw a change drops the
+host's cached busy time, so free time and pages show it at once. A cursor the provider forgot
+starts a full read; a failure is recorded on the state and tried again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.calendar.base import CalendarError
+from bot.calendar.changes import ChangeBatch, ChangeSource, CursorExpired
+from bot.scheduling.scheduler import Scheduler
+from bot.sync.engagements import Applied, EngagementSync
+from storage.models import Calendar, CalendarConnection, CalendarSyncState, User
+
+log = logging.getLogger(__name__)
+
+WINDOW_BACK = timedelta(days=30)
+WINDOW_AHEAD = timedelta(days=365)
+LEASE = timedelta(minutes=2)
+RETRY = timedelta(minutes=5)
+SYNCED_KINDS = ("local", "google", "microsoft")
+"""Providers whose events sync to contact records (S12: Google, Microsoft 365, the demo's calendar)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Synced:
+    """One calendar's sync: how many changes were read, what they did, whether it started over."""
+
+    calendar_id: int
+    changes: int
+    applied: Applied
+    full: bool
+
+
+class CalendarSync:
+    """Reads changes of synced calendars into contact records (see the module docstring)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        scheduler: Scheduler,
+        *,
+        kinds: Collection[str] = SYNCED_KINDS,
+        poll_seconds: float = 300.0,
+        tick_seconds: float = 5.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sessions = sessions
+        self._scheduler = scheduler
+        self._kinds = tuple(kinds)
+        self._poll = timedelta(seconds=poll_seconds)
+        self._tick = tick_seconds
+        self._clock = clock
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def window(self, now: datetime | None = None) -> tuple[datetime, datetime]:
+        """The span of events synced: from a month back to a year ahead."""
+        now = now or self._clock()
+        return now - WINDOW_BACK, now + WINDOW_AHEAD
+
+    async def eligible(self) -> list[int]:
+        """Ids of the calendars synced now (checked, readable, host's sync on, a provider that syncs)."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Calendar.id)
+                .join(CalendarConnection, CalendarConnection.id == Calendar.connection_id)
+                .join(User, User.id == Calendar.user_id)
+                .where(Calendar.checks_conflicts, Calendar.status == "active",
+                       CalendarConnection.status == "active", User.calendar_sync,
+                       CalendarConnection.provider.in_(self._kinds))
+                .order_by(Calendar.id))
+            return list(rows.scalars())
+
+    async def run_due(self) -> int:
+        """Sync every eligible calendar that is due (new ones at once); how many were synced."""
+        now = self._clock()
+        eligible = await self.eligible()
+        async with self._sessions() as session, session.begin():
+            known = set((await session.execute(
+                select(CalendarSyncState.calendar_id).where(CalendarSyncState.calendar_id.in_(eligible))
+            )).scalars()) if eligible else set()
+            for calendar_id in eligible:
+                if calendar_id not in known:
+                    session.add(CalendarSyncState(calendar_id=calendar_id, mode="poll", next_sync_at=now))
+        async with self._sessions() as session:
+            due = list((await session.execute(
+                select(CalendarSyncState.calendar_id).where(
+                    CalendarSyncState.calendar_id.in_(eligible), CalendarSyncState.next_sync_at <= now)
+            )).scalars()) if eligible else []
+        synced = 0
+        for calendar_id in due:
+            if await self._claim(calendar_id, now) and await self.sync_calendar(calendar_id) is not None:
+                synced += 1
+        return synced
+
+    async def _claim(self, calendar_id: int, now: datetime) -> bool:
+        """Take a due calendar for this process (another process may be about to)."""
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(CalendarSyncState)
+                .where(CalendarSyncState.calendar_id == calendar_id, CalendarSyncState.next_sync_at <= now)
+                .values(next_sync_at=now + LEASE))
+            return bool(getattr(result, "rowcount", 0))
+
+    async def sync_calendar(self, calendar_id: int) -> Synced | None:
+        """Read and record one calendar's changes now; None when it is not synced (or failed)."""
+        lock = self._locks.setdefault(calendar_id, asyncio.Lock())
+        async with lock:
+            return await self._sync(calendar_id)
+
+    async def _sync(self, calendar_id: int) -> Synced | None:
+        async with self._sessions() as session:
+            calendar = await session.get(Calendar, calendar_id)
+            connection = await session.get(CalendarConnection, calendar.connection_id) if calendar else None
+            user = await session.get(User, calendar.user_id) if calendar else None
+            state = await session.get(CalendarSyncState, calendar_id)
+            own = [e for e in (
+                await session.execute(select(CalendarConnection.account_email).where(
+                    CalendarConnection.user_id == calendar.user_id))).scalars()] if calendar else []
+        if (calendar is None or connection is None or user is None or not user.calendar_sync
+                or connection.provider not in self._kinds):
+            return None
+        try:
+            provider = self._scheduler.provider_for(connection, zone=user.timezone)
+        except KeyError:
+            return None  # that kind of calendar is not configured on this server
+        if not isinstance(provider, ChangeSource):
+            return None
+        now = self._clock()
+        start, end = self.window(now)
+        cursor = state.cursor if state is not None else None
+        try:
+            try:
+                batch = await provider.changes(calendar.external_id, cursor, start=start, end=end)
+            except CursorExpired:
+                log.info("calendar sync starts over", extra={"calendar": calendar_id})
+                batch = await provider.changes(calendar.external_id, None, start=start, end=end)
+        except CalendarError as exc:
+            await self._failed(calendar_id, now, str(exc))
+            return None
+        applied = await self._record(calendar, user, [user.email or "", *own], batch, now, start)
+        if batch.changes:
+            self._scheduler.forget(user.id)
+        log.info("calendar synced", extra={"calendar": calendar_id, "changes": len(batch.changes)})
+        return Synced(calendar_id, len(batch.changes), applied, batch.full)
+
+    async def _record(self, calendar: Calendar, user: User, own: list[str], batch: ChangeBatch,
+                      now: datetime, window_start: datetime) -> Applied:
+        async with self._sessions() as session, session.begin():
+            applied = await EngagementSync(session, user.id, [a for a in own if a]).apply(
+                calendar.id, batch, window_start=window_start)
+            state = await session.get(CalendarSyncState, calendar.id)
+            if state is None:
+                state = CalendarSyncState(calendar_id=calendar.id, mode="poll")
+                session.add(state)
+            state.cursor, state.synced_at = batch.cursor, now
+            state.failing_since, state.last_error = None, None
+            state.next_sync_at = now + self._poll
+        return applied
+
+    async def _failed(self, calendar_id: int, now: datetime, error: str) -> None:
+        log.warning("calendar sync failed", extra={"calendar": calendar_id, "error": error})
+        async with self._sessions() as session, session.begin():
+            state = await session.get(CalendarSyncState, calendar_id)
+            if state is None:
+                return
+            state.failing_since = state.failing_since or now
+            state.last_error = error[:500]
+            state.next_sync_at = now + max(RETRY, self._poll)
+
+    async def run_forever(self) -> None:
+        """Wake every ``tick_seconds`` and sync what is due, until cancelled."""
+        while True:
+            await asyncio.sleep(self._tick)
+            try:
+                await self.run_due()
+            except Exception:  # the database away for a moment: try again next time
+                log.exception("calendar sync round failed")
+
+    def start(self) -> None:
+        """Start the background task (on the running loop)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self.run_forever(), name="calendar-sync")
+
+    async def stop(self) -> None:
+        """Stop the background task and wait for it."""
+        if self._task is not None:
+            task, self._task = self._task, None
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
