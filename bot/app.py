@@ -31,6 +31,7 @@ from bot.keys import (
     CALDAV,
     CHAT_NOTIFIER,
     CONNECTIONS,
+    CONTACTS,
     CONVERSATION,
     DOMAINS,
     ENGINE,
@@ -48,6 +49,7 @@ from bot.keys import (
     SECRETS,
     SESSIONS,
     SETTINGS,
+    TASKS,
     TEMPLATES,
     TOKENS,
     OutboxRegistrar,
@@ -116,6 +118,8 @@ def _publish(app: web.Application, services: wiring.Services) -> None:
     app[CONVERSATION] = services.conversation
     app[OUTBOX] = services.outbox
     app[PUBLIC_PAGES] = services.public_pages
+    app[CONTACTS] = services.contacts
+    app[TASKS] = services.tasks
     if services.exchange is not None:
         app[EXCHANGE] = services.exchange
     if services.caldav is not None:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from bot.accounts.tokens import Tokens
     from bot.booking.service import Bookings
     from bot.calendar.base import ProviderRegistry
+    from bot.contacts.directory import Contacts
+    from bot.contacts.tasks import Tasks
     from bot.conversation.core import Conversation
     from bot.demo.seed import DemoExchange
     from bot.notices.chat import ChatNotifier
@@ -58,6 +60,8 @@ PUBLIC_PAGES: web.AppKey[PublicPages] = web.AppKey("public_pages")  # what visit
 EXCHANGE: web.AppKey[ExchangeAccounts] = web.AppKey("exchange")  # absent when Exchange is off
 CALDAV: web.AppKey[CalDavAccounts] = web.AppKey("caldav")  # absent when CalDAV is off
 FEEDS: web.AppKey[FeedAccounts] = web.AppKey("feeds")  # ICS feeds by address; absent when off
+CONTACTS: web.AppKey[Contacts] = web.AppKey("contacts")  # the hosts' contact directories
+TASKS: web.AppKey[Tasks] = web.AppKey("tasks")  # the hosts' tasks (listeners: the calendar seam)
 DEMO_EXCHANGE: web.AppKey[DemoExchange] = web.AppKey("demo_exchange")  # `slotbot demo --exchange`
 
 OutboxRegistrar = Callable[[web.Application, "OutboxWorker"], None]
