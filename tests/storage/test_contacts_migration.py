@@ -25,12 +25,19 @@ async def test_0008_fills_search_text_adds_tasks_and_goes_back_down(database_url
     try:
         await upgrade(engine, "0007")
         async with engine.begin() as conn:
-            await conn.execute(text(
-                "INSERT INTO users (display_name, email, timezone, locale, slug, pages_enabled, is_admin,"
-                " created_at) VALUES ('H', 'h@example.com', 'UTC', 'en', 'h', true, false, CURRENT_TIMESTAMP)"))
-            await conn.execute(text(
-                "INSERT INTO contacts (owner_id, email, name, created_at, updated_at) SELECT id,"
-                " 'ana@example.com', 'Ana LÚCIA', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM users"))
+            await conn.execute(
+                text(
+                    "INSERT INTO users (display_name, email, timezone, locale, slug, pages_enabled,"
+                    " is_admin, created_at)"
+                    " VALUES ('H', 'h@example.com', 'UTC', 'en', 'h', true, false, CURRENT_TIMESTAMP)"
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO contacts (owner_id, email, name, created_at, updated_at) SELECT id,"
+                    " 'ana@example.com', 'Ana LÚCIA', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM users"
+                )
+            )
         await upgrade(engine)
         assert await current_revision(engine) == "0008"
         async with engine.connect() as conn:
@@ -39,7 +46,8 @@ async def test_0008_fills_search_text_adds_tasks_and_goes_back_down(database_url
             assert {"company", "phone", "notes", "search_text"} <= await conn.run_sync(_columns, "contacts")
             assert "moved_at" in await conn.run_sync(_columns, "meeting_engagements")
             assert {"due_date", "due_time", "timezone", "done", "contact_id"} <= await conn.run_sync(
-                _columns, "tasks")
+                _columns, "tasks"
+            )
         async with engine.begin() as conn:
             await conn.run_sync(_downgrade, "0007")
         async with engine.connect() as conn:
