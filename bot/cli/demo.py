@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import create_app
 from bot.demo.certificate import make_tls_files
+from bot.demo.contacts import seed_contacts
 from bot.demo.ews.sample import HOST, HOST_PASSWORD, seeded_store
 from bot.demo.ews.server import serve
 from bot.demo.seed import DEMO_SLUG, DemoExchange, DemoSetupError, seed
@@ -96,7 +97,7 @@ async def _run(data_dir: Path, key: str, *, host: str, port: int, exchange: bool
             app[DEMO_EXCHANGE] = ews
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        await seed(app[SESSIONS], app[SECRETS])
+        await seed_contacts(app[SESSIONS], await seed(app[SESSIONS], app[SECRETS]))
         extra = await _custom_domain(app, settings.base_url)
         if ews is not None:
             sign_in = f"(sign in as {ews.email}, password {ews.password})"
