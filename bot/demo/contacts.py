@@ -64,7 +64,8 @@ async def seed_contacts(sessions: async_sessionmaker[AsyncSession], host: DemoHo
                 session.add(MeetingEngagement(
                     contact_id=contact.id, source=meeting.source, source_key=f"demo:{email}:{n}",
                     title=meeting.title, start_at=start, end_at=start + timedelta(minutes=meeting.minutes),
-                    cancelled=meeting.cancelled, moved_at=start - timedelta(days=1) if meeting.moved else None,
+                    cancelled=meeting.cancelled,
+                    moved_at=start - timedelta(days=1) if meeting.moved else None,
                 ))
         session.add_all([
             Task(owner_id=host.user_id, contact_id=ids[0], title="Send the proposal to Ana",
