@@ -31,6 +31,7 @@ from bot.keys import (
     CALDAV,
     CHAT_NOTIFIER,
     CONNECTIONS,
+    CONTACTS,
     CONVERSATION,
     DOMAINS,
     ENGINE,
@@ -49,6 +50,7 @@ from bot.keys import (
     SESSIONS,
     SETTINGS,
     SYNC,
+    TASKS,
     TEMPLATES,
     TOKENS,
     OutboxRegistrar,
@@ -118,6 +120,8 @@ def _publish(app: web.Application, services: wiring.Services) -> None:
     app[CONVERSATION] = services.conversation
     app[OUTBOX] = services.outbox
     app[PUBLIC_PAGES] = services.public_pages
+    app[CONTACTS] = services.contacts
+    app[TASKS] = services.tasks
     if services.exchange is not None:
         app[EXCHANGE] = services.exchange
     if services.caldav is not None:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from bot.accounts.tokens import Tokens
     from bot.booking.service import Bookings
     from bot.calendar.base import ProviderRegistry
+    from bot.contacts.directory import Contacts
+    from bot.contacts.tasks import Tasks
     from bot.conversation.core import Conversation
     from bot.demo.seed import DemoExchange
     from bot.notices.chat import ChatNotifier
@@ -60,6 +62,8 @@ EXCHANGE: web.AppKey[ExchangeAccounts] = web.AppKey("exchange")  # absent when E
 CALDAV: web.AppKey[CalDavAccounts] = web.AppKey("caldav")  # absent when CalDAV is off
 FEEDS: web.AppKey[FeedAccounts] = web.AppKey("feeds")  # ICS feeds by address; absent when off
 SYNC: web.AppKey[CalendarSync] = web.AppKey("sync")  # calendar sync onto contact records
+CONTACTS: web.AppKey[Contacts] = web.AppKey("contacts")  # the hosts' contact directories
+TASKS: web.AppKey[Tasks] = web.AppKey("tasks")  # the hosts' tasks (listeners: the calendar seam)
 DEMO_EXCHANGE: web.AppKey[DemoExchange] = web.AppKey("demo_exchange")  # `slotbot demo --exchange`
 
 OutboxRegistrar = Callable[[web.Application, "OutboxWorker"], None]

@@ -44,6 +44,8 @@ from bot.calendar.ssrf import http_adapter_class
 from bot.calendar.threads import WorkerThreads
 from bot.calendar.tls import trust_context
 from bot.chat_backend import AppBackend
+from bot.contacts.directory import Contacts
+from bot.contacts.tasks import Tasks
 from bot.conversation.core import Conversation
 from bot.notices.chat import NOTICE_KIND, ChatNotifier
 from bot.notices.email import EMAIL_KIND, Mailer
@@ -118,6 +120,8 @@ class Services:
     caldav: CalDavAccounts | None
     feeds: FeedAccounts | None
     sync: CalendarSync
+    contacts: Contacts
+    tasks: Tasks
 
 
 def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
@@ -211,6 +215,8 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         caldav=caldav_accounts,
         feeds=feeds,
         sync=CalendarSync(sessions, scheduler, poll_seconds=settings.sync_poll_seconds),
+        contacts=Contacts(sessions),
+        tasks=Tasks(sessions),  # no listener yet: "sync tasks to my calendar" will register one
     )
 
 

@@ -1,8 +1,9 @@
 """SQLAlchemy 2 typed models: the whole schema, importable from this one module.
 
-The models live in two modules on one declarative base (``storage/base.py``): this one (users,
-chat identities, pages, bookings, contacts, the outbox, sign-in) and ``storage/calendar_models.py``
-(connections, calendars, local events, ICS feed copies), whose names are re-exported here, so
+The models live in three modules on one declarative base (``storage/base.py``): this one (users,
+chat identities, pages, bookings, the outbox, sign-in), ``storage/calendar_models.py``
+(connections, calendars, local events, ICS feed copies) and ``storage/contact_models.py``
+(contacts, meeting engagements, tasks), whose names are re-exported here, so
 ``from storage.models import Calendar`` works everywhere.
 
 Invariants the database itself guards (see also the migrations, which add what SQLAlchemy's
@@ -46,6 +47,13 @@ from storage.base import (
     utcnow,
 )
 from storage.calendar_models import Calendar, CalendarConnection, FeedState, LocalEvent
+from storage.contact_models import (
+    ENGAGEMENT_SOURCES,
+    ENGAGEMENT_STATUSES,
+    Contact,
+    MeetingEngagement,
+    Task,
+)
 from storage.sync_models import CalendarSyncState
 
 __all__ = [
@@ -53,6 +61,8 @@ __all__ = [
     "CALENDAR_STATUSES",
     "CHANNELS",
     "CONNECTION_STATUSES",
+    "ENGAGEMENT_SOURCES",
+    "ENGAGEMENT_STATUSES",
     "OUTBOX_STATUSES",
     "Base",
     "Booking",
@@ -70,6 +80,7 @@ __all__ = [
     "OAuthState",
     "OutboxMessage",
     "SchedulingPage",
+    "Task",
     "TeamsConversation",
     "User",
     "WebSession",
@@ -221,44 +232,6 @@ class Booking(Base):
     event_sequence: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column()
-
-
-class Contact(Base):
-    """A person a host met, keyed by e-mail per host."""
-
-    __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("owner_id", "email", name="uq_contact_email"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    email: Mapped[str] = mapped_column(String(320))
-    name: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
-class MeetingEngagement(Base):
-    """A meeting recorded on a contact: from a booking or synced from the host's calendar."""
-
-    __tablename__ = "meeting_engagements"
-    __table_args__ = (
-        UniqueConstraint("contact_id", "source_key", name="uq_engagement_source"),
-        CheckConstraint(one_of("source", ("booking", "calendar_sync", "contact_record")), name="source"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    contact_id: Mapped[int] = mapped_column(
-        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
-    )
-    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
-    source: Mapped[str] = mapped_column(String(16))
-    # "booking:<id>" or "event:<connection id>:<external id>": one engagement per meeting.
-    source_key: Mapped[str] = mapped_column(String(1100))
-    title: Mapped[str] = mapped_column(String(255))
-    start_at: Mapped[datetime] = mapped_column()
-    end_at: Mapped[datetime] = mapped_column()
-    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class OutboxMessage(Base):

@@ -183,7 +183,7 @@ class Bookings:
                         select(MeetingEngagement).where(MeetingEngagement.booking_id == booking.id)
                     )
                 ).scalars():
-                    item.start_at, item.end_at = start, end
+                    item.move(start, end)  # shown as moved on the contact's record
                 if booking.status == "confirmed":
                     enqueue_sync(session, booking)
                 manage = self._links.manage(token, hostname=view.host.hostname)

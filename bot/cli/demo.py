@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import create_app
 from bot.demo.calendars import DemoServices, LocalServers, connect_demo_calendars, start_local_servers
 from bot.demo.certificate import TlsFiles, make_tls_files
+from bot.demo.contacts import seed_contacts
 from bot.demo.ews.sample import HOST, HOST_PASSWORD, seeded_store
 from bot.demo.ews.server import serve
 from bot.demo.seed import DEMO_SLUG, DemoExchange, DemoSetupError, seed
@@ -101,6 +102,7 @@ async def _run(data_dir: Path, key: str, *, host: str, port: int, exchange: bool
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         demo_host = await seed(app[SESSIONS], app[SECRETS])
+        await seed_contacts(app[SESSIONS], demo_host)
         extra = await _custom_domain(app, settings.base_url)
         servers = list(local.lines)
         if ews is not None:

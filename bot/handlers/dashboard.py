@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.accounts.calendars import CalendarSettings, SettingsRefused
 from bot.accounts.connections import ConnectError, Connections
 from bot.accounts.tokens import Session, TokenRefused
-from bot.handlers import caldav, exchange, feeds
+from bot.handlers import caldav, contacts, exchange, feeds, tasks
 from bot.handlers.dashboard_base import COOKIE, message, page, reconnect_id, session_of, signed_in
 from bot.keys import CALDAV, CONNECTIONS, EXCHANGE, FEEDS, SCHEDULER, SESSIONS, SETTINGS, TOKENS
 from storage.models import Calendar, CalendarConnection, User
@@ -36,6 +36,8 @@ def setup(app: web.Application) -> None:
     exchange.setup(app)
     caldav.setup(app)
     feeds.setup(app)  # the ICS feed form, Refresh and the free-as-busy switch
+    contacts.setup(app)  # contacts: list, search, record page, CSV import
+    tasks.setup(app)
     app.router.add_get("/dashboard/login", login)
     app.router.add_post("/dashboard/logout", signed_in(logout))
     app.router.add_get("/dashboard", signed_in(dashboard))

@@ -134,7 +134,8 @@ def _set(engagement: MeetingEngagement, title: str, start: datetime, end: dateti
     if engagement.title != title:
         engagement.title, changed = title, True
     if _aware(engagement.start_at) != start or _aware(engagement.end_at) != end:
-        engagement.start_at, engagement.end_at, changed = start, end, True
+        engagement.move(start, end)  # shows as moved on the record
+        changed = True
     if engagement.cancelled != cancelled:
         engagement.cancelled, changed = cancelled, True
     return changed

@@ -33,7 +33,7 @@ async def test_0007_adds_feed_states_and_goes_back_down(database_url: str) -> No
         await upgrade(engine, "0006")
         async with engine.connect() as conn:
             assert "feed_states" not in await conn.run_sync(_tables)
-        await upgrade(engine)
+        await upgrade(engine, "0007")
         assert await current_revision(engine) == "0007"
         async with engine.connect() as conn:
             assert "feed_states" in await conn.run_sync(_tables)
@@ -46,7 +46,7 @@ async def test_0007_adds_feed_states_and_goes_back_down(database_url: str) -> No
             await conn.run_sync(_downgrade, "0006")
         async with engine.connect() as conn:
             assert "feed_states" not in await conn.run_sync(_tables)
-        await upgrade(engine)
+        await upgrade(engine, "0007")
         assert await current_revision(engine) == "0007"
     finally:
         await engine.dispose()

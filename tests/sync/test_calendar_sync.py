@@ -68,6 +68,15 @@ async def _remove(client: TestClient, host: DemoHost, uid: str) -> None:
         await session.execute(delete(LocalEvent).where(LocalEvent.uid == uid))
 
 
+async def _statuses(client: TestClient) -> dict[str, str]:
+    assert client.app is not None
+    async with client.app[SESSIONS]() as session:
+        rows = await session.execute(
+            select(Contact.email, MeetingEngagement).join(Contact, Contact.id == MeetingEngagement.contact_id)
+            .where(MeetingEngagement.source == "calendar_sync"))
+        return {email: e.status for email, e in rows}
+
+
 async def _engagements(client: TestClient) -> dict[str, tuple[str, datetime, bool, str]]:
     assert client.app is not None
     async with client.app[SESSIONS]() as session:
@@ -83,8 +92,8 @@ async def test_an_event_with_a_known_contact_becomes_an_engagement_and_follows_c
     client, host, sync = demo
     first = await sync.sync_calendar(host.calendar_id)
     assert first is not None and first.full  # the first read is a full one
-    await _put(client, host, "kickoff", _event("kickoff", SOON, attendees=("Ana@Example.com", "zed@example.org",
-                                                                          "demo.host@example.com")))
+    guests = ("Ana@Example.com", "zed@example.org", "demo.host@example.com")
+    await _put(client, host, "kickoff", _event("kickoff", SOON, attendees=guests))
     synced = await sync.sync_calendar(host.calendar_id)
     assert synced is not None and synced.changes == 1 and not synced.full
     found = await _engagements(client)
@@ -94,26 +103,29 @@ async def test_an_event_with_a_known_contact_becomes_an_engagement_and_follows_c
 
     unchanged = await sync.sync_calendar(host.calendar_id)
     assert unchanged is not None and unchanged.changes == 0
+    assert await _statuses(client) == {"ana@example.com": "scheduled"}
 
     later = SOON + timedelta(days=1, hours=2)
-    await _put(client, host, "kickoff", _event("kickoff", later, attendees=("ana@example.com", "bo@example.com"),
-                                               title="Kick-off (moved)"))
+    both = ("ana@example.com", "bo@example.com")
+    await _put(client, host, "kickoff", _event("kickoff", later, attendees=both, title="Kick-off (moved)"))
     moved = await sync.sync_calendar(host.calendar_id)
     assert moved is not None and moved.applied.updated == 1 and moved.applied.recorded == 1
     found = await _engagements(client)
     assert found["ana@example.com"][:3] == ("Kick-off (moved)", later, False)
     assert found["bo@example.com"][:3] == ("Kick-off (moved)", later, False)
+    assert await _statuses(client) == {"ana@example.com": "moved", "bo@example.com": "scheduled"}
 
     await _put(client, host, "kickoff", _event("kickoff", later, attendees=("bo@example.com",)))
     await sync.sync_calendar(host.calendar_id)
     found = await _engagements(client)
     assert found["ana@example.com"][2] and not found["bo@example.com"][2]  # Ana left the meeting
 
-    await _put(client, host, "kickoff", _event("kickoff", later, attendees=("bo@example.com",), status="CANCELLED"))
+    cancelled = _event("kickoff", later, attendees=("bo@example.com",), status="CANCELLED")
+    await _put(client, host, "kickoff", cancelled)
     await sync.sync_calendar(host.calendar_id)
     assert (await _engagements(client))["bo@example.com"][2]
 
-    await _put(client, host, "kickoff", _event("kickoff", later, attendees=("bo@example.com", "ana@example.com")))
+    await _put(client, host, "kickoff", _event("kickoff", later, attendees=both))
     await sync.sync_calendar(host.calendar_id)
     found = await _engagements(client)
     assert not found["bo@example.com"][2] and not found["ana@example.com"][2]  # back on
@@ -135,7 +147,8 @@ async def test_slotbot_bookings_and_events_without_contacts_are_not_synced(
     assert await _engagements(client) == {}
 
 
-async def test_sync_off_stops_and_keeps_what_was_recorded(demo: tuple[TestClient, DemoHost, CalendarSync]) -> None:
+async def test_sync_off_stops_and_keeps_what_was_recorded(
+        demo: tuple[TestClient, DemoHost, CalendarSync]) -> None:
     client, host, sync = demo
     assert client.app is not None
     await _put(client, host, "review", _event("review", SOON, attendees=("ana@example.com",)))

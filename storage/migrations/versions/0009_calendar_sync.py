@@ -1,7 +1,7 @@
 """calendar sync: each checked calendar's place in its change feed, and the host's sync switch
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 
 ``calendar_sync_states``: one row per calendar being synced (its provider's cursor, push or
 poll, the watch channel or subscription and the hash of its secret, when it was synced and is
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

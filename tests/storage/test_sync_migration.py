@@ -1,0 +1,43 @@
+"""Migration 0009 (calendar sync states, the hosts' sync switch) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+
+from storage.db import alembic_config, create_engine, current_revision, upgrade
+
+
+def _downgrade(conn: Connection, revision: str) -> None:
+    from alembic import command
+
+    config = alembic_config()
+    config.attributes["connection"] = conn
+    command.downgrade(config, revision)
+
+
+async def test_0009_turns_sync_on_for_existing_hosts_and_goes_back_down(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine, "0008")
+        async with engine.begin() as conn:
+            await conn.execute(text(
+                "INSERT INTO users (display_name, email, timezone, locale, slug, pages_enabled,"
+                " is_admin, created_at)"
+                " VALUES ('H', 'h@example.com', 'UTC', 'en', 'h', true, false, CURRENT_TIMESTAMP)"))
+        await upgrade(engine, "0009")
+        assert await current_revision(engine) == "0009"
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT calendar_sync FROM users"))).scalar_one() in (True, 1)
+            tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+            assert "calendar_sync_states" in tables
+        async with engine.begin() as conn:
+            await conn.run_sync(_downgrade, "0008")
+        async with engine.connect() as conn:
+            tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+            assert "calendar_sync_states" not in tables
+            users = await conn.run_sync(lambda sync: inspect(sync).get_columns("users"))
+            columns = {c["name"] for c in users}
+            assert "calendar_sync" not in columns
+    finally:
+        await engine.dispose()
