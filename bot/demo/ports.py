@@ -8,6 +8,7 @@ takes another (and the demo re-points its connection).
 from __future__ import annotations
 
 import json
+import os
 import socket
 from pathlib import Path
 
@@ -41,4 +42,6 @@ def remembered(data_dir: Path) -> dict[str, int]:
 
 def remember(data_dir: Path, ports: dict[str, int]) -> None:
     """Keep ``ports`` for the next start."""
-    (data_dir / PORTS_FILE).write_text(json.dumps(ports, sort_keys=True) + "\n", encoding="utf-8")
+    fd = os.open(data_dir / PORTS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(ports, sort_keys=True) + "\n")

@@ -111,6 +111,7 @@ class DemoRadicale:
         self._process = await asyncio.create_subprocess_exec(
             *command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            umask=0o077,  # its collections stay private, like the rest of the data folder
         )
         await self._wait_until_listening()
         account = DemoCalDav(self.url, USERNAME, password)

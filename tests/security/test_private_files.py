@@ -1,5 +1,6 @@
 """The demo's data folder is private (0700) and SQLite database files are created for their owner
-only (0600, the -wal and -shm files alike), as the README promises."""
+only (0600, the -wal and -shm files alike), as the README promises; so is everything the demo's
+own servers keep there (a certificate key, CalDAV collections, the feed's secret token)."""
 
 from __future__ import annotations
 
@@ -32,9 +33,13 @@ def test_the_demo_data_folder_and_database_are_private(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     process, _ = _start_demo(data_dir, tmp_path)
     try:
-        files = {f.name: _mode(f) for f in data_dir.iterdir()}
+        files = {f.name: _mode(f) for f in data_dir.iterdir() if f.is_file()}
+        # Everything the demo's own servers keep (certificate key, CalDAV collections, feed token).
+        inside = {str(p.relative_to(data_dir)): _mode(p) for p in data_dir.rglob("*")}
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=20)
     assert _mode(data_dir) == 0o700
     assert files == {name: 0o600 for name in files} and "slotbot.db" in files
+    assert {"tls/demo-local.key", "caldav/users", "feed-token"} <= set(inside)
+    assert {name: mode & 0o077 for name, mode in inside.items()} == {name: 0 for name in inside}
