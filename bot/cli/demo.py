@@ -55,6 +55,7 @@ def demo_settings(
     )
     env.setdefault("SLOTBOT_LOG_FORMAT", "text")
     env.setdefault("SLOTBOT_OUTBOX_POLL_SECONDS", "0.5")
+    env.setdefault("SLOTBOT_SYNC_POLL_SECONDS", "30")  # calendar sync: the demo shows changes soon
     return Settings.from_env(env)
 
 

@@ -8,14 +8,14 @@ of the demo host does not add them, so their counts of contacts stay exact.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.demo.seed import DEMO_TIMEZONE, DemoHost
-from storage.models import Contact, MeetingEngagement, Task, utcnow
+from storage.models import Contact, LocalEvent, MeetingEngagement, Task, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +35,31 @@ SAMPLES = (
      (_Meeting("Intro call", "booking", 16, 10),
       _Meeting("Project check-in", "contact_record", 4, 14, 60, moved=True))),
     ("bo.berg@example.org", "Bo Berg", "Nordlys ApS", "+45 20 30 40 50", "",
-     (_Meeting("Intro call", "booking", 9, 11, cancelled=True),
-      _Meeting("Pilot review", "calendar_sync", 2, 9, 45))),
+     (_Meeting("Intro call", "booking", 9, 11, cancelled=True),)),
     ("chen.wei@example.net", "Chen Wei", "Harbor & Co", "", "Asked for a demo in the spring.", ()),
 )
+
+
+SYNCED_MEETINGS = (
+    # (uid, title, days from today, hour, minutes, guests)
+    ("demo-pilot-review", "Pilot review", -2, 9, 45, ("bo.berg@example.org",)),
+    ("demo-roadmap", "Roadmap workshop", 6, 11, 60, ("ana.souza@example.com", "chen.wei@example.net")),
+)
+
+
+def meetings_ics(today: date, zone: ZoneInfo) -> str:
+    """The demo calendar's meetings with sample contacts (one-off events with guests), as iCalendar."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Slotbot//Demo meetings//EN"]
+    for uid, title, days, hour, minutes, guests in SYNCED_MEETINGS:
+        start = datetime.combine(today + timedelta(days=days), time(hour), zone).astimezone(UTC)
+        end = start + timedelta(minutes=minutes)
+        lines += ["BEGIN:VEVENT", f"UID:{uid}@slotbot.invalid", "DTSTAMP:20260101T000000Z",
+                  f"DTSTART:{start:%Y%m%dT%H%M%SZ}", f"DTEND:{end:%Y%m%dT%H%M%SZ}", f"SUMMARY:{title}",
+                  "ORGANIZER;CN=Demo Host:mailto:demo.host@example.com"]
+        lines += [f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{guest}" for guest in guests]
+        lines.append("END:VEVENT")
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"
 
 
 async def seed_contacts(sessions: async_sessionmaker[AsyncSession], host: DemoHost,
@@ -67,6 +88,9 @@ async def seed_contacts(sessions: async_sessionmaker[AsyncSession], host: DemoHo
                     cancelled=meeting.cancelled,
                     moved_at=start - timedelta(days=1) if meeting.moved else None,
                 ))
+        # Meetings in the demo calendar with these people as guests: calendar sync records them.
+        session.add(LocalEvent(calendar_id=host.calendar_id, uid="demo-meetings",
+                               ical=meetings_ics(today, zone)))
         session.add_all([
             Task(owner_id=host.user_id, contact_id=ids[0], title="Send the proposal to Ana",
                  due_date=today + timedelta(days=2), due_time=time(14, 0), timezone=DEMO_TIMEZONE),

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.accounts.calendars import CalendarSettings, SettingsRefused
 from bot.accounts.connections import ConnectError, Connections
 from bot.accounts.tokens import Session, TokenRefused
-from bot.handlers import caldav, contacts, exchange, feeds, tasks
+from bot.handlers import caldav, contacts, exchange, feeds, sync, tasks
 from bot.handlers.dashboard_base import COOKIE, message, page, reconnect_id, session_of, signed_in
 from bot.keys import CALDAV, CONNECTIONS, EXCHANGE, FEEDS, SCHEDULER, SESSIONS, SETTINGS, TOKENS
 from storage.models import Calendar, CalendarConnection, User
@@ -27,6 +27,8 @@ NOTICES = {
     "connected": "Connected {email}: {count} calendars found{landing}.",
     "colleague": "Added a colleague's calendar to {email}: {count} calendars now.",
     "feed-refreshed": "Loaded the calendar feed {email} again.",
+    "sync-on": "Calendar sync is on: meetings with your contacts are recorded on their records again.",
+    "sync-off": "Calendar sync is off. What was recorded stays on your contacts' records.",
 }
 """The dashboard's notices by code (``/dashboard?notice=<code>&connection=<id>``)."""
 
@@ -36,6 +38,7 @@ def setup(app: web.Application) -> None:
     exchange.setup(app)
     caldav.setup(app)
     feeds.setup(app)  # the ICS feed form, Refresh and the free-as-busy switch
+    sync.setup(app)  # the "Calendar sync" switch
     contacts.setup(app)  # contacts: list, search, record page, CSV import
     tasks.setup(app)
     app.router.add_get("/dashboard/login", login)
@@ -121,6 +124,7 @@ async def dashboard(request: web.Request, session: Session) -> web.StreamRespons
         for c in connections
     ]
     await feeds.add_views(request, connections_view)
+    await sync.add_views(request, connections_view, user.timezone)
     return page(
         request,
         "dashboard.html",
@@ -144,6 +148,8 @@ def _notice(query: Mapping[str, str], connections: list[dict[str, Any]]) -> str:
     words of someone else's choosing; an unknown code or another host's connection shows nothing.
     """
     template = NOTICES.get(query.get("notice", ""))
+    if query.get("notice", "").startswith("sync-") and template is not None:
+        return template  # about the host's own switch, no connection in it
     connection = next((c for c in connections if str(c["id"]) == query.get("connection")), None)
     if template is None or connection is None:
         return ""

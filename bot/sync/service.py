@@ -42,6 +42,15 @@ SYNCED_KINDS = ("local", "google", "microsoft")
 
 
 @dataclass(frozen=True, slots=True)
+class SyncView:
+    """How one calendar is synced, for the dashboard."""
+
+    mode: str  # "push" or "poll"
+    synced_at: datetime | None
+    problem: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Synced:
     """One calendar's sync: how many changes were read, what they did, whether it started over."""
 
@@ -77,6 +86,29 @@ class CalendarSync:
         """The span of events synced: from a month back to a year ahead."""
         now = now or self._clock()
         return now - WINDOW_BACK, now + WINDOW_AHEAD
+
+    @property
+    def poll_minutes(self) -> int:
+        """How often a calendar without push is read again, in whole minutes (at least 1)."""
+        return max(1, round(self._poll.total_seconds() / 60))
+
+    async def set_enabled(self, user_id: int, enabled: bool) -> None:
+        """Turn the host's calendar sync on or off (off keeps every engagement recorded)."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(update(User).where(User.id == user_id).values(calendar_sync=enabled))
+            if enabled:  # read again soon: what changed meanwhile is picked up
+                ids = select(Calendar.id).where(Calendar.user_id == user_id).scalar_subquery()
+                await session.execute(update(CalendarSyncState).where(
+                    CalendarSyncState.calendar_id.in_(ids)).values(next_sync_at=self._clock()))
+
+    async def views(self, calendar_ids: Collection[int]) -> dict[int, SyncView]:
+        """The sync state of each of ``calendar_ids`` that is (or was) synced."""
+        if not calendar_ids:
+            return {}
+        async with self._sessions() as session:
+            rows = await session.execute(select(CalendarSyncState).where(
+                CalendarSyncState.calendar_id.in_(list(calendar_ids))))
+            return {s.calendar_id: SyncView(s.mode, s.synced_at, s.last_error) for s in rows.scalars()}
 
     async def eligible(self) -> list[int]:
         """Ids of the calendars synced now (checked, readable, host's sync on, a provider that syncs)."""

@@ -18,7 +18,7 @@ from bot.keys import SCHEDULER, SESSIONS, SYNC
 from bot.sync.service import CalendarSync
 from storage.models import CalendarSyncState, Contact, LocalEvent, MeetingEngagement, User
 from tests.conftest import AppClient
-from tests.support.signing_in import demo_client
+from tests.support.signing_in import demo_client, sign_in_for_csrf
 
 _TODAY = datetime.now(ZoneInfo("Europe/Copenhagen")).replace(hour=10, minute=0, second=0, microsecond=0)
 # Next week's Wednesday at 10:00 in the demo host's zone: inside the sync window, and an hour the
@@ -195,3 +195,45 @@ async def test_run_due_syncs_checked_calendars_once_and_a_change_drops_the_cache
     await sync.sync_calendar(host.calendar_id)
     after = await scheduler.availability(host.user_id, start=start, end=end, now=start - timedelta(days=1))
     assert not any(s.start == SOON for s in after.result.slots)
+
+
+async def test_the_demos_meetings_with_sample_contacts_reach_their_records(app_client: AppClient) -> None:
+    from bot.demo.contacts import seed_contacts
+
+    client, host = await demo_client(app_client)
+    assert client.app is not None
+    await client.app[SYNC].stop()
+    assert await seed_contacts(client.app[SESSIONS], host)
+    await client.app[SYNC].run_due()
+    found = {(email, title, status) for email, title, status in await _titled(client)}
+    assert found == {("bo.berg@example.org", "Pilot review", "scheduled"),
+                     ("ana.souza@example.com", "Roadmap workshop", "scheduled"),
+                     ("chen.wei@example.net", "Roadmap workshop", "scheduled")}
+
+
+async def _titled(client: TestClient) -> list[tuple[str, str, str]]:
+    assert client.app is not None
+    async with client.app[SESSIONS]() as session:
+        rows = await session.execute(
+            select(Contact.email, MeetingEngagement).join(Contact, Contact.id == MeetingEngagement.contact_id)
+            .where(MeetingEngagement.source == "calendar_sync"))
+        return [(email, e.title, e.status) for email, e in rows]
+
+
+async def test_the_dashboard_switch_turns_sync_off_and_on_and_shows_each_calendars_mode(
+        demo: tuple[TestClient, DemoHost, CalendarSync]) -> None:
+    client, host, sync = demo
+    await sync.run_due()
+    csrf = await sign_in_for_csrf(client, host.user_id)
+    page = await (await client.get("/dashboard")).text()
+    assert "Turn calendar sync off" in page and "Synced to contacts: read every 5 min, last " in page
+    refused = await client.post("/dashboard/sync", data={"csrf": "wrong", "enabled": "off"},
+                                allow_redirects=False)
+    assert refused.status == 403
+    off = await client.post("/dashboard/sync", data={"csrf": csrf, "enabled": "off"})
+    text = await off.text()
+    assert off.status == 200 and "Calendar sync is off" in text and "Turn calendar sync on" in text
+    assert "Synced to contacts" not in text
+    assert await sync.eligible() == []
+    on = await client.post("/dashboard/sync", data={"csrf": csrf, "enabled": "on"})
+    assert "Calendar sync is on" in await on.text() and await sync.eligible() == [host.calendar_id]
