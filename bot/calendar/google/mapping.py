@@ -57,7 +57,7 @@ def busy_block_from_event(resource: Mapping[str, Any]) -> BusyBlock | None:
     if "date" in start and "dateTime" not in start:
         span = AllDaySpan(date.fromisoformat(start["date"]), date.fromisoformat(end["date"]))
     else:
-        span = TimedSpan(_event_instant(start), _event_instant(end))
+        span = TimedSpan(event_instant(start), event_instant(end))
     me = next(
         (a for a in resource.get("attendees", []) if isinstance(a, Mapping) and a.get("self")),
         None,
@@ -80,7 +80,8 @@ def busy_block_from_event(resource: Mapping[str, Any]) -> BusyBlock | None:
     )
 
 
-def _event_instant(part: Mapping[str, Any]) -> datetime:
+def event_instant(part: Mapping[str, Any]) -> datetime:
+    """An event's ``start``/``end`` ``dateTime`` as an aware instant (its ``timeZone`` when offset-less)."""
     value = datetime.fromisoformat(part["dateTime"])
     if value.tzinfo is None:
         zone = part.get("timeZone")

@@ -33,6 +33,8 @@ from bot.calendar.base import (
     TimedSpan,
     check_window,
 )
+from bot.calendar.changes import ChangeBatch, CursorExpired
+from bot.calendar.google.changes import read_changes
 from bot.calendar.google.client import VOCABULARY, refresh_error, run_blocking, status_of, untyped
 from bot.calendar.google.credentials import credentials_json_of, google_credentials, same_credentials
 from bot.calendar.google.mapping import calendar_info, event_id_for, freebusy_outcome
@@ -213,6 +215,14 @@ class GoogleCalendarProvider:
         except Gone:
             return
 
+    async def changes(
+        self, calendar_id: str, cursor: str | None, *, start: datetime, end: datetime
+    ) -> ChangeBatch:
+        """Events changed since ``cursor`` (a sync token), for calendar sync (``changes.py``)."""
+        check_window(start, end, [calendar_id])
+        return await read_changes(lambda make: self._call(make, what="read changed events"),
+                                  calendar_id, cursor, start=start, end=end)
+
     # -- plumbing --------------------------------------------------------------------------------
 
     async def _freebusy(
@@ -326,6 +336,8 @@ def _failure(exc: Exception) -> Exception:
         return refresh_error(exc)
     if isinstance(exc, HttpError):
         answer = status_of(exc)
+        if answer.status == 410 and "fullSyncRequired" in answer.reasons:
+            return CursorExpired("Google asks for a full sync again.")
         return _Duplicate() if answer.status == 409 and "duplicate" in answer.reasons else answer
     if isinstance(exc, ClientError | ValueError):
         # An answer the client library could not use (not JSON, unexpected shape...).

@@ -72,9 +72,10 @@ class Graph:
         query = "?" + urlencode(params, quote_via=quote, safe="$,") if params else ""
         return f"{self._base}{path}{query}"
 
-    def next_link(self, data: Mapping[str, Any]) -> str | None:
-        """A page's ``@odata.nextLink``, checked to stay on the configured Graph (or None)."""
-        return next_link_on(data.get("@odata.nextLink"), self._base, service="Microsoft Graph")
+    def next_link(self, data: Mapping[str, Any], name: str = "@odata.nextLink") -> str | None:
+        """A page's ``@odata.nextLink`` (or another link, ``name``), checked to stay on the
+        configured Graph (or None)."""
+        return next_link_on(data.get(name), self._base, service="Microsoft Graph")
 
     async def get_json(self, url: str, *, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
         """GET ``url`` and return its JSON object."""

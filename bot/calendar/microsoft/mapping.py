@@ -45,7 +45,7 @@ def show_as_from_status(status: object) -> ShowAs:
     return _SHOW_AS.get(status.strip().lower(), ShowAs.UNKNOWN)
 
 
-def _parse_graph_datetime(value: Mapping[str, Any]) -> datetime:
+def graph_datetime(value: Mapping[str, Any]) -> datetime:
     """A Graph ``dateTimeTimeZone`` as an aware datetime."""
     text = str(value.get("dateTime") or "")
     zone_name = str(value.get("timeZone") or "UTC")
@@ -82,8 +82,8 @@ def graph_event_to_block(event: Mapping[str, Any]) -> BusyBlock:
     start_value, end_value = event.get("start"), event.get("end")
     if not isinstance(start_value, Mapping) or not isinstance(end_value, Mapping):
         raise ValueError("an event has no start or end")
-    start = _parse_graph_datetime(start_value)
-    end = _parse_graph_datetime(end_value)
+    start = graph_datetime(start_value)
+    end = graph_datetime(end_value)
     span: TimedSpan | AllDaySpan
     if event.get("isAllDay"):
         first: date = start.date()

@@ -37,7 +37,9 @@ from bot.calendar.base import (
     ReauthRequired,
     check_window,
 )
+from bot.calendar.changes import ChangeBatch
 from bot.calendar.http import Gone, RetryPolicy
+from bot.calendar.microsoft.changes import read_changes
 from bot.calendar.microsoft.credentials import dump_credentials, load_credentials
 from bot.calendar.microsoft.graph import Graph
 from bot.calendar.microsoft.mapping import (
@@ -252,6 +254,13 @@ class MicrosoftCalendarProvider:
         )
         found = await collect_pages(page, first, what="Microsoft Graph events", max_pages=self._max_pages)
         return tuple(found)
+
+    async def changes(
+        self, calendar_id: str, cursor: str | None, *, start: datetime, end: datetime
+    ) -> ChangeBatch:
+        """Events changed since ``cursor`` (a delta link), for calendar sync (``changes.py``)."""
+        check_window(start, end, [calendar_id])
+        return await read_changes(self._graph, calendar_id, cursor, start=start, end=end)
 
     async def create_event(self, event: NewEvent, *, calendar_id: str) -> CreatedEvent:
         """Create ``event`` in ``calendar_id`` with its attendees required; Graph sends invitations.
