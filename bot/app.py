@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import wiring
-from bot.handlers import dashboard, site
+from bot.handlers import dashboard, hooks, site
 from bot.handlers.demo import free_time
 from bot.handlers.demo import login as demo_login
 from bot.handlers.forwarded import forwarded
@@ -89,6 +89,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     app.cleanup_ctx.append(_calendar_sync(services))
     site.setup(app)
     dashboard.setup(app)
+    hooks.setup(app)  # calendar sync's push notifications (Google, Microsoft Graph)
     pages.setup(app)
     page_admin.setup(app)
     slack.setup(app)  # only when Slack is configured

@@ -56,6 +56,7 @@ from bot.pages.public import PublicPages
 from bot.scheduling.health import CalendarHealth
 from bot.scheduling.scheduler import Scheduler
 from bot.settings import Settings
+from bot.sync.push import SYNC_KIND, PushChannels, push_possible
 from bot.sync.service import CalendarSync
 from bot.templating import Templates
 from storage.crypto import SecretBox
@@ -189,6 +190,11 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
     outbox.register(EMAIL_KIND, Mailer(settings.smtp).send_payload)
     outbox.register(SYNC_EVENT_KIND, EventSync(sessions, scheduler).sync)
     outbox.register(NOTICE_KIND, chat_notifier.handle)
+    push = PushChannels(sessions, scheduler, base_url=settings.base_url,
+                        enabled=push_possible(settings.base_url, settings.sync_push))
+    sync = CalendarSync(sessions, scheduler, push=push, poll_seconds=settings.sync_poll_seconds)
+    outbox.register(SYNC_KIND, sync.handle)
+    connections.before_disconnect.append(push.stop_connection)
     return Services(
         settings=settings,
         secrets=secrets,
@@ -214,7 +220,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         exchange=exchange,
         caldav=caldav_accounts,
         feeds=feeds,
-        sync=CalendarSync(sessions, scheduler, poll_seconds=settings.sync_poll_seconds),
+        sync=sync,
         contacts=Contacts(sessions),
         tasks=Tasks(sessions),  # no listener yet: "sync tasks to my calendar" will register one
     )

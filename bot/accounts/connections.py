@@ -14,7 +14,7 @@ handlers do not know Google from Microsoft.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
@@ -85,6 +85,9 @@ class Connections:
         self._tokens = tokens
         self._registry = registry
         self.providers = dict(providers)
+        self.before_disconnect: list[Callable[[int], Awaitable[None]]] = []
+        """Called with a connection's id while its credentials still work (calendar sync stops its
+        push channels there)."""
 
     def redirect_uri(self, kind: str) -> str:
         """The exact callback URL registered with the provider."""
@@ -231,6 +234,8 @@ class Connections:
             connection = await session.get(CalendarConnection, connection_id)
         if connection is None or connection.user_id != user_id:
             raise ConnectError("That calendar account is not connected.")
+        for listener in self.before_disconnect:
+            await listener(connection_id)
         oauth = self.providers.get(connection.provider)
         if oauth is not None and oauth.enabled and connection.credentials:
             try:

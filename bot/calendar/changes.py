@@ -89,3 +89,46 @@ def attendee_addresses(addresses: Sequence[str | None]) -> frozenset[str]:
         if "@" in text:
             found.add(text.strip().lower())
     return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A live push channel: Google's watch channel or Graph's subscription."""
+
+    id: str
+    resource: str | None  # Google's resourceId (needed to stop it); None for Graph
+    expires_at: datetime
+
+    def __post_init__(self) -> None:
+        require_aware(self.expires_at, "expires_at")
+
+
+@dataclass(frozen=True, slots=True)
+class PushTarget:
+    """Where and how a provider should tell Slotbot about changes.
+
+    ``secret`` is echoed back in every notification (Google's channel token, Graph's
+    ``clientState``): Slotbot keeps only its hash. ``lifecycle`` is Graph's lifecycle URL.
+    """
+
+    address: str
+    lifecycle: str
+    secret: str
+    until: datetime
+
+
+@runtime_checkable
+class PushSource(Protocol):
+    """A provider that can push change notifications (Google watch channels, Graph subscriptions)."""
+
+    async def watch(self, calendar_id: str, target: PushTarget) -> Channel:
+        """Open a channel telling ``target`` about changes to ``calendar_id``."""
+        ...
+
+    async def renew(self, calendar_id: str, channel: Channel, target: PushTarget) -> Channel:
+        """Keep notifications coming past ``channel.expires_at`` (the same or a new channel)."""
+        ...
+
+    async def unwatch(self, channel: Channel) -> None:
+        """Stop a channel (one already gone is fine)."""
+        ...

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,6 +30,7 @@ from bot.calendar.base import CalendarError
 from bot.calendar.changes import ChangeBatch, ChangeSource, CursorExpired
 from bot.scheduling.scheduler import Scheduler
 from bot.sync.engagements import Applied, EngagementSync
+from bot.sync.push import SAFETY_POLL, PushChannels
 from storage.models import Calendar, CalendarConnection, CalendarSyncState, User
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ class CalendarSync:
         scheduler: Scheduler,
         *,
         kinds: Collection[str] = SYNCED_KINDS,
+        push: PushChannels | None = None,
         poll_seconds: float = 300.0,
         tick_seconds: float = 5.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -76,6 +79,7 @@ class CalendarSync:
         self._sessions = sessions
         self._scheduler = scheduler
         self._kinds = tuple(kinds)
+        self.push = push
         self._poll = timedelta(seconds=poll_seconds)
         self._tick = tick_seconds
         self._clock = clock
@@ -143,7 +147,13 @@ class CalendarSync:
         for calendar_id in due:
             if await self._claim(calendar_id, now) and await self.sync_calendar(calendar_id) is not None:
                 synced += 1
+        if self.push is not None and eligible:
+            await self.push.maintain(eligible)
         return synced
+
+    async def handle(self, payload: dict[str, Any]) -> None:
+        """The ``calendar.sync`` outbox message (a push notification): read that calendar now."""
+        await self.sync_calendar(int(payload["calendar_id"]))
 
     async def _claim(self, calendar_id: int, now: datetime) -> bool:
         """Take a due calendar for this process (another process may be about to)."""
@@ -207,7 +217,7 @@ class CalendarSync:
                 session.add(state)
             state.cursor, state.synced_at = batch.cursor, now
             state.failing_since, state.last_error = None, None
-            state.next_sync_at = now + self._poll
+            state.next_sync_at = now + (max(SAFETY_POLL, self._poll) if state.mode == "push" else self._poll)
         return applied
 
     async def _failed(self, calendar_id: int, now: datetime, error: str) -> None:

@@ -18,11 +18,19 @@ among the attendees.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.calendar.base import ProviderUnavailable
-from bot.calendar.changes import Change, ChangeBatch, EventChange, EventRemoved, attendee_addresses
+from bot.calendar.changes import (
+    Change,
+    ChangeBatch,
+    Channel,
+    EventChange,
+    EventRemoved,
+    PushTarget,
+    attendee_addresses,
+)
 from bot.calendar.google.mapping import event_instant
 from bot.calendar.paging import MAX_PAGES
 
@@ -111,3 +119,34 @@ async def read_changes(call: Call, calendar_id: str, cursor: str | None, *,
                 raise ProviderUnavailable("Google listed the events without a sync token.")
             return ChangeBatch(tuple(changes), str(token), full=cursor is None)
     raise ProviderUnavailable(f"Google's event list went on for more than {MAX_PAGES} pages.")
+
+
+WATCH_SECONDS = 7 * 24 * 3600
+"""The channel lifetime asked for (Google's maximum for events is a week; it may give less)."""
+
+
+async def watch(call: Call, calendar_id: str, target: PushTarget, *, channel_id: str) -> Channel:
+    """``events.watch``: a web_hook channel to ``target.address`` with its token."""
+    ttl = max(60, min(WATCH_SECONDS, int((target.until - datetime.now(UTC)).total_seconds())))
+    body = {"id": channel_id, "type": "web_hook", "address": target.address, "token": target.secret,
+            "params": {"ttl": str(ttl)}}
+
+    def make(service: Any) -> Any:
+        return service.events().watch(calendarId=calendar_id, body=body)
+
+    answer = await call(make)
+    try:
+        expires = datetime.fromtimestamp(int(answer["expiration"]) / 1000, UTC)
+        return Channel(str(answer["id"]), str(answer["resourceId"]), expires)
+    except (KeyError, TypeError, ValueError):
+        raise ProviderUnavailable("Google opened a channel Slotbot cannot read.") from None
+
+
+async def unwatch(call: Call, channel: Channel) -> None:
+    """``channels.stop`` (a channel Google no longer knows is fine)."""
+    body = {"id": channel.id, "resourceId": channel.resource or ""}
+
+    def make(service: Any) -> Any:
+        return service.channels().stop(body=body)
+
+    await call(make)

@@ -15,7 +15,8 @@ messages that never contain tokens or secrets.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,8 +34,8 @@ from bot.calendar.base import (
     TimedSpan,
     check_window,
 )
-from bot.calendar.changes import ChangeBatch, CursorExpired
-from bot.calendar.google.changes import read_changes
+from bot.calendar.changes import ChangeBatch, Channel, CursorExpired, PushTarget
+from bot.calendar.google.changes import read_changes, unwatch, watch
 from bot.calendar.google.client import VOCABULARY, refresh_error, run_blocking, status_of, untyped
 from bot.calendar.google.credentials import credentials_json_of, google_credentials, same_credentials
 from bot.calendar.google.mapping import calendar_info, event_id_for, freebusy_outcome
@@ -222,6 +223,26 @@ class GoogleCalendarProvider:
         check_window(start, end, [calendar_id])
         return await read_changes(lambda make: self._call(make, what="read changed events"),
                                   calendar_id, cursor, start=start, end=end)
+
+    async def watch(self, calendar_id: str, target: PushTarget) -> Channel:
+        """Open a watch channel on ``calendar_id``'s events (``changes.py``)."""
+        return await watch(self._changes_call, calendar_id, target, channel_id=str(uuid.uuid4()))
+
+    async def renew(self, calendar_id: str, channel: Channel, target: PushTarget) -> Channel:
+        """Google channels cannot be extended: open a new one, then stop the old."""
+        fresh = await self.watch(calendar_id, target)
+        await self.unwatch(channel)
+        return fresh
+
+    async def unwatch(self, channel: Channel) -> None:
+        """Stop a watch channel; one Google no longer knows is fine."""
+        try:
+            await unwatch(lambda make: self._call(make, what="stop a channel", missing_ok=True), channel)
+        except Gone:
+            return
+
+    def _changes_call(self, make: Callable[[Any], Any]) -> Awaitable[Any]:
+        return self._call(make, what="watch a calendar")
 
     # -- plumbing --------------------------------------------------------------------------------
 

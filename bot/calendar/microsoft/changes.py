@@ -18,7 +18,7 @@ through Graph set theirs). All-day events are not meetings and are left out; so 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -26,9 +26,11 @@ from bot.calendar.base import AccessLost, ProviderUnavailable
 from bot.calendar.changes import (
     Change,
     ChangeBatch,
+    Channel,
     CursorExpired,
     EventChange,
     EventRemoved,
+    PushTarget,
     attendee_addresses,
 )
 from bot.calendar.http import Gone
@@ -113,3 +115,52 @@ async def _follow(graph: Graph, url: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise AccessLost("Microsoft Graph gave an unexpected answer")
     return body
+
+
+SUBSCRIPTION_MINUTES = 4200
+"""How long a subscription is asked for: under every limit Graph has documented for Outlook events
+(4,230 minutes, later 10,080); Slotbot renews it well before."""
+
+
+def _until(target: PushTarget) -> str:
+    latest = datetime.now(UTC) + timedelta(minutes=SUBSCRIPTION_MINUTES)
+    return min(target.until, latest).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
+
+
+def _channel(answer: object) -> Channel:
+    if not isinstance(answer, Mapping):
+        raise ProviderUnavailable("Microsoft Graph gave an unexpected answer")
+    try:
+        expires = graph_datetime({"dateTime": str(answer["expirationDateTime"]), "timeZone": "UTC"})
+        return Channel(str(answer["id"]), None, expires)
+    except (KeyError, ValueError):
+        raise ProviderUnavailable("Microsoft Graph made a subscription Slotbot cannot read.") from None
+
+
+async def subscribe(graph: Graph, calendar_id: str, target: PushTarget) -> Channel:
+    """``POST /subscriptions`` on the calendar's events (Graph validates both URLs before answering)."""
+    body = {"changeType": "created,updated,deleted", "notificationUrl": target.address,
+            "lifecycleNotificationUrl": target.lifecycle,
+            "resource": f"me/calendars/{calendar_id}/events", "expirationDateTime": _until(target),
+            "clientState": target.secret}
+    return _channel(await graph.request("POST", graph.url("/subscriptions"), json_body=body))
+
+
+async def renew(graph: Graph, calendar_id: str, channel: Channel, target: PushTarget) -> Channel:
+    """``PATCH /subscriptions/{id}`` with a later expiry; a subscription Graph dropped is made anew."""
+    url = graph.url(f"/subscriptions/{quote(channel.id, safe='')}")
+    try:
+        answer = await graph.request("PATCH", url, json_body={"expirationDateTime": _until(target)},
+                                     missing_ok=True)
+    except Gone:
+        return await subscribe(graph, calendar_id, target)
+    return _channel(answer)
+
+
+async def unsubscribe(graph: Graph, channel: Channel) -> None:
+    """``DELETE /subscriptions/{id}`` (one already gone is fine)."""
+    try:
+        await graph.request("DELETE", graph.url(f"/subscriptions/{quote(channel.id, safe='')}"),
+                            missing_ok=True)
+    except Gone:
+        return

@@ -37,9 +37,9 @@ from bot.calendar.base import (
     ReauthRequired,
     check_window,
 )
-from bot.calendar.changes import ChangeBatch
+from bot.calendar.changes import ChangeBatch, Channel, PushTarget
 from bot.calendar.http import Gone, RetryPolicy
-from bot.calendar.microsoft.changes import read_changes
+from bot.calendar.microsoft.changes import read_changes, renew, subscribe, unsubscribe
 from bot.calendar.microsoft.credentials import dump_credentials, load_credentials
 from bot.calendar.microsoft.graph import Graph
 from bot.calendar.microsoft.mapping import (
@@ -261,6 +261,18 @@ class MicrosoftCalendarProvider:
         """Events changed since ``cursor`` (a delta link), for calendar sync (``changes.py``)."""
         check_window(start, end, [calendar_id])
         return await read_changes(self._graph, calendar_id, cursor, start=start, end=end)
+
+    async def watch(self, calendar_id: str, target: PushTarget) -> Channel:
+        """A Graph subscription to ``calendar_id``'s events (``changes.py``)."""
+        return await subscribe(self._graph, calendar_id, target)
+
+    async def renew(self, calendar_id: str, channel: Channel, target: PushTarget) -> Channel:
+        """Extend the subscription (or make it again if Graph dropped it)."""
+        return await renew(self._graph, calendar_id, channel, target)
+
+    async def unwatch(self, channel: Channel) -> None:
+        """Delete the subscription; one already gone is fine."""
+        await unsubscribe(self._graph, channel)
 
     async def create_event(self, event: NewEvent, *, calendar_id: str) -> CreatedEvent:
         """Create ``event`` in ``calendar_id`` with its attendees required; Graph sends invitations.
