@@ -70,10 +70,12 @@ import pytest
 
 from bot.settings import GoogleSettings
 from tests.fakes.google.calendar_api import FakeCalendar, google_error, quote_id
+from tests.fakes.google.push import Channel
 from tests.fakes.google.server import Call, FakeGoogle
 
 __all__ = [
     "Call",
+    "Channel",
     "FakeCalendar",
     "FakeGoogle",
     "google_error",
