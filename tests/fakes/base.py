@@ -15,7 +15,9 @@ service's wire protocol there. The base gives every fake the same machinery:
 * scripted failures: :meth:`FakeServer.fail_next` queues answers (a status with an optional
   ``Retry-After``, a delay, or both) for the next requests a predicate picks; the fake takes
   them with :meth:`FakeServer.take_fault` where its service would fail, and renders them in its
-  own error vocabulary.
+  own error vocabulary;
+* :meth:`FakeServer.spawn`: the fake's own outgoing calls (webhooks, push notifications) run in the
+  background on its loop, from any thread; stopping the fake cancels those still running.
 """
 
 from __future__ import annotations
@@ -124,6 +126,8 @@ class FakeServer:
         self._fault_lock = threading.Lock()
         self._runner: web.AppRunner | None = None
         self._own_loop: _LoopThread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._background: set[Any] = set()
 
     def routes(self, app: web.Application) -> None:
         """Add the service's routes to ``app``."""
@@ -141,6 +145,7 @@ class FakeServer:
         await self._close()
 
     async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
         app = web.Application(middlewares=[self._record])
         self.routes(app)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
@@ -158,6 +163,8 @@ class FakeServer:
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def _close(self) -> None:
+        for pending in list(self._background):
+            pending.cancel()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
@@ -179,6 +186,25 @@ class FakeServer:
         """Run a coroutine on the fake's own loop (thread mode), waiting for its result."""
         assert self._own_loop is not None, "start the fake in its own thread first"
         return self._own_loop.run(make)
+
+    def spawn(self, make: Callable[[], Awaitable[Any]]) -> None:
+        """Run a coroutine in the background on the fake's loop, called from that loop or any thread
+        (the fake's own outgoing traffic: webhooks, push notifications). Stopping cancels it."""
+        loop = self._loop
+        assert loop is not None, "start the fake first"
+
+        async def call() -> None:
+            await make()
+
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        pending: Any = (
+            loop.create_task(call()) if running is loop else asyncio.run_coroutine_threadsafe(call(), loop)
+        )
+        self._background.add(pending)
+        pending.add_done_callback(self._background.discard)
 
     def __enter__(self) -> Self:
         return self.start_in_thread()

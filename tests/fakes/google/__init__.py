@@ -12,9 +12,39 @@ It speaks Google's wire protocol closely enough that the real client libraries
 * ``POST /revoke`` revokes a refresh token or access token (and the whole grant with it);
 * ``/calendar/v3/``: ``users/me/calendarList`` (paging), ``users/me/calendarList/{id}``,
   ``freeBusy`` (the 50-calendar and 90-day limits, per-calendar ``notFound``),
-  ``calendars/{id}/events`` GET/POST and ``calendars/{id}/events/{eventId}`` GET/DELETE. Every call
-  checks the Bearer token and that its scopes allow the method (the accepted scopes are those the
-  Calendar v3 discovery document lists), answering 401/403 with Google's bodies.
+  ``calendars`` POST (``calendars.insert``: a secondary calendar the user owns),
+  ``calendars/{id}`` GET/DELETE, ``calendars/{id}/events`` GET (``events.list`` with
+  ``syncToken``/``nextSyncToken``, ``pageToken``/``maxResults``, ``showDeleted``, ``timeMin``,
+  ``timeMax``, ``q``, ``updatedMin``, ``iCalUID``, ``orderBy``, ``private/sharedExtendedProperty``;
+  the last eight and ``showDeleted=false`` answer 400 ``syncTokenWithRequestRestrictions`` beside a
+  sync token; an invalidated token 410 ``fullSyncRequired``) and POST (``events.insert``),
+  ``calendars/{id}/events/{eventId}`` GET/PATCH/PUT/DELETE (``sendUpdates`` recorded),
+  ``calendars/{id}/events/watch`` POST (a push channel: ``sync`` then ``exists`` notifications
+  POSTed to its address over HTTP, Google's ``X-Goog-*`` headers, retries on 5xx) and
+  ``channels/stop`` POST. Every call checks the Bearer token and that its scopes allow the method
+  (the scopes the Calendar v3 discovery document lists), answering 401/403 with Google's bodies.
+
+Events carry what Google fills in: ``etag``, ``updated``, ``created``, ``iCalUID``, ``sequence``,
+``creator``, ``organizer``, ``htmlLink``, ``attendees`` (``responseStatus``, ``self`` and
+``organizer`` flags), plus whatever the resource gives (``source``, ``extendedProperties``,
+``transparency``, ``recurrence``/``recurringEventId``/``originalStartTime``, as stored; the fake
+does not expand recurrences). Every change, through the API or a knob, gets a new ``etag`` and
+``updated`` (``sequence`` + 1 when start, end, location, recurrence or status changed) and feeds
+the sync tokens and push channels of its calendar.
+
+Knobs for the user's own edits in Google Calendar: :meth:`FakeGoogle.add_event`,
+:meth:`FakeGoogle.add_busy`, ``update_event(calendar_id, event_id, **changes)`` (merged as a
+patch; ``start``/``end`` may be datetimes or dates), ``delete_event(calendar_id, event_id)``,
+``add_calendar(...)``. Sync: ``expire_sync_tokens(calendar_id=None)`` (they answer 410),
+``sync_token(calendar_id)`` (a token for the current state). Push: ``allow_http_addresses``
+(default True; Google itself refuses a non-https address with 400 ``push.webhookUrlNotHttps``,
+which the fake answers when it is False), ``active_channels(calendar_id=None)``, ``channels``
+(id -> :class:`~tests.fakes.google.push.Channel`), ``expire_channels(channel_id=None)``,
+``resource_id(calendar_id)``, ``deliveries`` (every attempt, a
+:class:`~tests.fakes.webhooks.Delivery` with its status), ``wait_deliveries(count, kind=None,
+key=None, within=5.0)``, ``delivery_timeout`` (2 s), ``retry_delays`` ((0.05, 0.2) s). Writes
+through the API: ``sent_updates`` ((method id, event id, sendUpdates) per write) and
+``send_updates`` (event id -> sendUpdates of its insert).
 
 Fault knobs (see :class:`FakeGoogle`): :meth:`FakeGoogle.fail_next` (429 with ``Retry-After``,
 403 ``rateLimitExceeded``, 5xx..., or a late answer, for the next N API calls, optionally only
@@ -27,7 +57,9 @@ It runs on the shared base (:mod:`tests.fakes.base`) on a loop of its own in a t
 serves sync and async tests alike (the provider and the test's own client block in their calls);
 codes and tokens are a :class:`~tests.fakes.oauth.TokenAuthority`. Use the ``google_fake``
 fixture, or ``with FakeGoogle() as fake:``. The modules: ``server.py`` (OAuth, knobs, HTTP),
-``calendar_api.py`` (the Calendar API).
+``calendar_api.py`` (calendars, reads), ``sync_api.py`` (events.list, event writes, change
+knobs), ``calendars.py`` (calendars resource), ``push.py`` (channels), ``wire.py`` (scopes,
+method names, error bodies); notifications go out through :mod:`tests.fakes.webhooks`.
 """
 
 from __future__ import annotations
@@ -38,10 +70,12 @@ import pytest
 
 from bot.settings import GoogleSettings
 from tests.fakes.google.calendar_api import FakeCalendar, google_error, quote_id
+from tests.fakes.google.push import Channel
 from tests.fakes.google.server import Call, FakeGoogle
 
 __all__ = [
     "Call",
+    "Channel",
     "FakeCalendar",
     "FakeGoogle",
     "google_error",

@@ -1,8 +1,10 @@
-"""The fake Google's Calendar API v3: ``calendarList``, ``freeBusy``, ``events`` (mixed into FakeGoogle).
+"""The fake Google's Calendar API v3 reads: ``calendarList``, ``freeBusy``, ``events.get``, and its data.
 
 The answers follow Google's: the 50-calendar and 90-day ``freeBusy`` limits, per-calendar
-``notFound``, paging of the calendar list, ``409 duplicate`` for a reused event id, ``410`` for
-an event deleted already, and Google's JSON error bodies (:func:`google_error`).
+``notFound``, paging of the calendar list, and Google's JSON error bodies (:func:`google_error`).
+``events.list`` and every write live in :mod:`tests.fakes.google.sync_api` (each write is a
+change that sync tokens and push channels see); scopes and method names in
+:mod:`tests.fakes.google.wire`.
 """
 
 from __future__ import annotations
@@ -15,93 +17,32 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, unquote
 
-_S = "https://www.googleapis.com/auth/"
-CALENDAR = _S + "calendar"
-CALENDAR_READONLY = _S + "calendar.readonly"
+from tests.fakes.google.wire import (
+    _BEARER_CHALLENGE,
+    _UNAUTHENTICATED,
+    CALENDAR,
+    CALENDAR_READONLY,
+    METHOD_SCOPES,
+    google_error,
+    method_name,
+)
 
-# Scopes Google accepts per method (from the Calendar v3 discovery document).
-METHOD_SCOPES: dict[str, frozenset[str]] = {
-    "calendarList.list": frozenset(
-        {CALENDAR, _S + "calendar.calendarlist", _S + "calendar.calendarlist.readonly", CALENDAR_READONLY}
-    ),
-    "calendarList.get": frozenset(
-        {
-            CALENDAR,
-            _S + "calendar.app.created",
-            _S + "calendar.calendarlist",
-            _S + "calendar.calendarlist.readonly",
-            CALENDAR_READONLY,
-        }
-    ),
-    "freebusy.query": frozenset(
-        {CALENDAR, _S + "calendar.events.freebusy", _S + "calendar.freebusy", CALENDAR_READONLY}
-    ),
-    "events.list": frozenset(
-        {
-            CALENDAR,
-            _S + "calendar.app.created",
-            _S + "calendar.events",
-            _S + "calendar.events.freebusy",
-            _S + "calendar.events.owned",
-            _S + "calendar.events.owned.readonly",
-            _S + "calendar.events.public.readonly",
-            _S + "calendar.events.readonly",
-            CALENDAR_READONLY,
-        }
-    ),
-    "events.get": frozenset(
-        {
-            CALENDAR,
-            _S + "calendar.app.created",
-            _S + "calendar.events",
-            _S + "calendar.events.owned",
-            _S + "calendar.events.owned.readonly",
-            _S + "calendar.events.readonly",
-            CALENDAR_READONLY,
-        }
-    ),
-    "events.insert": frozenset(
-        {CALENDAR, _S + "calendar.app.created", _S + "calendar.events", _S + "calendar.events.owned"}
-    ),
-    "events.delete": frozenset(
-        {CALENDAR, _S + "calendar.app.created", _S + "calendar.events", _S + "calendar.events.owned"}
-    ),
-}
+__all__ = [
+    "CALENDAR",
+    "CALENDAR_READONLY",
+    "METHOD_SCOPES",
+    "_BEARER_CHALLENGE",
+    "_UNAUTHENTICATED",
+    "CalendarApi",
+    "FakeCalendar",
+    "google_error",
+    "method_name",
+    "quote_id",
+]
 
 FREEBUSY_MAX_CALENDARS = 50
 FREEBUSY_MAX_SPAN = timedelta(days=90)
 _BASE32HEX = frozenset("0123456789abcdefghijklmnopqrstuv")
-_BEARER_CHALLENGE = 'Bearer realm="https://accounts.google.com/", error="invalid_token"'
-_UNAUTHENTICATED = {
-    "error": {
-        "code": 401,
-        "message": "Request had invalid authentication credentials. Expected OAuth 2 access token, "
-        "login cookie or other valid authentication credential.",
-        "errors": [
-            {
-                "message": "Invalid Credentials",
-                "domain": "global",
-                "reason": "authError",
-                "location": "Authorization",
-                "locationType": "header",
-            }
-        ],
-        "status": "UNAUTHENTICATED",
-    }
-}
-
-
-def google_error(
-    code: int, reason: str, message: str, domain: str = "global", **extra: Any
-) -> dict[str, Any]:
-    """Google's JSON error body for the Calendar API."""
-    error: dict[str, Any] = {
-        "errors": [{"domain": domain, "reason": reason, "message": message}],
-        "code": code,
-        "message": message,
-    }
-    error.update(extra)
-    return {"error": error}
 
 
 @dataclass
@@ -116,6 +57,8 @@ class FakeCalendar:
     summary_override: str | None = None
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     lost: int | None = None  # 403 or 404 once access is lost
+    changes: dict[str, int] = field(default_factory=dict)  # event id -> serial of its last change
+    sync_generation: int = 0  # bumped when the calendar's sync tokens are invalidated
 
 
 Answer = tuple[int, dict[str, str], Any]
@@ -143,9 +86,7 @@ class CalendarApi:
             return 403, {}, google_error(403, "forbidden", "Forbidden")
         return cal
 
-    def _dispatch(
-        self, name: str, method: str, path: str, query: Mapping[str, str], body: Any
-    ) -> Answer:
+    def _dispatch(self, name: str, method: str, path: str, query: Mapping[str, str], body: Any) -> Answer:
         parts = [unquote(p) for p in path.split("/")]
         if name == "calendarList.list":
             return self._calendar_list(query)
@@ -157,22 +98,10 @@ class CalendarApi:
         cal = found
         if name == "calendarList.get":
             return 200, {}, _list_entry(cal)
-        if name == "events.list":
-            return self._events_list(cal, query)
-        if name == "events.insert":
-            return self._insert(cal, query, body)
         event = cal.events.get(parts[3])
         if event is None:
             return 404, {}, google_error(404, "notFound", "Not Found")
-        if name == "events.get":
-            return 200, {}, event
-        # events.delete
-        if cal.access_role not in ("owner", "writer"):
-            return 403, {}, google_error(403, "forbidden", "Forbidden")
-        if event.get("status") == "cancelled":
-            return 410, {}, google_error(410, "deleted", "Resource has been deleted")
-        event["status"] = "cancelled"
-        return 204, {}, None
+        return 200, {}, event  # events.get
 
     def _calendar_list(self, query: Mapping[str, str]) -> Answer:
         entries = [c for c in self.calendars.values() if c.lost is None]
@@ -246,95 +175,6 @@ class CalendarApi:
             },
         )
 
-    def _events_list(self, cal: FakeCalendar, query: Mapping[str, str]) -> Answer:
-        t0 = _parse_instant(query["timeMin"]) if "timeMin" in query else None
-        t1 = _parse_instant(query["timeMax"]) if "timeMax" in query else None
-        items = []
-        for event in cal.events.values():
-            if event.get("status") == "cancelled" and query.get("showDeleted") != "true":
-                continue
-            start, end = _event_instants(event)
-            if (t1 is not None and start >= t1) or (t0 is not None and end <= t0):
-                continue
-            items.append(event)
-        return (
-            200,
-            {},
-            {"kind": "calendar#events", "summary": cal.summary, "timeZone": cal.time_zone, "items": items},
-        )
-
-    def _insert(
-        self, cal: FakeCalendar, query: Mapping[str, str], body: Any
-    ) -> Answer:
-        if cal.access_role not in ("owner", "writer"):
-            return (
-                403,
-                {},
-                google_error(403, "requiredAccessLevel", "You need to have writer access to this calendar."),
-            )
-        if not isinstance(body, dict):
-            return 400, {}, google_error(400, "badRequest", "Bad Request")
-        for key, message in (("start", "Missing start time."), ("end", "Missing end time.")):
-            if not isinstance(body.get(key), dict) or not ({"date", "dateTime"} & set(body[key])):
-                return 400, {}, google_error(400, "required", message)
-        try:
-            start, end = _event_instants(body)
-        except ValueError:
-            return 400, {}, google_error(400, "badRequest", "Bad Request")
-        if end <= start:
-            return (
-                400,
-                {},
-                google_error(400, "timeRangeEmpty", "The specified time range is empty.", "calendar"),
-            )
-        event_id = body.get("id")
-        if event_id is not None:
-            if not (5 <= len(event_id) <= 1024 and set(event_id) <= _BASE32HEX):
-                return 400, {}, google_error(400, "invalid", "Invalid resource id value.")
-            if event_id in cal.events:
-                return 409, {}, google_error(409, "duplicate", "The requested identifier already exists.")
-        else:
-            event_id = f"fake{self._next_id():06d}"
-        now = _z(datetime.now(UTC))
-        event = {
-            **body,
-            "kind": "calendar#event",
-            "id": event_id,
-            "status": "confirmed",
-            "htmlLink": f"https://calendar.google.com/calendar/event?eid={event_id}",
-            "created": now,
-            "updated": now,
-            "iCalUID": f"{event_id}@google.com",
-            "sequence": 0,
-            "creator": {"email": self.account_email, "self": True},
-            "organizer": {"email": cal.id, "self": True},
-            "attendees": [
-                {**a, "responseStatus": a.get("responseStatus", "needsAction")}
-                for a in body.get("attendees", [])
-            ],
-        }
-        cal.events[event_id] = event
-        self.send_updates[event_id] = query.get("sendUpdates")
-        return 200, {}, event
-
-
-def method_name(method: str, path: str) -> str | None:
-    parts = path.split("/")
-    if path == "freeBusy" and method == "POST":
-        return "freebusy.query"
-    if parts[:2] == ["users", "me"] and len(parts) >= 3 and parts[2] == "calendarList":
-        if len(parts) == 3 and method == "GET":
-            return "calendarList.list"
-        if len(parts) == 4 and method == "GET":
-            return "calendarList.get"
-        return None
-    if parts[0] == "calendars" and len(parts) >= 3 and parts[2] == "events":
-        if len(parts) == 3:
-            return {"GET": "events.list", "POST": "events.insert"}.get(method)
-        if len(parts) == 4:
-            return {"GET": "events.get", "DELETE": "events.delete"}.get(method)
-    return None
-
 
 def _list_entry(cal: FakeCalendar) -> dict[str, Any]:
     entry: dict[str, Any] = {
@@ -373,6 +213,24 @@ def _event_instants(event: Mapping[str, Any]) -> tuple[datetime, datetime]:
         return datetime.combine(date.fromisoformat(part["date"]), datetime.min.time(), UTC)
 
     return one(event["start"]), one(event["end"])
+
+
+def _invalid_times(body: Mapping[str, Any]) -> Answer | None:
+    """Google's 400 for an event resource without a valid, non-empty start and end (or None)."""
+    for key, message in (("start", "Missing start time."), ("end", "Missing end time.")):
+        if not isinstance(body.get(key), dict) or not ({"date", "dateTime"} & set(body[key])):
+            return 400, {}, google_error(400, "required", message)
+    try:
+        start, end = _event_instants(body)
+    except ValueError:
+        return 400, {}, google_error(400, "badRequest", "Bad Request")
+    if end <= start:
+        return (
+            400,
+            {},
+            google_error(400, "timeRangeEmpty", "The specified time range is empty.", "calendar"),
+        )
+    return None
 
 
 def _busy(cal: FakeCalendar, t0: datetime, t1: datetime) -> list[tuple[datetime, datetime]]:

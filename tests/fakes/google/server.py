@@ -21,15 +21,14 @@ from aiohttp import web
 
 from bot.settings import GoogleSettings
 from tests.fakes.base import CALL, FakeServer, Recorded
-from tests.fakes.google.calendar_api import (
+from tests.fakes.google.calendar_api import FakeCalendar, quote_id
+from tests.fakes.google.sync_api import SyncApi
+from tests.fakes.google.wire import (
     _BEARER_CHALLENGE,
     _UNAUTHENTICATED,
     METHOD_SCOPES,
-    CalendarApi,
-    FakeCalendar,
     google_error,
     method_name,
-    quote_id,
 )
 from tests.fakes.oauth import Code, TokenAuthority
 
@@ -39,7 +38,7 @@ Call = Recorded
 """One request the fake received (method, path as sent, query, parsed body, headers, status)."""
 
 
-class FakeGoogle(FakeServer, CalendarApi):
+class FakeGoogle(FakeServer, SyncApi):
     """The fake server and its state. Start it with ``with FakeGoogle() as fake``.
 
     Knobs a test may set directly: ``latency`` (seconds before each API answer),
@@ -81,6 +80,7 @@ class FakeGoogle(FakeServer, CalendarApi):
         )
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
+        self._init_sync()
         self.add_calendar(account_email, account_email, primary=True)
 
     def _next_id(self) -> int:
@@ -145,12 +145,12 @@ class FakeGoogle(FakeServer, CalendarApi):
             return cal
 
     def add_event(self, calendar_id: str, resource: Mapping[str, Any]) -> dict[str, Any]:
-        """Store an event resource as if the host had created it in Google Calendar."""
+        """Store an event resource as if the host had created it in Google Calendar (Google's own
+        fields filled in unless given: etag, updated, iCalUID, sequence, creator, organizer...)."""
         with self._lock:
-            event = {"kind": "calendar#event", "status": "confirmed", **resource}
-            event.setdefault("id", f"ev{next(self._ids):05d}")
-            self.calendars[calendar_id].events[event["id"]] = event
-            return event
+            fields = {k: v for k, v in resource.items() if k != "id"}
+            event_id = resource.get("id") or f"ev{next(self._ids):05d}"
+            return self._complete(self.calendars[calendar_id], fields, event_id)
 
     def add_busy(self, calendar_id: str, start: datetime, end: datetime, **extra: Any) -> dict[str, Any]:
         """Store a timed event (opaque unless ``transparency`` is given)."""
@@ -236,7 +236,9 @@ class FakeGoogle(FakeServer, CalendarApi):
     def api_calls(self, name: str | None = None) -> list[Call]:
         """Recorded Calendar API calls; ``name`` filters by the discovery method id:
         ``freebusy.query``, ``calendarList.list``, ``calendarList.get``, ``events.list``,
-        ``events.get``, ``events.insert``, ``events.delete``."""
+        ``events.get``, ``events.insert``, ``events.patch``, ``events.update``, ``events.delete``,
+        ``events.watch``, ``channels.stop``, ``calendars.insert``, ``calendars.get``,
+        ``calendars.delete``."""
         return [
             call
             for call in list(self.calls)

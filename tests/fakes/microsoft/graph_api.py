@@ -1,9 +1,10 @@
-"""The fake Microsoft Graph v1.0 calendar API (mixed into FakeMicrosoft) and its mailbox data.
+"""The fake Microsoft Graph v1.0 calendar reads (mixed into FakeMicrosoft) and its mailbox data.
 
 ``/me``, ``/me/calendars``, ``/me/calendars/{id}/calendarView`` (``$select``, ``$top``,
-``Prefer: outlook.timezone``, ``@odata.nextLink`` paging with a small page size), ``POST
-/me/calendars/{id}/events`` (``transactionId`` makes a retry return the first event),
-``DELETE /me/events/{id}``; bearer checks and permission checks per endpoint; Graph's error bodies.
+``$expand=singleValueExtendedProperties($filter=id eq '...')``, ``Prefer: outlook.timezone``,
+``@odata.nextLink`` paging with a small page size); bearer checks and permission checks per
+endpoint; Graph's error bodies. Writes are in :mod:`tests.fakes.microsoft.events_api`, delta in
+:mod:`tests.fakes.microsoft.delta_api`, subscriptions in :mod:`tests.fakes.microsoft.subscriptions`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import itertools
-import secrets
+import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
@@ -21,98 +21,29 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from tests.fakes.base import CALL, Fault, Recorded
+from tests.fakes.microsoft.model import (
+    FakeCalendar,
+    FakeEvent,
+    FakeUser,
+    GraphCall,
+    _graph_id,
+    _stamp,
+    _utcnow,
+)
 from tests.fakes.oauth import AccessGrant
 
+__all__ = [
+    "FakeCalendar",
+    "FakeEvent",
+    "FakeUser",
+    "GraphApi",
+    "GraphCall",
+    "_graph_id",
+    "_stamp",
+    "_utcnow",
+]
+
 UTC = dt.UTC
-
-
-_ids = itertools.count(1)
-
-
-def _graph_id(prefix: str) -> str:
-    # Graph ids are long base64-ish strings; keep '=' and '-' so quoting is exercised.
-    return f"AAMk{prefix}-{next(_ids):04d}_{secrets.token_hex(4)}="
-
-
-@dataclass
-class FakeEvent:
-    """One event in a fake calendar. Timed events hold aware datetimes, all-day events dates."""
-
-    id: str
-    subject: str
-    start: dt.datetime | dt.date
-    end: dt.datetime | dt.date
-    show_as: str = "busy"
-    is_cancelled: bool = False
-    response: str = "organizer"
-    attendees: list[dict[str, Any]] = field(default_factory=list)
-    body: str = ""
-    location: str = ""
-    transaction_id: str | None = None
-    created_with: dict[str, Any] | None = None
-
-    @property
-    def is_all_day(self) -> bool:
-        """Whether the event covers whole dates."""
-        return not isinstance(self.start, dt.datetime)
-
-    def utc_range(self) -> tuple[dt.datetime, dt.datetime]:
-        """The event's instants (all-day events placed in UTC, as the fake's simplification)."""
-        if isinstance(self.start, dt.datetime) and isinstance(self.end, dt.datetime):
-            return self.start.astimezone(UTC), self.end.astimezone(UTC)
-        assert not isinstance(self.start, dt.datetime) and not isinstance(self.end, dt.datetime)
-        return (
-            dt.datetime.combine(self.start, dt.time(), UTC),
-            dt.datetime.combine(self.end, dt.time(), UTC),
-        )
-
-
-@dataclass
-class FakeCalendar:
-    """A calendar visible in a mailbox's calendar list. ``fault`` makes it answer 403/404."""
-
-    id: str
-    name: str
-    owner_email: str
-    owner_name: str = ""
-    can_edit: bool = True
-    is_default: bool = False
-    events: list[FakeEvent] = field(default_factory=list)
-    fault: int | None = None
-
-
-@dataclass
-class FakeUser:
-    """A Microsoft account with a mailbox."""
-
-    email: str
-    name: str
-    oid: str
-    tid: str
-    mail: str | None
-    calendars: list[FakeCalendar] = field(default_factory=list)
-
-    def calendar(self, calendar_id: str) -> FakeCalendar | None:
-        """The calendar with ``calendar_id`` in this user's list."""
-        return next((c for c in self.calendars if c.id == calendar_id), None)
-
-    @property
-    def default_calendar(self) -> FakeCalendar:
-        """The user's default calendar."""
-        return next(c for c in self.calendars if c.is_default)
-
-
-@dataclass
-class GraphCall:
-    """One request the fake Graph received."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    mailbox: str | None
-    body: Any = None
-    status: int = 0
 
 
 def _b64url(data: bytes) -> str:
@@ -285,27 +216,25 @@ class GraphApi:
             return _graph_error(
                 403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."
             )
-        items = [
-            self._select(
-                {
-                    "@odata.etag": 'W/"fake"',
-                    "id": c.id,
-                    "name": c.name,
-                    "color": "auto",
-                    "hexColor": "",
-                    "isDefaultCalendar": c.is_default,
-                    "canShare": c.owner_email == user.email,
-                    "canViewPrivateItems": c.owner_email == user.email,
-                    "canEdit": c.can_edit,
-                    "allowedOnlineMeetingProviders": ["teamsForBusiness"],
-                    "isRemovable": not c.is_default,
-                    "owner": {"name": c.owner_name, "address": c.owner_email},
-                },
-                request,
-            )
-            for c in user.calendars
-        ]
+        items = [self._select(self._calendar_json(c, user), request) for c in user.calendars]
         return self._page(request, items, "users('me')/calendars")
+
+    @staticmethod
+    def _calendar_json(c: FakeCalendar, user: FakeUser) -> dict[str, Any]:
+        return {
+            "@odata.etag": 'W/"fake"',
+            "id": c.id,
+            "name": c.name,
+            "color": "auto",
+            "hexColor": "",
+            "isDefaultCalendar": c.is_default,
+            "canShare": c.owner_email == user.email,
+            "canViewPrivateItems": c.owner_email == user.email,
+            "canEdit": c.can_edit,
+            "allowedOnlineMeetingProviders": ["teamsForBusiness"],
+            "isRemovable": not c.is_default,
+            "owner": {"name": c.owner_name, "address": c.owner_email},
+        }
 
     def _calendar_for(
         self, user: FakeUser, grant: AccessGrant, calendar_id: str, *, write: bool
@@ -354,13 +283,22 @@ class GraphApi:
             (e for e in found.events if e.utc_range()[0] < end and e.utc_range()[1] > start),
             key=lambda e: e.utc_range()[0],
         )
-        items = [self._select(self._event_json(e, zone, zone_name), request) for e in events]
+        expand = _expansion(request.query.get("$expand"))
+        if expand is None:
+            return _bad_expand(request.query["$expand"])
+        items = [self._select(self._event_json(e, zone, zone_name, expand), request) for e in events]
         return self._page(request, items, f"users('me')/calendars('{found.id}')/calendarView")
 
-    def _event_json(self, event: FakeEvent, zone: dt.tzinfo, zone_name: str) -> dict[str, Any]:
-        return {
-            "@odata.etag": 'W/"fake"',
+    def _event_json(
+        self, event: FakeEvent, zone: dt.tzinfo, zone_name: str, expand: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        item = {
+            "@odata.etag": f'W/"{event.change_key}"',
             "id": event.id,
+            "createdDateTime": _stamp(event.created),
+            "lastModifiedDateTime": _stamp(event.last_modified),
+            "changeKey": event.change_key,
+            "iCalUId": event.ical_uid,
             "subject": event.subject,
             "bodyPreview": event.body[:255],
             "body": {"contentType": "text", "content": event.body},
@@ -368,7 +306,9 @@ class GraphApi:
             "isCancelled": event.is_cancelled,
             "isAllDay": event.is_all_day,
             "isOrganizer": event.response == "organizer",
-            "type": "singleInstance",
+            "type": event.event_type,
+            "seriesMasterId": event.series_master_id,
+            "organizer": {"emailAddress": dict(event.organizer or {})},
             "responseStatus": {"response": event.response, "time": "0001-01-01T00:00:00Z"},
             "start": _render(event.start, zone, zone_name),
             "end": _render(event.end, zone, zone_name),
@@ -377,64 +317,29 @@ class GraphApi:
             "transactionId": event.transaction_id,
             "webLink": f"https://outlook.example/calendar/item/{quote(event.id, safe='')}",
         }
-
-    async def _create_event(self, request: web.Request, user: FakeUser, grant: AccessGrant) -> web.Response:
-        found = self._calendar_for(user, grant, request.match_info["calendar"], write=True)
-        if isinstance(found, web.Response):
-            return found
-        body = await request.json()
-        transaction = body.get("transactionId")
-        if transaction:
-            for calendar in user.calendars:
-                for existing in calendar.events:
-                    if existing.transaction_id == transaction:
-                        return web.json_response(self._event_json(existing, UTC, "UTC"), status=201)
-        try:
-            start_zone = _zone(body["start"]["timeZone"])
-            end_zone = _zone(body["end"]["timeZone"])
-            start = dt.datetime.fromisoformat(body["start"]["dateTime"]).replace(tzinfo=start_zone)
-            end = dt.datetime.fromisoformat(body["end"]["dateTime"]).replace(tzinfo=end_zone)
-        except (KeyError, TypeError, ValueError):
-            return _graph_error(
-                400, "ErrorInvalidRequest", "Your request is invalid: start and end are required."
-            )
-        attendees = [
-            {
-                "type": a.get("type", "required"),
-                "status": {"response": "none", "time": "0001-01-01T00:00:00Z"},
-                "emailAddress": a.get("emailAddress", {}),
-            }
-            for a in body.get("attendees", [])
+        found = [
+            {"id": key, "value": value}
+            for key, value in event.extended_properties.items()
+            if key.lower() in expand
         ]
-        event = FakeEvent(
-            id=_graph_id("evt"),
-            subject=str(body.get("subject", "")),
-            start=start,
-            end=end,
-            show_as=str(body.get("showAs", "busy")),
-            attendees=attendees,
-            body=str((body.get("body") or {}).get("content", "")),
-            location=str((body.get("location") or {}).get("displayName", "")),
-            transaction_id=transaction,
-            created_with=body,
-        )
-        found.events.append(event)
-        for attendee in attendees:
-            self.invitations.append((event.id, str(attendee["emailAddress"].get("address", ""))))
-        return web.json_response(self._event_json(event, UTC, "UTC"), status=201)
+        if found:  # Graph leaves the property out when the filter matches none
+            item["singleValueExtendedProperties"] = found
+        return item
 
-    async def _delete_event(
-        self, request: web.Request, user: FakeUser, grant: AccessGrant
-    ) -> web.StreamResponse:
-        event_id = request.match_info["event"]
-        for calendar in user.calendars:
-            for event in calendar.events:
-                if event.id == event_id:
-                    found = self._calendar_for(user, grant, calendar.id, write=True)
-                    if isinstance(found, web.Response):
-                        return found
-                    calendar.events.remove(event)
-                    if event.attendees:
-                        self.cancellations.append(event.id)
-                    return web.Response(status=204)
-        return _graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+
+_EXPAND = re.compile(r"\s*singleValueExtendedProperties\s*\(\s*\$filter\s*=(.*)\)\s*", re.IGNORECASE)
+
+
+def _expansion(expand: str | None) -> tuple[str, ...] | None:
+    """The extended property ids a ``$expand`` asks for (lower case; () for none; None: unsupported)."""
+    if not expand:
+        return ()
+    match = _EXPAND.fullmatch(expand)
+    if match is None:
+        return None
+    return tuple(i.lower() for i in re.findall(r"id\s+eq\s+'([^']*)'", match.group(1), re.IGNORECASE))
+
+
+def _bad_expand(expand: str) -> web.Response:
+    message = f"Parsing OData Select and Expand failed: unsupported $expand '{expand}'."
+    return _graph_error(400, "BadRequest", message)

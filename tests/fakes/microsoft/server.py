@@ -26,13 +26,13 @@ from tests.fakes.microsoft.graph_api import (
     FakeCalendar,
     FakeEvent,
     FakeUser,
-    GraphApi,
     GraphCall,
     _b64url,
     _graph_id,
     _oauth_error,
     _permission,
 )
+from tests.fakes.microsoft.subscriptions import SubscriptionsApi
 from tests.fakes.oauth import Code, TokenAuthority
 
 UTC = dt.UTC
@@ -43,7 +43,7 @@ DEFAULT_EMAIL = "host@contoso.example"
 _RESERVED = frozenset({"openid", "profile", "offline_access", "email"})
 
 
-class FakeMicrosoft(FakeServer, GraphApi):
+class FakeMicrosoft(FakeServer, SubscriptionsApi):
     """Microsoft identity platform and Graph, faithful enough for msal and the provider."""
 
     name = "microsoft"
@@ -77,6 +77,7 @@ class FakeMicrosoft(FakeServer, GraphApi):
         self.cancellations: list[str] = []  # event ids deleted with attendees
         # state
         self.tokens = TokenAuthority(code_prefix="0.AX", access_prefix="", refresh_prefix="0.AR")
+        self._init_sync()
         self.add_user(DEFAULT_EMAIL, name="Hannah Host")
 
     # -- addresses ------------------------------------------------------------------------------
@@ -162,8 +163,13 @@ class FakeMicrosoft(FakeServer, GraphApi):
         show_as: str = "busy",
         is_cancelled: bool = False,
         response: str = "organizer",
+        **fields: Any,
     ) -> FakeEvent:
-        """Put an event in ``calendar``."""
+        """Put an event in ``calendar`` as its owner would in Outlook (a change: delta and
+        subscriptions see it). ``fields``: other :class:`FakeEvent` fields (``attendees``,
+        ``organizer``, ``ical_uid``, ``event_type``, ``series_master_id``, ``extended_properties``,
+        ``body``, ``location``...); the organizer defaults to the calendar's owner."""
+        fields.setdefault("organizer", {"name": calendar.owner_name, "address": calendar.owner_email})
         event = FakeEvent(
             id=_graph_id("evt"),
             subject=subject,
@@ -172,8 +178,10 @@ class FakeMicrosoft(FakeServer, GraphApi):
             show_as=show_as,
             is_cancelled=is_cancelled,
             response=response,
+            **fields,
         )
         calendar.events.append(event)
+        self._touch(calendar, event, "created")
         return event
 
     # -- faults and tokens ----------------------------------------------------------------------
@@ -243,8 +251,7 @@ class FakeMicrosoft(FakeServer, GraphApi):
         app.router.add_get("/v1.0/me", self._graph(self._me))
         app.router.add_get("/v1.0/me/calendars", self._graph(self._calendars))
         app.router.add_get("/v1.0/me/calendars/{calendar}/calendarView", self._graph(self._calendar_view))
-        app.router.add_post("/v1.0/me/calendars/{calendar}/events", self._graph(self._create_event))
-        app.router.add_delete("/v1.0/me/events/{event}", self._graph(self._delete_event))
+        self._sync_routes(app)
 
     # -- the browser ----------------------------------------------------------------------------
 
