@@ -74,8 +74,9 @@ async def _seed(app: Any, google: Any, calendars: list[str]) -> tuple[int, list[
         user = User(display_name="Bench Host", email=google.account_email, slug="bench", timezone="UTC")
         session.add(user)
         await session.flush()
-        connection = CalendarConnection(user_id=user.id, provider="google", account_email=google.account_email,
-                                        credentials=app[SECRETS].seal(credentials, purpose=CREDENTIALS_PURPOSE))
+        sealed = app[SECRETS].seal(credentials, purpose=CREDENTIALS_PURPOSE)
+        connection = CalendarConnection(user_id=user.id, provider="google",
+                                        account_email=google.account_email, credentials=sealed)
         session.add(connection)
         session.add(Contact(owner_id=user.id, email=CONTACT, name="Ana"))
         await session.flush()
@@ -150,7 +151,8 @@ async def _bench(events: int, pushes: int, latency: float) -> bool:
             before, began = len(google.api_calls()), time.perf_counter()
             delta = [await sync.sync_calendar(cid) for cid in calendar_ids]
             took = time.perf_counter() - began
-            print(f"    delta of 10 changes: {took * 1000:.0f} ms, {len(google.api_calls()) - before} requests, "
+            requests = len(google.api_calls()) - before
+            print(f"    delta of 10 changes: {took * 1000:.0f} ms, {requests} requests, "
                   f"{sum(s.changes for s in delta if s is not None)} changes read "
                   f"(full read: {len(listed)} pages)")
 

@@ -190,9 +190,10 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
     outbox.register(EMAIL_KIND, Mailer(settings.smtp).send_payload)
     outbox.register(SYNC_EVENT_KIND, EventSync(sessions, scheduler).sync)
     outbox.register(NOTICE_KIND, chat_notifier.handle)
-    push = PushChannels(sessions, scheduler, base_url=settings.base_url,
+    push = PushChannels(sessions, scheduler, base_url=settings.base_url, read_sessions=read_sessions,
                         enabled=push_possible(settings.base_url, settings.sync_push))
-    sync = CalendarSync(sessions, scheduler, push=push, poll_seconds=settings.sync_poll_seconds)
+    sync = CalendarSync(sessions, scheduler, push=push, read_sessions=read_sessions,
+                        poll_seconds=settings.sync_poll_seconds)
     outbox.register(SYNC_KIND, sync.handle)
     connections.before_disconnect.append(push.stop_connection)
     return Services(

@@ -69,8 +69,10 @@ class PushChannels:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], scheduler: Scheduler, *,
                  base_url: str, enabled: bool,
+                 read_sessions: async_sessionmaker[AsyncSession] | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._sessions = sessions
+        self._reads = read_sessions or sessions  # reads that take no write lock (SQLite)
         self._scheduler = scheduler
         self._base = base_url.rstrip("/")
         self.enabled = enabled
@@ -93,7 +95,7 @@ class PushChannels:
 
     async def _maintain_one(self, calendar_id: int) -> bool:
         now = self._clock()
-        async with self._sessions() as session:
+        async with self._reads() as session:
             found = (await session.execute(
                 select(Calendar, CalendarConnection, User, CalendarSyncState)
                 .join(CalendarConnection, CalendarConnection.id == Calendar.connection_id)
@@ -148,7 +150,7 @@ class PushChannels:
 
     async def stop_connection(self, connection_id: int) -> None:
         """Stop the channels of a connection's calendars (before it is disconnected)."""
-        async with self._sessions() as session:
+        async with self._reads() as session:
             rows = (await session.execute(
                 select(CalendarSyncState, CalendarConnection, User)
                 .join(Calendar, Calendar.id == CalendarSyncState.calendar_id)

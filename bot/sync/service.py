@@ -72,11 +72,13 @@ class CalendarSync:
         *,
         kinds: Collection[str] = SYNCED_KINDS,
         push: PushChannels | None = None,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
         poll_seconds: float = 300.0,
         tick_seconds: float = 5.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._sessions = sessions
+        self._reads = read_sessions or sessions  # reads that take no write lock (SQLite)
         self._scheduler = scheduler
         self._kinds = tuple(kinds)
         self.push = push
@@ -109,14 +111,14 @@ class CalendarSync:
         """The sync state of each of ``calendar_ids`` that is (or was) synced."""
         if not calendar_ids:
             return {}
-        async with self._sessions() as session:
+        async with self._reads() as session:
             rows = await session.execute(select(CalendarSyncState).where(
                 CalendarSyncState.calendar_id.in_(list(calendar_ids))))
             return {s.calendar_id: SyncView(s.mode, s.synced_at, s.last_error) for s in rows.scalars()}
 
     async def eligible(self) -> list[int]:
         """Ids of the calendars synced now (checked, readable, host's sync on, a provider that syncs)."""
-        async with self._sessions() as session:
+        async with self._reads() as session:
             rows = await session.execute(
                 select(Calendar.id)
                 .join(CalendarConnection, CalendarConnection.id == Calendar.connection_id)
@@ -131,14 +133,17 @@ class CalendarSync:
         """Sync every eligible calendar that is due (new ones at once); how many were synced."""
         now = self._clock()
         eligible = await self.eligible()
-        async with self._sessions() as session, session.begin():
+        if not eligible:
+            return 0
+        async with self._reads() as session:
             known = set((await session.execute(
                 select(CalendarSyncState.calendar_id).where(CalendarSyncState.calendar_id.in_(eligible))
-            )).scalars()) if eligible else set()
-            for calendar_id in eligible:
-                if calendar_id not in known:
+            )).scalars())
+        if set(eligible) - known:  # only then a write: the loop's rounds take no lock otherwise
+            async with self._sessions() as session, session.begin():
+                for calendar_id in set(eligible) - known:
                     session.add(CalendarSyncState(calendar_id=calendar_id, mode="poll", next_sync_at=now))
-        async with self._sessions() as session:
+        async with self._reads() as session:
             due = list((await session.execute(
                 select(CalendarSyncState.calendar_id).where(
                     CalendarSyncState.calendar_id.in_(eligible), CalendarSyncState.next_sync_at <= now)
@@ -171,7 +176,7 @@ class CalendarSync:
             return await self._sync(calendar_id)
 
     async def _sync(self, calendar_id: int) -> Synced | None:
-        async with self._sessions() as session:
+        async with self._reads() as session:
             calendar = await session.get(Calendar, calendar_id)
             connection = await session.get(CalendarConnection, calendar.connection_id) if calendar else None
             user = await session.get(User, calendar.user_id) if calendar else None
