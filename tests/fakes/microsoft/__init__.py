@@ -78,7 +78,8 @@ import pytest_asyncio
 from bot.settings import MicrosoftSettings
 from tests.fakes.base import TlsFiles, make_tls_files
 from tests.fakes.microsoft.graph_api import FakeCalendar, FakeEvent, FakeUser, GraphCall
-from tests.fakes.microsoft.server import CLIENT_ID, CLIENT_SECRET, DEFAULT_EMAIL, TENANT, FakeMicrosoft
+from tests.fakes.microsoft.model import DEFAULT_EMAIL
+from tests.fakes.microsoft.server import CLIENT_ID, CLIENT_SECRET, TENANT, FakeMicrosoft
 from tests.fakes.microsoft.subscriptions import Subscription
 
 __all__ = [
