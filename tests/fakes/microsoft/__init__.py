@@ -65,7 +65,8 @@ It runs on the test's loop (``await fake.start()``) or on a loop of its own in a
 ``microsoft_settings``. Modules: ``server.py`` (identity, knobs), ``model.py`` (data),
 ``graph_api.py`` (reads), ``events_api.py`` (writes, change knobs), ``delta_api.py`` (delta),
 ``subscriptions.py`` (subscriptions, notifications); outgoing calls through
-:mod:`tests.fakes.webhooks`.
+:mod:`tests.fakes.webhooks`. :class:`tests.support.graph_client.GraphClient` wraps Slotbot's own
+Graph client with a token from the fake, for tests that talk to Graph directly.
 """
 
 from __future__ import annotations
