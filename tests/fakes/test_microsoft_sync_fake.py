@@ -1,8 +1,9 @@
 """The fake Graph's delta, subscriptions, change notifications and writes, through aiohttp.
 
 Requests go through Slotbot's own Graph client (:class:`bot.calendar.microsoft.graph.Graph`:
-aiohttp, the fake's certificate trusted via ``ca_bundle``); error bodies are read with the same
-aiohttp settings. Notifications are received by a real HTTP endpoint on 127.0.0.1.
+aiohttp, the fake's certificate trusted via ``ca_bundle``), wrapped in
+:class:`~tests.support.graph_client.GraphClient`; error bodies are read with the same aiohttp
+settings. Notifications are received by a real HTTP endpoint on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import pytest_asyncio
 
-from bot.calendar.microsoft.graph import Graph
-from bot.calendar.microsoft.msal_http import tls_context
 from bot.settings import MicrosoftSettings
 from tests.fakes.webhooks import WebhookReceiver
+from tests.support.graph_client import GraphClient
 
 if TYPE_CHECKING:
     from tests.fakes.microsoft import FakeMicrosoft
@@ -29,7 +29,6 @@ pytest_plugins = ["tests.fakes.microsoft"]
 UTC = dt.UTC
 DAY = dt.datetime(2030, 6, 3, tzinfo=UTC)
 WINDOW = {"startDateTime": "2030-06-01T00:00:00Z", "endDateTime": "2030-07-01T00:00:00Z"}
-READ_WRITE = ("https://graph.microsoft.com/Calendars.ReadWrite", "offline_access")
 PROP = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name SlotbotBooking"
 
 
@@ -37,51 +36,12 @@ def at(hour: int, day: int = 0) -> dt.datetime:
     return DAY + dt.timedelta(days=day, hours=hour)
 
 
-class Client:
-    """Graph for the fake's default user, and raw aiohttp requests for error answers."""
-
-    def __init__(
-        self,
-        fake: FakeMicrosoft,
-        settings: MicrosoftSettings,
-        session: aiohttp.ClientSession,
-        scopes: tuple[str, ...] = READ_WRITE,
-    ) -> None:
-        self.token, _ = fake.tokens.issue(scopes, ttl=3600, subject=fake.user())
-        self.session = session
-        self.base = settings.graph_base
-        self.ssl = tls_context(settings.ca_bundle)
-
-        async def token() -> str:
-            return self.token
-
-        self.graph = Graph(settings, lambda: session, token, asyncio.Semaphore(4), timeout=10)
-
-    async def raw(self, method: str, url: str, *, json: Any = None, prefer: str = "") -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {self.token}"} | ({"Prefer": prefer} if prefer else {})
-        target = url if url.startswith("https://") else self.base + url
-        async with self.session.request(method, target, json=json, headers=headers, ssl=self.ssl) as response:
-            return response.status, (await response.json() if response.content_length else None)
-
-    async def delta_round(
-        self, url: str, prefer: str = ""
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Every item and page until the deltaLink."""
-        pages = []
-        while True:
-            page = await self.graph.get_json(url, headers={"Prefer": prefer} if prefer else None)
-            pages.append(page)
-            if "@odata.deltaLink" in page:
-                return [i for p in pages for i in p["value"]], pages
-            url = page["@odata.nextLink"]
-
-
 @pytest_asyncio.fixture
 async def client(
     microsoft_fake: FakeMicrosoft, microsoft_settings: MicrosoftSettings
-) -> AsyncIterator[Client]:
+) -> AsyncIterator[GraphClient]:
     async with aiohttp.ClientSession() as session:
-        yield Client(microsoft_fake, microsoft_settings, session)
+        yield GraphClient(microsoft_fake, microsoft_settings, session)
 
 
 @pytest_asyncio.fixture
@@ -110,7 +70,7 @@ def _subscription(receiver: WebhookReceiver, resource: str = "me/events", **extr
 
 
 async def test_delta_pages_then_answers_only_the_changes(
-    microsoft_fake: FakeMicrosoft, client: Client
+    microsoft_fake: FakeMicrosoft, client: GraphClient
 ) -> None:
     calendar = microsoft_fake.add_calendar(name="Work")
     events = [microsoft_fake.add_event(calendar, at(9 + i), at(10 + i), subject=f"e{i}") for i in range(5)]
@@ -158,7 +118,7 @@ async def test_delta_pages_then_answers_only_the_changes(
 
 
 async def test_delta_of_the_default_calendar_in_the_preferred_zone(
-    microsoft_fake: FakeMicrosoft, client: Client
+    microsoft_fake: FakeMicrosoft, client: GraphClient
 ) -> None:
     event = microsoft_fake.add_event(microsoft_fake.user().default_calendar, at(9), at(10), subject="Standup")
     page = await client.graph.get_json(
@@ -175,7 +135,7 @@ async def test_delta_of_the_default_calendar_in_the_preferred_zone(
 
 
 async def test_delta_refuses_select_and_needs_a_window_and_a_live_token(
-    microsoft_fake: FakeMicrosoft, client: Client
+    microsoft_fake: FakeMicrosoft, client: GraphClient
 ) -> None:
     status, body = await client.raw(
         "GET", client.graph.url("/me/calendarView/delta", {**WINDOW, "$select": "subject"})
@@ -193,7 +153,7 @@ async def test_delta_refuses_select_and_needs_a_window_and_a_live_token(
 
 
 async def test_extended_properties_are_expanded_only_when_asked(
-    microsoft_fake: FakeMicrosoft, client: Client
+    microsoft_fake: FakeMicrosoft, client: GraphClient
 ) -> None:
     status, created = await client.raw(
         "POST",
@@ -220,7 +180,7 @@ async def test_extended_properties_are_expanded_only_when_asked(
     assert marked == {other.id: False, created["id"]: True}
 
 
-async def test_patch_and_delete_events(microsoft_fake: FakeMicrosoft, client: Client) -> None:
+async def test_patch_and_delete_events(microsoft_fake: FakeMicrosoft, client: GraphClient) -> None:
     event = microsoft_fake.add_event(microsoft_fake.user().default_calendar, at(9), at(10))
     before = event.change_key
     status, patched = await client.raw(
@@ -239,7 +199,7 @@ async def test_patch_and_delete_events(microsoft_fake: FakeMicrosoft, client: Cl
     assert (status, body["error"]["code"]) == (404, "ErrorItemNotFound")
 
 
-async def test_calendars_create_and_delete(microsoft_fake: FakeMicrosoft, client: Client) -> None:
+async def test_calendars_create_and_delete(microsoft_fake: FakeMicrosoft, client: GraphClient) -> None:
     status, made = await client.raw("POST", "/me/calendars", json={"name": "Slotbot"})
     assert (
         status == 201 and made["canEdit"] is True and made["owner"]["address"] == microsoft_fake.user().email
@@ -258,7 +218,7 @@ async def test_writes_need_calendars_read_write(
     microsoft_fake: FakeMicrosoft, microsoft_settings: MicrosoftSettings
 ) -> None:
     async with aiohttp.ClientSession() as session:
-        reader = Client(
+        reader = GraphClient(
             microsoft_fake, microsoft_settings, session, ("https://graph.microsoft.com/Calendars.Read",)
         )
         status, body = await reader.raw("POST", "/me/calendars", json={"name": "x"})
@@ -272,7 +232,7 @@ async def test_writes_need_calendars_read_write(
 
 
 async def test_subscription_handshake_then_change_notifications(
-    microsoft_fake: FakeMicrosoft, client: Client, receiver: WebhookReceiver
+    microsoft_fake: FakeMicrosoft, client: GraphClient, receiver: WebhookReceiver
 ) -> None:
     status, sub = await client.raw("POST", "/subscriptions", json=_subscription(receiver))
     assert status == 201 and sub["clientState"] == "s3cret" and sub["resource"] == "me/events"
@@ -303,7 +263,7 @@ async def test_subscription_handshake_then_change_notifications(
 
 
 async def test_a_calendar_subscription_hears_only_its_calendar_and_changes_through_the_api(
-    microsoft_fake: FakeMicrosoft, client: Client, receiver: WebhookReceiver
+    microsoft_fake: FakeMicrosoft, client: GraphClient, receiver: WebhookReceiver
 ) -> None:
     work = microsoft_fake.add_calendar(name="Work")
     status, _ = await client.raw(
@@ -331,7 +291,7 @@ async def test_a_calendar_subscription_hears_only_its_calendar_and_changes_throu
 
 
 async def test_a_failed_handshake_creates_nothing(
-    microsoft_fake: FakeMicrosoft, client: Client, receiver: WebhookReceiver
+    microsoft_fake: FakeMicrosoft, client: GraphClient, receiver: WebhookReceiver
 ) -> None:
     receiver.validation_answer = "not the token"
     status, body = await client.raw("POST", "/subscriptions", json=_subscription(receiver))
@@ -354,7 +314,7 @@ async def test_a_failed_handshake_creates_nothing(
 
 
 async def test_expiration_limit_renew_and_delete(
-    microsoft_fake: FakeMicrosoft, client: Client, receiver: WebhookReceiver
+    microsoft_fake: FakeMicrosoft, client: GraphClient, receiver: WebhookReceiver
 ) -> None:
     too_far = (dt.datetime.now(UTC) + dt.timedelta(minutes=10081)).isoformat()
     status, body = await client.raw(
@@ -381,7 +341,7 @@ async def test_expiration_limit_renew_and_delete(
 
 
 async def test_lifecycle_notifications(
-    microsoft_fake: FakeMicrosoft, client: Client, receiver: WebhookReceiver
+    microsoft_fake: FakeMicrosoft, client: GraphClient, receiver: WebhookReceiver
 ) -> None:
     _, sub = await client.raw(
         "POST",
@@ -409,7 +369,7 @@ async def test_lifecycle_notifications(
 
 
 async def test_failed_notifications_are_retried(
-    microsoft_fake: FakeMicrosoft, client: Client, receiver: WebhookReceiver
+    microsoft_fake: FakeMicrosoft, client: GraphClient, receiver: WebhookReceiver
 ) -> None:
     await client.raw("POST", "/subscriptions", json=_subscription(receiver))
     receiver.fail_next(1, status=500)

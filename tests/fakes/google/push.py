@@ -24,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import formatdate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from tests.fakes.google.calendar_api import Answer, FakeCalendar
@@ -73,7 +73,11 @@ class Channel:
 class PushApi(Notifier):
     """Push channels of the fake Calendar API (see the module docstring)."""
 
-    base_url: str
+    if TYPE_CHECKING:
+
+        @property
+        def base_url(self) -> str: ...  # FakeServer's
+
     spawn: Callable[[Callable[[], Awaitable[Any]]], None]  # FakeServer's
     account_email: str
     calendars: dict[str, FakeCalendar]

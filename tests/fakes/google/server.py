@@ -1,7 +1,9 @@
 """The fake Google server: OAuth 2.0 (authorize, token, revoke) plus the Calendar API, on the base.
 
 See the package docstring for what it serves; the Calendar API half is
-:class:`~tests.fakes.google.calendar_api.CalendarApi`, the codes and tokens are a
+:class:`~tests.fakes.google.sync_api.SyncApi` (on :class:`~tests.fakes.google.push.PushApi`,
+:class:`~tests.fakes.google.calendars.CalendarWrites` and
+:class:`~tests.fakes.google.calendar_api.CalendarApi`), the codes and tokens are a
 :class:`~tests.fakes.oauth.TokenAuthority`.
 """
 
@@ -9,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
 import threading
 import time
 from collections.abc import Mapping
@@ -21,12 +22,14 @@ from aiohttp import web
 
 from bot.settings import GoogleSettings
 from tests.fakes.base import CALL, FakeServer, Recorded
-from tests.fakes.google.calendar_api import FakeCalendar, quote_id
+from tests.fakes.google.calendar_api import FakeCalendar
 from tests.fakes.google.sync_api import SyncApi
 from tests.fakes.google.wire import (
     _BEARER_CHALLENGE,
     _UNAUTHENTICATED,
     METHOD_SCOPES,
+    _concerns,
+    _response,
     google_error,
     method_name,
 )
@@ -463,20 +466,3 @@ class FakeGoogle(FakeServer, SyncApi):
         finally:
             with self._lock:
                 self.in_flight -= 1
-
-
-def _concerns(call: Recorded, path: str, calendar_id: str) -> bool:
-    """Whether an API call asks about ``calendar_id`` (in a freeBusy body or its REST path)."""
-    if path == "freeBusy" and isinstance(call.body, dict):
-        return any(isinstance(i, dict) and i.get("id") == calendar_id for i in call.body.get("items") or [])
-    return f"/{quote_id(calendar_id)}/" in f"/{path}/"
-
-
-def _response(status: int, headers: Mapping[str, str], body: Any) -> web.Response:
-    if body is None:
-        return web.Response(status=status, headers=headers)
-    if isinstance(body, str):
-        return web.Response(status=status, headers=headers, text=body, content_type="text/html")
-    return web.Response(
-        status=status, headers=headers, body=json.dumps(body).encode(), content_type="application/json"
-    )

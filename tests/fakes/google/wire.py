@@ -8,9 +8,14 @@ method id from its verb and path (after ``/calendar/v3/``).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
+from aiohttp import web
 from googleapiclient.discovery_cache import get_static_doc
+
+from tests.fakes.base import Recorded
 
 _S = "https://www.googleapis.com/auth/"
 CALENDAR = _S + "calendar"
@@ -92,3 +97,20 @@ def method_name(method: str, path: str) -> str | None:
                 "PUT": "events.update",
             }.get(method)
     return None
+
+
+def _concerns(call: Recorded, path: str, calendar_id: str) -> bool:
+    """Whether an API call asks about ``calendar_id`` (in a freeBusy body or its REST path)."""
+    if path == "freeBusy" and isinstance(call.body, dict):
+        return any(isinstance(i, dict) and i.get("id") == calendar_id for i in call.body.get("items") or [])
+    return f"/{quote(calendar_id, safe='')}/" in f"/{path}/"
+
+
+def _response(status: int, headers: Mapping[str, str], body: Any) -> web.Response:
+    if body is None:
+        return web.Response(status=status, headers=headers)
+    if isinstance(body, str):
+        return web.Response(status=status, headers=headers, text=body, content_type="text/html")
+    return web.Response(
+        status=status, headers=headers, body=json.dumps(body).encode(), content_type="application/json"
+    )

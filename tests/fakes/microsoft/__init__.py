@@ -65,7 +65,8 @@ It runs on the test's loop (``await fake.start()``) or on a loop of its own in a
 ``microsoft_settings``. Modules: ``server.py`` (identity, knobs), ``model.py`` (data),
 ``graph_api.py`` (reads), ``events_api.py`` (writes, change knobs), ``delta_api.py`` (delta),
 ``subscriptions.py`` (subscriptions, notifications); outgoing calls through
-:mod:`tests.fakes.webhooks`.
+:mod:`tests.fakes.webhooks`. :class:`tests.support.graph_client.GraphClient` wraps Slotbot's own
+Graph client with a token from the fake, for tests that talk to Graph directly.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ import pytest_asyncio
 from bot.settings import MicrosoftSettings
 from tests.fakes.base import TlsFiles, make_tls_files
 from tests.fakes.microsoft.graph_api import FakeCalendar, FakeEvent, FakeUser, GraphCall
-from tests.fakes.microsoft.server import CLIENT_ID, CLIENT_SECRET, DEFAULT_EMAIL, TENANT, FakeMicrosoft
+from tests.fakes.microsoft.model import DEFAULT_EMAIL
+from tests.fakes.microsoft.server import CLIENT_ID, CLIENT_SECRET, TENANT, FakeMicrosoft
 from tests.fakes.microsoft.subscriptions import Subscription
 
 __all__ = [

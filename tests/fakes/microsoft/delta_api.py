@@ -128,7 +128,8 @@ class DeltaApi(EventsApi):
             return first < state.end and last > state.start
 
         if state.since is None:
-            return sorted((e for e in calendar.events if inside(e)), key=lambda e: e.utc_range()[0])
+            window = sorted((e for e in calendar.events if inside(e)), key=lambda e: e.utc_range()[0])
+            return list[FakeEvent | str](window)
         current = {e.id: e for e in calendar.events}
         changed = sorted((s, i) for i, s in calendar.changes.items() if state.since < s <= state.upto)
         out: list[FakeEvent | str] = []

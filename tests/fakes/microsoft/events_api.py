@@ -30,7 +30,7 @@ from tests.fakes.microsoft.graph_api import (
     _utcnow,
     _zone,
 )
-from tests.fakes.microsoft.model import _change_key
+from tests.fakes.microsoft.model import DEFAULT_EMAIL, _change_key
 from tests.fakes.oauth import AccessGrant
 
 _NOT_FOUND = ("ErrorItemNotFound", "The specified object was not found in the store.")
@@ -95,6 +95,57 @@ class EventsApi(GraphApi):
         raise KeyError(wanted)
 
     # -- knobs ----------------------------------------------------------------------------------
+
+    def add_calendar(
+        self,
+        email: str = DEFAULT_EMAIL,
+        *,
+        name: str,
+        owner_email: str | None = None,
+        can_edit: bool | None = None,
+    ) -> FakeCalendar:
+        """Add a calendar to ``email``'s list; with another ``owner_email`` it is a shared one."""
+        owner = owner_email or email
+        calendar = FakeCalendar(
+            id=_graph_id("cal"),
+            name=name,
+            owner_email=owner,
+            owner_name=owner.split("@")[0].title(),
+            can_edit=(owner == email) if can_edit is None else can_edit,
+        )
+        self.users[email].calendars.append(calendar)
+        return calendar
+
+    def add_event(
+        self,
+        calendar: FakeCalendar,
+        start: dt.datetime | dt.date,
+        end: dt.datetime | dt.date,
+        *,
+        subject: str = "Busy",
+        show_as: str = "busy",
+        is_cancelled: bool = False,
+        response: str = "organizer",
+        **fields: Any,
+    ) -> FakeEvent:
+        """Put an event in ``calendar`` as its owner would in Outlook (a change: delta and
+        subscriptions see it). ``fields``: other :class:`FakeEvent` fields (``attendees``,
+        ``organizer``, ``ical_uid``, ``event_type``, ``series_master_id``, ``extended_properties``,
+        ``body``, ``location``...); the organizer defaults to the calendar's owner."""
+        fields.setdefault("organizer", {"name": calendar.owner_name, "address": calendar.owner_email})
+        event = FakeEvent(
+            id=_graph_id("evt"),
+            subject=subject,
+            start=start,
+            end=end,
+            show_as=show_as,
+            is_cancelled=is_cancelled,
+            response=response,
+            **fields,
+        )
+        calendar.events.append(event)
+        self._touch(calendar, event, "created")
+        return event
 
     def update_event(self, event: FakeEvent | str, **changes: Any) -> FakeEvent:
         """Change an event as its owner would in Outlook (``changes``: :class:`FakeEvent` fields,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 UTC = dt.UTC
+DEFAULT_EMAIL = "host@contoso.example"
 _ICAL_PREFIX = "040000008200E00074C5B7101A82E008"  # how Exchange iCalUIds start
 
 _ids = itertools.count(1)

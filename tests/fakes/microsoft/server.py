@@ -1,7 +1,10 @@
 """The fake Microsoft identity platform (v2.0) and its Graph, on the shared base over TLS.
 
 See the package docstring for what it serves; the Graph half is
-:class:`~tests.fakes.microsoft.graph_api.GraphApi`, codes and tokens a
+:class:`~tests.fakes.microsoft.subscriptions.SubscriptionsApi` (on
+:class:`~tests.fakes.microsoft.delta_api.DeltaApi`,
+:class:`~tests.fakes.microsoft.events_api.EventsApi` and
+:class:`~tests.fakes.microsoft.graph_api.GraphApi`), codes and tokens a
 :class:`~tests.fakes.oauth.TokenAuthority`.
 """
 
@@ -24,7 +27,6 @@ from bot.settings import MicrosoftSettings
 from tests.fakes.base import FakeServer, Recorded, TlsFiles
 from tests.fakes.microsoft.graph_api import (
     FakeCalendar,
-    FakeEvent,
     FakeUser,
     GraphCall,
     _b64url,
@@ -32,6 +34,7 @@ from tests.fakes.microsoft.graph_api import (
     _oauth_error,
     _permission,
 )
+from tests.fakes.microsoft.model import DEFAULT_EMAIL
 from tests.fakes.microsoft.subscriptions import SubscriptionsApi
 from tests.fakes.oauth import Code, TokenAuthority
 
@@ -39,7 +42,6 @@ UTC = dt.UTC
 CLIENT_ID = "7f1c1a2e-0000-4000-8000-51075b070001"
 CLIENT_SECRET = "fake-client-secret-value"
 TENANT = "common"
-DEFAULT_EMAIL = "host@contoso.example"
 _RESERVED = frozenset({"openid", "profile", "offline_access", "email"})
 
 
@@ -132,57 +134,6 @@ class FakeMicrosoft(FakeServer, SubscriptionsApi):
     def user(self, email: str = DEFAULT_EMAIL) -> FakeUser:
         """The account with ``email``."""
         return self.users[email]
-
-    def add_calendar(
-        self,
-        email: str = DEFAULT_EMAIL,
-        *,
-        name: str,
-        owner_email: str | None = None,
-        can_edit: bool | None = None,
-    ) -> FakeCalendar:
-        """Add a calendar to ``email``'s list; with another ``owner_email`` it is a shared one."""
-        owner = owner_email or email
-        calendar = FakeCalendar(
-            id=_graph_id("cal"),
-            name=name,
-            owner_email=owner,
-            owner_name=owner.split("@")[0].title(),
-            can_edit=(owner == email) if can_edit is None else can_edit,
-        )
-        self.users[email].calendars.append(calendar)
-        return calendar
-
-    def add_event(
-        self,
-        calendar: FakeCalendar,
-        start: dt.datetime | dt.date,
-        end: dt.datetime | dt.date,
-        *,
-        subject: str = "Busy",
-        show_as: str = "busy",
-        is_cancelled: bool = False,
-        response: str = "organizer",
-        **fields: Any,
-    ) -> FakeEvent:
-        """Put an event in ``calendar`` as its owner would in Outlook (a change: delta and
-        subscriptions see it). ``fields``: other :class:`FakeEvent` fields (``attendees``,
-        ``organizer``, ``ical_uid``, ``event_type``, ``series_master_id``, ``extended_properties``,
-        ``body``, ``location``...); the organizer defaults to the calendar's owner."""
-        fields.setdefault("organizer", {"name": calendar.owner_name, "address": calendar.owner_email})
-        event = FakeEvent(
-            id=_graph_id("evt"),
-            subject=subject,
-            start=start,
-            end=end,
-            show_as=show_as,
-            is_cancelled=is_cancelled,
-            response=response,
-            **fields,
-        )
-        calendar.events.append(event)
-        self._touch(calendar, event, "created")
-        return event
 
     # -- faults and tokens ----------------------------------------------------------------------
 

@@ -228,7 +228,7 @@ class SubscriptionsApi(Notifier, DeltaApi):
             return parts[2], user.calendar(parts[2]) is not None
         return None, False
 
-    def _expiry(self, text: Any) -> dt.datetime | web.Response:
+    def _expiry(self, text: Any, operation: str = "Create") -> dt.datetime | web.Response:
         try:
             expiration = _parse_iso(str(text))
         except ValueError:
@@ -243,7 +243,7 @@ class SubscriptionsApi(Notifier, DeltaApi):
             return _graph_error(
                 400,
                 "ExtensionError",
-                f"Operation: Create; Exception: [Status Code: BadRequest; Reason: {reason}]",
+                f"Operation: {operation}; Exception: [Status Code: BadRequest; Reason: {reason}]",
             )
         return expiration
 
@@ -335,9 +335,9 @@ class SubscriptionsApi(Notifier, DeltaApi):
             return found
         body = await request.json()
         body = body if isinstance(body, dict) else {}
-        expiration = (
-            self._expiry(body["expirationDateTime"]) if "expirationDateTime" in body else found.expiration
-        )
+        expiration: dt.datetime | web.Response = found.expiration
+        if "expirationDateTime" in body:
+            expiration = self._expiry(body["expirationDateTime"], "Update")
         if isinstance(expiration, web.Response):
             return expiration
         url = body.get("notificationUrl")
