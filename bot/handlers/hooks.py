@@ -17,6 +17,7 @@ calendar through the outbox and wakes it.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -78,35 +79,37 @@ async def _items(request: web.Request) -> list[dict[str, Any]]:
 
 async def microsoft(request: web.Request) -> web.StreamResponse:
     """Graph's validation handshake, or change notifications."""
-    answer = _validation(request)
-    if answer is not None:
-        return answer
-    push = _push(request)
-    accepted = 0
-    for item in await _items(request):
-        identity = json.dumps([item.get("subscriptionId"), item.get("changeType"), item.get("resource"),
-                               (item.get("resourceData") or {}).get("@odata.etag")
-                               if isinstance(item.get("resourceData"), dict) else None])
-        checked = await push.notified(str(item.get("subscriptionId", "")), str(item.get("clientState", "")),
-                                      dedupe=f"microsoft:{identity}")
-        accepted += checked is not None
-    if not accepted:
-        raise web.HTTPUnauthorized(text="Unknown subscription or wrong client state.")
-    request.app[OUTBOX].wake()
-    return web.Response(status=202)
+
+    async def change(push: PushChannels, item: dict[str, Any]) -> object:
+        data = item.get("resourceData")
+        etag = data.get("@odata.etag") if isinstance(data, dict) else None
+        identity = json.dumps([item.get(k) for k in ("subscriptionId", "changeType", "resource")] + [etag])
+        return await push.notified(str(item.get("subscriptionId", "")), str(item.get("clientState", "")),
+                                   dedupe=f"microsoft:{identity}")
+
+    return await _graph(request, change)
 
 
 async def lifecycle(request: web.Request) -> web.StreamResponse:
     """Graph's validation handshake, or lifecycle notifications."""
+
+    async def event(push: PushChannels, item: dict[str, Any]) -> object:
+        return await push.lifecycle(str(item.get("subscriptionId", "")), str(item.get("clientState", "")),
+                                    str(item.get("lifecycleEvent", "")))
+
+    return await _graph(request, event)
+
+
+async def _graph(request: web.Request,
+                 handle: Callable[[PushChannels, dict[str, Any]], Awaitable[object]]) -> web.StreamResponse:
+    """A Graph notification endpoint: the handshake, else each item checked by ``handle``."""
     answer = _validation(request)
     if answer is not None:
         return answer
     push = _push(request)
     accepted = 0
     for item in await _items(request):
-        checked = await push.lifecycle(str(item.get("subscriptionId", "")), str(item.get("clientState", "")),
-                                       str(item.get("lifecycleEvent", "")))
-        accepted += checked is not None
+        accepted += await handle(push, item) is not None
     if not accepted:
         raise web.HTTPUnauthorized(text="Unknown subscription or wrong client state.")
     request.app[OUTBOX].wake()

@@ -16,7 +16,6 @@ starts a full read; a failure is recorded on the state and tried again later.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.calendar.base import CalendarError
 from bot.calendar.changes import ChangeBatch, ChangeSource, CursorExpired
+from bot.periodic import Periodic
 from bot.scheduling.scheduler import Scheduler
 from bot.sync.engagements import Applied, EngagementSync
 from bot.sync.push import SAFETY_POLL, PushChannels
@@ -83,10 +83,9 @@ class CalendarSync:
         self._kinds = tuple(kinds)
         self.push = push
         self._poll = timedelta(seconds=poll_seconds)
-        self._tick = tick_seconds
         self._clock = clock
         self._locks: dict[int, asyncio.Lock] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic("calendar sync", tick_seconds, self.run_due)
 
     def window(self, now: datetime | None = None) -> tuple[datetime, datetime]:
         """The span of events synced: from a month back to a year ahead."""
@@ -235,24 +234,10 @@ class CalendarSync:
             state.last_error = error[:500]
             state.next_sync_at = now + max(RETRY, self._poll)
 
-    async def run_forever(self) -> None:
-        """Wake every ``tick_seconds`` and sync what is due, until cancelled."""
-        while True:
-            await asyncio.sleep(self._tick)
-            try:
-                await self.run_due()
-            except Exception:  # the database away for a moment: try again next time
-                log.exception("calendar sync round failed")
-
     def start(self) -> None:
-        """Start the background task (on the running loop)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self.run_forever(), name="calendar-sync")
+        """Start the background rounds (every few seconds, on the running loop)."""
+        self._periodic.start()
 
     async def stop(self) -> None:
-        """Stop the background task and wait for it."""
-        if self._task is not None:
-            task, self._task = self._task, None
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Stop the background rounds and wait for them."""
+        await self._periodic.stop()

@@ -19,7 +19,6 @@ failed for the policy's limit the calendar is reported through ``on_problem`` (t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from bot.calendar.feeds.provider import FEED_CALENDAR_ID, KIND, FeedCache, calen
 from bot.calendar.feeds.store import FeedStore, body_hash, clean_body
 from bot.calendar.ics.errors import IcsError
 from bot.calendar.threads import WorkerThreads
+from bot.periodic import Periodic
 from storage.models import Calendar, CalendarConnection
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class FeedRefresher:
         self._poll = poll_seconds
         self._limit = asyncio.Semaphore(concurrency)
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic("feed refresh", poll_seconds, self.run_due)
 
     async def refresh(self, connection_id: int) -> Refreshed:
         """Fetch one feed now (conditionally) and record the outcome."""
@@ -182,24 +182,10 @@ class FeedRefresher:
         done = await asyncio.gather(*(one(cid) for cid in due))
         return sum(done)
 
-    async def run_forever(self) -> None:
-        """Wake every ``poll_seconds`` and refresh what is due, until cancelled."""
-        while True:
-            await asyncio.sleep(self._poll)
-            try:
-                await self.run_due()
-            except Exception:  # the database away for a moment: try again next time
-                log.exception("feed refresh round failed")
-
     def start(self) -> None:
-        """Start the background task (on the running loop)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self.run_forever(), name="feed-refresh")
+        """Start the background refresh (every ``poll_seconds``, on the running loop)."""
+        self._periodic.start()
 
     async def stop(self) -> None:
-        """Stop the background task and wait for it."""
-        if self._task is not None:
-            task, self._task = self._task, None
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Stop the background refresh and wait for it."""
+        await self._periodic.stop()
