@@ -19,6 +19,7 @@ from bot.accounts.connections import ConnectError, Connections
 from bot.accounts.identities import Identities
 from bot.accounts.tokens import Tokens
 from bot.availability import AvailabilityRules
+from bot.contacts.scheduling import RecordMeetings
 from bot.conversation.backend import (
     Account,
     CalendarState,
@@ -59,6 +60,7 @@ class AppBackend:
         exchange: bool = False,
         caldav: bool = False,
         feeds: bool = False,
+        meetings: RecordMeetings | None = None,
     ) -> None:
         self._sessions = sessions
         self._scheduler = scheduler
@@ -69,6 +71,7 @@ class AppBackend:
         self._exchange = exchange
         self._caldav = caldav
         self._feeds = feeds
+        self._meetings = meetings or RecordMeetings(sessions, scheduler, links=links)
 
     async def host(self, user_id: int) -> Host | None:
         """The user, or None when unknown."""
