@@ -69,7 +69,8 @@ async def test_schedule_tomorrow_afternoon_in_three_languages(world: World) -> N
                             now=NOW)
     said = texts(pt)
     assert "ainda não estava" not in said  # known now
-    assert "Escolha um horário de 30 minutos com Rui (rui@example.pt), sex., 27 de mar., 12:00 - 18:00:" in said
+    assert ("Escolha um horário de 30 minutos com Rui (rui@example.pt), sex., 27 de mar., 12:00 - 18:00:"
+            in said)
     starts_pt = _starts(buttons(pt))
     assert starts[0] not in starts_pt and starts_pt[0] == datetime(2026, 3, 27, 12, 30, tzinfo=CPH)
     done = await talk.action(world.as_locale("pt_BR"), ACTION, buttons(pt)[0].value, now=NOW)
@@ -79,9 +80,10 @@ async def test_schedule_tomorrow_afternoon_in_three_languages(world: World) -> N
     da = await talk.message(world.as_locale("da"), "planlæg 30 minutter med bo.lind@example.dk i morgen "
                             "eftermiddag", now=NOW)
     said = texts(da)
-    assert "bo.lind@example.dk var ikke en af dine kontakter endnu, så jeg har tilføjet dem som Bo Lind." in said
+    assert ("bo.lind@example.dk var ikke en af dine kontakter endnu, så jeg har tilføjet dem som Bo Lind."
+            in said)
     assert "Vælg et tidspunkt på 30 minutter med Bo Lind (bo.lind@example.dk)" in said
-    assert "Tiderne er i" in said or "Tidspunkterne er i" in said or "Danmark" in said
+    assert "Tidspunkterne er i Danmark" in said
     starts_da = _starts(buttons(da))
     assert starts_da[0] == datetime(2026, 3, 27, 14, 30, tzinfo=CPH)  # 12:00 and 12:30 are taken now
     done = await talk.action(world.as_locale("da"), ACTION, buttons(da)[0].value, now=NOW)
@@ -91,7 +93,8 @@ async def test_schedule_tomorrow_afternoon_in_three_languages(world: World) -> N
 
 async def test_with_calendar_sync_off_it_is_only_recorded(world: World) -> None:
     async with world.sessions() as session, session.begin():
-        await session.execute(update(User).where(User.id == world.speaker.user_id).values(calendar_sync=False))
+        await session.execute(
+            update(User).where(User.id == world.speaker.user_id).values(calendar_sync=False))
     talk = world.conversation
     offered = buttons(await talk.command(world.speaker, "schedule 45 minutes with zoe@example.com friday",
                                          now=NOW))
