@@ -241,3 +241,26 @@ async def test_a_contact_is_found_or_made_by_address(app_client: AppClient) -> N
     with pytest.raises(MeetingRefused):
         await meetings.contact_for(host, "not an address")
     assert name_from_address("ana@example.com") == "Ana"
+
+
+async def test_the_contact_cancels_from_the_invitation_and_the_host_is_told(app_client: AppClient) -> None:
+    client, meetings, host, calendar_id, contact = await setup(app_client)
+    start = (await meetings.free_times(host, 30, day=MONDAY, now=NOW)).starts[0]
+    await meetings.schedule(host, contact, start, 30, now=NOW)
+    [mail] = await waiting_emails(client)
+    await settle(client)
+    found = re.search(r"https?://\S+/meetings-manage/\S+", mail["text"])
+    assert found is not None
+    path = urlsplit(found.group(0)).path
+    page = await client.get(path)
+    body = await page.text()
+    assert page.status == 200 and "Move it to another time" not in body  # no page: cancel only
+    done = await client.post(path + "/cancel", data={"csrf": page.cookies["slotbot_form"].value})
+    assert done.status == 200 and "cancelled" in (await done.text()).lower()
+    assert (await one(client, MeetingEngagement)).status == "cancelled"
+    assert (await one(client, Booking)).status == "cancelled"
+    told = {m["to"]: m["subject"] for m in await waiting_emails(client)}
+    assert told == {"ana@example.com": "Cancelled: Meeting with Demo Host",
+                    "demo.host@example.com": "Ana Souza cancelled Meeting with Demo Host"}
+    await settle(client)
+    assert not any(uid.startswith("slotbot-booking-") for uid in await local_uids(client, calendar_id))
