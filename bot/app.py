@@ -45,6 +45,7 @@ from bot.keys import (
     PROVIDERS,
     PUBLIC_PAGES,
     READ_SESSIONS,
+    RECORD_MEETINGS,
     SCHEDULER,
     SECRETS,
     SESSIONS,
@@ -123,6 +124,7 @@ def _publish(app: web.Application, services: wiring.Services) -> None:
     app[PUBLIC_PAGES] = services.public_pages
     app[CONTACTS] = services.contacts
     app[TASKS] = services.tasks
+    app[RECORD_MEETINGS] = services.record_meetings
     if services.exchange is not None:
         app[EXCHANGE] = services.exchange
     if services.caldav is not None:

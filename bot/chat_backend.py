@@ -19,12 +19,16 @@ from bot.accounts.connections import ConnectError, Connections
 from bot.accounts.identities import Identities
 from bot.accounts.tokens import Tokens
 from bot.availability import AvailabilityRules
+from bot.contacts.scheduling import MeetingNotFound, MeetingRefused, RecordMeetings
 from bot.conversation.backend import (
     Account,
     CalendarState,
     Host,
+    MeetingContact,
+    MeetingRefusal,
     NotConnected,
     Page,
+    ScheduledMeeting,
     Service,
     Upcoming,
 )
@@ -59,6 +63,7 @@ class AppBackend:
         exchange: bool = False,
         caldav: bool = False,
         feeds: bool = False,
+        meetings: RecordMeetings | None = None,
     ) -> None:
         self._sessions = sessions
         self._scheduler = scheduler
@@ -69,6 +74,7 @@ class AppBackend:
         self._exchange = exchange
         self._caldav = caldav
         self._feeds = feeds
+        self._meetings = meetings or RecordMeetings(sessions, scheduler, links=links)
 
     async def host(self, user_id: int) -> Host | None:
         """The user, or None when unknown."""
@@ -175,6 +181,37 @@ class AppBackend:
         return [
             Upcoming(b.start_at, b.end_at, title or "", b.visitor_name, b.status) for b, title in rows
         ]
+
+    async def meeting_contact(self, user_id: int, email: str) -> MeetingContact:
+        """Through :meth:`RecordMeetings.contact_for` (made, named from the address, when new)."""
+        try:
+            contact, created = await self._meetings.contact_for(user_id, email)
+        except MeetingRefused as refused:
+            raise MeetingRefusal(refused.code) from None
+        return MeetingContact(contact.id, contact.name or contact.email, contact.email, created)
+
+    async def meeting_times(
+        self, user_id: int, minutes: int, *, start: datetime, end: datetime, now: datetime
+    ) -> tuple[datetime, ...]:
+        """Through :meth:`RecordMeetings.free_times` (the default page's hours)."""
+        try:
+            found = await self._meetings.free_times(user_id, minutes, now=now, start=start, end=end)
+        except MeetingRefused as refused:
+            raise MeetingRefusal(refused.code) from None
+        return found.starts
+
+    async def schedule_meeting(
+        self, user_id: int, contact_id: int, start: datetime, minutes: int, *, now: datetime
+    ) -> ScheduledMeeting:
+        """Through :meth:`RecordMeetings.schedule` (the live check, the invitation or the record)."""
+        try:
+            made = await self._meetings.schedule(user_id, contact_id, start, minutes, now=now)
+        except MeetingRefused as refused:
+            raise MeetingRefusal(refused.code) from None
+        except MeetingNotFound:
+            raise MeetingRefusal("not_found") from None
+        return ScheduledMeeting(made.start, made.end, made.title, made.contact_name, made.contact_email,
+                                made.sent)
 
     async def page_at(self, url: str) -> tuple[Host, Page] | None:
         """Ours when the host is this deployment's (or an active custom domain) and the path is a

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bot.booking.service import Bookings
     from bot.calendar.base import ProviderRegistry
     from bot.contacts.directory import Contacts
+    from bot.contacts.scheduling import RecordMeetings
     from bot.contacts.tasks import Tasks
     from bot.conversation.core import Conversation
     from bot.demo.seed import DemoExchange
@@ -63,6 +64,7 @@ CALDAV: web.AppKey[CalDavAccounts] = web.AppKey("caldav")  # absent when CalDAV 
 FEEDS: web.AppKey[FeedAccounts] = web.AppKey("feeds")  # ICS feeds by address; absent when off
 SYNC: web.AppKey[CalendarSync] = web.AppKey("sync")  # calendar sync onto contact records
 CONTACTS: web.AppKey[Contacts] = web.AppKey("contacts")  # the hosts' contact directories
+RECORD_MEETINGS: web.AppKey[RecordMeetings] = web.AppKey("record_meetings")  # scheduled from a record
 TASKS: web.AppKey[Tasks] = web.AppKey("tasks")  # the hosts' tasks (listeners: the calendar seam)
 DEMO_EXCHANGE: web.AppKey[DemoExchange] = web.AppKey("demo_exchange")  # `slotbot demo --exchange`
 

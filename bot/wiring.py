@@ -45,6 +45,7 @@ from bot.calendar.threads import WorkerThreads
 from bot.calendar.tls import trust_context
 from bot.chat_backend import AppBackend
 from bot.contacts.directory import Contacts
+from bot.contacts.scheduling import RecordMeetings
 from bot.contacts.tasks import Tasks
 from bot.conversation.core import Conversation
 from bot.notices.chat import NOTICE_KIND, ChatNotifier
@@ -122,6 +123,7 @@ class Services:
     feeds: FeedAccounts | None
     sync: CalendarSync
     contacts: Contacts
+    record_meetings: RecordMeetings
     tasks: Tasks
 
 
@@ -172,6 +174,8 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         if settings.feeds_enabled else None
     )
     identities = Identities(sessions, default_timezone=settings.default_timezone)
+    contacts = Contacts(sessions)
+    record_meetings = RecordMeetings(sessions, scheduler, links=links, contacts=contacts)
     chat_notifier = ChatNotifier(sessions)
     conversation = Conversation(
         AppBackend(
@@ -184,6 +188,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
             exchange=exchange is not None,
             caldav=caldav_accounts is not None,
             feeds=feeds is not None,
+            meetings=record_meetings,
         )
     )
     outbox = OutboxWorker(sessions, {}, poll_seconds=settings.outbox_poll_seconds)
@@ -222,7 +227,8 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         caldav=caldav_accounts,
         feeds=feeds,
         sync=sync,
-        contacts=Contacts(sessions),
+        contacts=contacts,
+        record_meetings=record_meetings,
         tasks=Tasks(sessions),  # no listener yet: "sync tasks to my calendar" will register one
     )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.accounts.calendars import default_calendar
@@ -20,9 +21,18 @@ from bot.calendar.base import Attendee, NewEvent
 from bot.notices.outbox import PermanentFailure, enqueue
 from bot.plain_text import one_line
 from bot.scheduling.scheduler import Scheduler
-from storage.models import Booking, Calendar, CalendarConnection, SchedulingPage, User
+from storage.models import (
+    Booking,
+    Calendar,
+    CalendarConnection,
+    MeetingEngagement,
+    SchedulingPage,
+    User,
+)
 
 SYNC_EVENT_KIND = "booking.sync_event"
+RECORD_SOURCE = "contact_record"
+"""The engagement source of a meeting scheduled from a contact's record (see bot.contacts)."""
 
 
 def event_uid(booking: Booking) -> str:
@@ -46,11 +56,17 @@ def booking_description(booking: Booking) -> str:
     return "\n\n".join(part for part in (booking.note, answer_lines(booking.answers)) if part)
 
 
-def booking_event(host: User, title: str, booking: Booking, *, uid: str | None = None) -> NewEvent:
-    """The calendar event of a booking: the host organizes, the visitor attends."""
+def booking_event(
+    host: User, title: str, booking: Booking, *, uid: str | None = None, named: bool = True
+) -> NewEvent:
+    """The calendar event of a booking: the host organizes, the visitor attends.
+
+    Its title is ``title: visitor`` (``named``), or ``title`` alone: a meeting scheduled from a
+    contact's record has the title the host gave it.
+    """
     return NewEvent(
         uid=uid or event_uid(booking),
-        title=one_line(f"{title}: {booking.visitor_name}"),
+        title=one_line(f"{title}: {booking.visitor_name}" if named else title),
         start=booking.start_at,
         end=booking.end_at,
         time_zone=host.timezone,
@@ -58,6 +74,20 @@ def booking_event(host: User, title: str, booking: Booking, *, uid: str | None =
         description=booking_description(booking),
         organizer=Attendee(host.email, host.display_name) if host.email else None,
     )
+
+
+async def booking_title(session: AsyncSession, booking: Booking) -> tuple[str, bool]:
+    """The title a booking's event and messages use, and whether the visitor's name follows it:
+    its page's title; for a meeting scheduled from a contact's record (no page), the title on the
+    record; ``Meeting`` when its page was deleted."""
+    page = await session.get(SchedulingPage, booking.page_id) if booking.page_id else None
+    if page is not None:
+        return one_line(page.title), True
+    recorded = (await session.execute(
+        select(MeetingEngagement.title).where(MeetingEngagement.booking_id == booking.id,
+                                              MeetingEngagement.source == RECORD_SOURCE)
+    )).scalars().first()
+    return (one_line(recorded), False) if recorded else ("Meeting", True)
 
 
 def enqueue_sync(session: AsyncSession, booking: Booking) -> None:
@@ -85,7 +115,7 @@ class EventSync:
             if booking is None:
                 return
             host = await session.get(User, booking.host_id)
-            page = await session.get(SchedulingPage, booking.page_id) if booking.page_id else None
+            title = await booking_title(session, booking)
             written = await self._calendar(session, booking.calendar_id)
         if host is None:
             return
@@ -98,10 +128,10 @@ class EventSync:
             await self._store(booking_id, None, None, booking.calendar_id)
             booking.external_event_id = None
         if live and not booking.external_event_id:
-            await self._create(booking, host, page)
+            await self._create(booking, host, title)
         self._scheduler.forget(host.id)
 
-    async def _create(self, booking: Booking, host: User, page: SchedulingPage | None) -> None:
+    async def _create(self, booking: Booking, host: User, title: tuple[str, bool]) -> None:
         async with self._sessions() as session:
             calendar = await default_calendar(session, booking.host_id)
             connection = (
@@ -111,7 +141,7 @@ class EventSync:
             raise PermanentFailure("the host has no default calendar")
         provider = self._scheduler.provider_for(connection, zone=host.timezone)
         created = await provider.create_event(
-            booking_event(host, page.title if page else "Meeting", booking),
+            booking_event(host, title[0], booking, named=title[1]),
             calendar_id=calendar.external_id,
         )
         await self._store(booking.id, created.external_id, booking.sequence, calendar.id)

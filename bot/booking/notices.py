@@ -32,8 +32,9 @@ def _when(moment: datetime, zone: str) -> str:
     return f"{moment.astimezone(ZoneInfo(zone)):%A %d %B %Y, %H:%M} ({zone})"
 
 
-def _invitation(host: User, title: str, booking: Booking, *, cancelled: bool = False) -> str:
-    event = booking_event(host, title, booking, uid=invitation_uid(booking))
+def _invitation(host: User, title: str, booking: Booking, *, cancelled: bool = False,
+                named: bool = True) -> str:
+    event = booking_event(host, title, booking, uid=invitation_uid(booking), named=named)
     return event_to_ics(event, method="CANCEL" if cancelled else "REQUEST", sequence=booking.sequence,
                         cancelled=cancelled)
 
@@ -76,10 +77,24 @@ def _if_lost(host: User, recipient: str, subject: str) -> tuple[Message, ...]:
     return tuple(told)
 
 
-def announce_booked(session: AsyncSession, host: User, title: str, booking: Booking, manage: str) -> None:
-    """A new booking (or, offline, a request): the visitor's confirmation and the host's notice."""
+def announce_booked(session: AsyncSession, host: User, title: str, booking: Booking, manage: str,
+                    *, by_host: bool = False) -> None:
+    """A new booking (or, offline, a request): the visitor's confirmation and the host's notice.
+
+    ``by_host``: the host scheduled it from the contact's record, so the contact gets an
+    invitation titled ``title`` alone and the host, who did it, is not told.
+    """
     requested = booking.status == "requested"
     when = _when(booking.start_at, booking.timezone)
+    if by_host:
+        _tell_visitor(
+            session, host, booking,
+            subject=f"Invitation: {title}",
+            text=(f"Hello {booking.visitor_name}, {host.display_name} invited you to “{title}” on "
+                  f"{when}.\n\nCancel: {manage}"),
+            ics=_invitation(host, title, booking, named=False),
+        )
+        return
     if requested:
         _tell_visitor(
             session, host, booking,
@@ -113,16 +128,23 @@ def announce_booked(session: AsyncSession, host: User, title: str, booking: Book
 
 
 def announce_moved(
-    session: AsyncSession, host: User, title: str, booking: Booking, previous: datetime, manage: str
+    session: AsyncSession, host: User, title: str, booking: Booking, previous: datetime, manage: str,
+    *, by_host: bool = False,
 ) -> None:
-    """A booking moved to a new time through its manage link."""
+    """A booking moved to a new time through its manage link (``by_host``: the host moved a meeting
+    scheduled from the contact's record; only the contact is told)."""
+    lead = f"{host.display_name} moved your meeting" if by_host else "Your meeting moved"
     _tell_visitor(
         session, host, booking,
-        subject=f"Moved: {title} with {host.display_name}",
-        text=(f"Your meeting moved from {_when(previous, booking.timezone)} to "
-              f"{_when(booking.start_at, booking.timezone)}.\n\nChange or cancel: {manage}"),
-        ics=None if booking.status == "requested" else _invitation(host, title, booking),
+        subject=f"Moved: {title}" if by_host else f"Moved: {title} with {host.display_name}",
+        text=(f"{lead} from {_when(previous, booking.timezone)} to "
+              f"{_when(booking.start_at, booking.timezone)}.\n\n"
+              f"{'Cancel' if by_host else 'Change or cancel'}: {manage}"),
+        ics=None if booking.status == "requested" else _invitation(host, title, booking,
+                                                                   named=not by_host),
     )
+    if by_host:
+        return
     enqueue_notice(session, host.id, "booking_rescheduled", {
         "visitor_name": booking.visitor_name, "title": title, "start": iso_utc(booking.start_at),
         "previous_start": iso_utc(previous),
@@ -135,14 +157,19 @@ def announce_moved(
     )
 
 
-def announce_cancelled(session: AsyncSession, host: User, title: str, booking: Booking) -> None:
-    """A booking cancelled through its manage link."""
+def announce_cancelled(session: AsyncSession, host: User, title: str, booking: Booking, *,
+                       by_host: bool = False, named: bool = True) -> None:
+    """A booking cancelled through its manage link, or (``by_host``) by the host from the contact's
+    record, when only the contact is told. ``named``: the event's title names the visitor."""
     _tell_visitor(
         session, host, booking,
-        subject=f"Cancelled: {title} with {host.display_name}",
-        text=f"Your meeting on {_when(booking.start_at, booking.timezone)} is cancelled.",
-        ics=_invitation(host, title, booking, cancelled=True),
+        subject=f"Cancelled: {title}" if not named else f"Cancelled: {title} with {host.display_name}",
+        text=(f"{host.display_name} cancelled your meeting on {_when(booking.start_at, booking.timezone)}."
+              if by_host else f"Your meeting on {_when(booking.start_at, booking.timezone)} is cancelled."),
+        ics=_invitation(host, title, booking, cancelled=True, named=named),
     )
+    if by_host:
+        return
     enqueue_notice(session, host.id, "booking_cancelled", {
         "visitor_name": booking.visitor_name, "title": title, "start": iso_utc(booking.start_at),
     })

@@ -32,7 +32,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.accounts.calendars import default_calendar
-from bot.booking.events import enqueue_sync
+from bot.booking.changes import cancel_booking, move_booking
+from bot.booking.events import booking_title, enqueue_sync
 from bot.booking.notices import announce_blocked, announce_booked, announce_cancelled, announce_moved
 from bot.booking.visitor import (
     N_,
@@ -55,16 +56,13 @@ from bot.pages.public import (
     connection_states,
     token_hash,
 )
-from bot.plain_text import one_line
 from bot.scheduling.scheduler import Scheduler
 from storage.models import (
     Booking,
     BookingAttempt,
     Contact,
     MeetingEngagement,
-    SchedulingPage,
     User,
-    utcnow,
 )
 
 
@@ -174,18 +172,7 @@ class Bookings:
                 booking = await session.get(Booking, found.id, with_for_update=True)
                 if booking is None or booking.status == "cancelled":
                     raise BookingError(N_("This meeting was cancelled, so it cannot be moved."))
-                previous = booking.start_at
-                booking.start_at, booking.end_at = start, end
-                booking.sequence += 1
-                await session.flush()
-                for item in (
-                    await session.execute(
-                        select(MeetingEngagement).where(MeetingEngagement.booking_id == booking.id)
-                    )
-                ).scalars():
-                    item.move(start, end)  # shown as moved on the contact's record
-                if booking.status == "confirmed":
-                    enqueue_sync(session, booking)
+                previous = await move_booking(session, booking, start, end)
                 manage = self._links.manage(token, hostname=view.host.hostname)
                 announce_moved(session, view.host.as_user(), view.page.title, booking, previous, manage)
         except IntegrityError as exc:
@@ -316,21 +303,11 @@ class Bookings:
                 raise BookingError(N_("This link is not valid."))
             if booking.status == "cancelled":
                 return booking
-            was_confirmed = booking.status == "confirmed"
-            booking.status, booking.cancelled_at = "cancelled", utcnow()
-            booking.sequence += 1
+            title, named = await booking_title(session, booking)
+            await cancel_booking(session, booking)
             host = await session.get(User, booking.host_id)
-            page = await session.get(SchedulingPage, booking.page_id) if booking.page_id else None
-            for item in (
-                await session.execute(
-                    select(MeetingEngagement).where(MeetingEngagement.booking_id == booking.id)
-                )
-            ).scalars():
-                item.cancelled = True
-            if was_confirmed:
-                enqueue_sync(session, booking)
             if host is not None:
-                announce_cancelled(session, host, one_line(page.title) if page else "Meeting", booking)
+                announce_cancelled(session, host, title, booking, named=named)
         self._scheduler.forget(booking.host_id)
         return booking
 

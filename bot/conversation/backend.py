@@ -2,9 +2,10 @@
 
 :class:`Backend` is everything :class:`~bot.conversation.core.Conversation` asks of the app (the
 user's pages, calendar accounts, availability, one-time links, disconnecting, the language
-override...). The conversation depends only on this Protocol; :class:`bot.chat_backend.AppBackend`
-implements it with the app's services and :mod:`bot.wiring` builds it. Values crossing the
-boundary are small frozen dataclasses, so the conversation never holds a database row.
+override, scheduling a meeting with a contact...). The conversation depends only on this
+Protocol; :class:`bot.chat_backend.AppBackend` implements it with the app's services and
+:mod:`bot.wiring` builds it. Values crossing the boundary are small frozen dataclasses, so the
+conversation never holds a database row.
 """
 
 from __future__ import annotations
@@ -86,6 +87,37 @@ class Upcoming:
     title: str
     visitor_name: str
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingContact:
+    """A contact a meeting is scheduled with; ``created``: made just now from the address."""
+
+    id: int
+    name: str
+    email: str
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledMeeting:
+    """A meeting scheduled from chat; ``sent``: written to the calendar and the contact invited."""
+
+    start: datetime
+    end: datetime
+    title: str
+    contact_name: str
+    contact_email: str
+    sent: bool
+
+
+class MeetingRefusal(Exception):
+    """A meeting that cannot be scheduled. ``code``: ``taken``, ``unreadable``, ``length``,
+    ``address`` or ``not_found``; the conversation words it in the reader's language."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 class UnreadableCalendar(Protocol):
@@ -184,4 +216,23 @@ class Backend(Protocol):
 
     async def page_at(self, url: str) -> tuple[Host, Page] | None:
         """The host and page a Slotbot meeting link opens, or None when it is not one of ours."""
+        ...
+
+    async def meeting_contact(self, user_id: int, email: str) -> MeetingContact:
+        """The user's contact with this address, made when there is none (:class:`MeetingRefusal`
+        ``address`` for an address that is not one)."""
+        ...
+
+    async def meeting_times(
+        self, user_id: int, minutes: int, *, start: datetime, end: datetime, now: datetime
+    ) -> tuple[datetime, ...]:
+        """The first free starts for a meeting of ``minutes`` in ``[start, end)`` (the user's
+        default page's hours); :class:`MeetingRefusal` when they cannot be told."""
+        ...
+
+    async def schedule_meeting(
+        self, user_id: int, contact_id: int, start: datetime, minutes: int, *, now: datetime
+    ) -> ScheduledMeeting:
+        """Schedule a meeting with the contact (invited when calendar sync is on), or
+        :class:`MeetingRefusal`."""
         ...

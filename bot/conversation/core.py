@@ -7,7 +7,8 @@ button is pressed, :meth:`Conversation.unfurl` for a posted link and :meth:`Conv
 for a start screen, and renders the :class:`~bot.conversation.reply.Reply` it gets back.
 
 Intents (:mod:`.intents`) pick the answer: free time (:mod:`.free_time`), links and pages
-(:mod:`.sharing`), calendar accounts (:mod:`.accounts`), help and language (here). Unknown input
+(:mod:`.sharing`), calendar accounts (:mod:`.accounts`), a meeting with a contact
+(:mod:`.meeting`), help and language (here). Unknown input
 gets a short help, never silence; a question that names a time ("tomorrow afternoon?") is a free
 time question. Everything the core needs from the app goes through :class:`.backend.Backend`.
 """
@@ -18,7 +19,7 @@ from datetime import datetime
 
 from babel import Locale
 
-from bot.conversation import accounts, dates, free_time, sharing
+from bot.conversation import accounts, dates, free_time, meeting, sharing
 from bot.conversation.backend import Backend
 from bot.conversation.intents import Intent, command, understand
 from bot.conversation.notices import notice_reply as notice_reply
@@ -56,7 +57,8 @@ class Conversation:
 
     async def action(self, speaker: Speaker, action: str, value: str, *, now: datetime) -> Reply:
         """Answer a pressed button: ``disconnect`` (value: an account id), ``share_link`` (value: the
-        text to post; the reply is public), ``connect`` (value: a service) or ``settings``."""
+        text to post; the reply is public), ``connect`` (value: a service), ``settings`` or
+        ``schedule_meeting`` (value: a meeting with a contact at a free time, see :mod:`.meeting`)."""
         turn = self._turn(speaker, now)
         if action == "disconnect":
             return await accounts.disconnect(turn, value)
@@ -66,6 +68,8 @@ class Conversation:
             return await accounts.connect(turn, value)
         if action == "settings":
             return await accounts.settings(turn)
+        if action == meeting.ACTION:
+            return await meeting.confirm(turn, value)
         return Reply((Text(turn.gettext("That button no longer does anything. Say “help” to see "
                                         "what I can do.")),))
 
@@ -114,6 +118,8 @@ class Conversation:
         kind = intent.kind
         if kind == "free":
             return await free_time.answer(turn, intent.argument)
+        if kind == "schedule":
+            return await meeting.answer(turn, intent.argument)
         if kind == "connect":
             return await accounts.connect(turn, intent.argument)
         if kind == "link":
@@ -164,6 +170,8 @@ def help_reply(locale: str) -> Reply:
         Section(_("Ask in your own words, or use /meet:"), (
             _("“when am I free tomorrow afternoon?” — your free time across your calendars"),
             _("“share my link” — your booking link, to post in a conversation"),
+            _("“schedule 30 minutes with ana@example.com tomorrow” — a meeting with a contact at "
+              "one of your free times"),
             _("“connect google” or “connect microsoft” — connect a calendar"),
             _("“calendars” — your calendars and whether I can read them"),
             _("“pages” — your scheduling pages"),

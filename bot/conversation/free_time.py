@@ -93,7 +93,8 @@ def free_ranges(
     return out
 
 
-def _window_label(turn: Turn, when: When) -> str:
+def window_label(turn: Turn, when: When) -> str:
+    """The window of a question as the answer names it: a day (with hours) or a range of days."""
     zone, locale = turn.zone, turn.locale
     first = when.start.astimezone(zone)
     last = (when.end - timedelta(microseconds=1)).astimezone(zone)
@@ -155,7 +156,7 @@ async def answer(turn: Turn, text: str) -> Reply:
         rules, start=start, end=end, now=turn.now, busy=found.result.busy_seconds,
         daily=when.daily, min_minutes=length or MIN_MINUTES,
     )
-    label = _window_label(turn, when)
+    label = window_label(turn, when)
     problems = [
         Text(_("Couldn't read {calendar} ({reason}) — results may be incomplete.").format(
             calendar=p.name, reason=reason_text(p.reason, _)))

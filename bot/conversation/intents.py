@@ -4,6 +4,7 @@
 "forbind min Google-kalender"); :func:`command` reads the arguments of the slash command
 ("connect google", "free next week", "link intro"). Both answer an :class:`Intent`:
 
+``schedule`` (argument: the text, holding the contact's e-mail address and the time),
 ``connect`` (argument: ``google``, ``microsoft``, ``exchange``, ``feed``, ``other`` or ``""``), ``free``
 (argument: the text holding the time expression), ``link`` (argument: what may name a page),
 ``pages``, ``calendars``, ``settings``, ``disconnect``, ``help``, ``language`` (argument: ``en``,
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from bot.conversation.daytime import normalize
 
 INTENTS = (
-    "connect", "free", "link", "pages", "calendars", "settings", "disconnect", "help", "language",
+    "schedule", "connect", "free", "link", "pages", "calendars", "settings", "disconnect", "help", "language",
     "greeting", "unknown",
 )
 
@@ -43,6 +44,9 @@ _LANGUAGE_NAMES = {
 _LANGUAGE_WORD = "|".join(f"(?:{words})" for words in _LANGUAGE_NAMES.values())
 
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("schedule", re.compile(
+        r"\b(?:schedule|book|set up|arrange|plan|agendar|agende|marcar|marque|planlæg|planlaeg)\b"
+        r".*\S@\S|^(?:schedule|agendar|planlæg|planlaeg)\b")),
     ("language", re.compile(
         r"\b(?:language|idioma|língua|lingua|sprog)\b"
         r"|\b(?:speak|talk|write|fale|falar|fala|escreva|tal|snak|skriv)\b.*\b(?:"
@@ -96,6 +100,7 @@ _COMMANDS = {
     "disconnect": "disconnect", "desconectar": "disconnect", "afbryd": "disconnect",
     "help": "help", "ajuda": "help", "hjælp": "help",
     "language": "language", "lang": "language", "idioma": "language", "sprog": "language",
+    "schedule": "schedule", "agendar": "schedule", "planlæg": "schedule", "planlaeg": "schedule",
 }
 
 _PROVIDERS = (
@@ -138,7 +143,7 @@ def _with_argument(kind: str, text: str) -> Intent:
         return Intent(kind, language_of(" ".join(stripped.split())))
     if kind == "link":
         return Intent(kind, " ".join(_LINK_NOISE.sub(" ", text).split()))
-    if kind == "free":
+    if kind in ("free", "schedule"):
         return Intent(kind, text)
     return Intent(kind)
 
@@ -166,6 +171,8 @@ def command(text: str) -> Intent:
         return understand(text)
     if kind == "free":
         return Intent(kind, said if word in ("when", "quando", "hvornår") else rest)
+    if kind == "schedule":
+        return Intent(kind, said)
     if kind == "link":
         return _with_argument(kind, rest)
     return _with_argument(kind, said)

@@ -10,6 +10,7 @@ sentence beside it and the values kept; another host's contact is a 404, like a 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -28,13 +29,22 @@ from bot.contacts.directory import (
     display_name,
 )
 from bot.contacts.engagements import engagements_of
+from bot.contacts.scheduling import LENGTHS
 from bot.handlers import contact_import
 from bot.handlers.dashboard_base import message, page, signed_in
-from bot.keys import CONTACTS, SESSIONS, TASKS
+from bot.keys import CONTACTS, RECORD_MEETINGS, SESSIONS, TASKS
 from storage.models import Contact, User
 
 NOTICES = {"added": "Contact added.", "saved": "Details saved.", "deleted": "Contact deleted.",
-           "task-added": "Task added.", "task-saved": "Task saved.", "task-deleted": "Task deleted."}
+           "task-added": "Task added.", "task-saved": "Task saved.", "task-deleted": "Task deleted.",
+           "meeting-sent": "Invitation sent to {email}.",
+           "meeting-recorded": "Recorded on the record (calendar sync is off, nothing was sent).",
+           "meeting-recorded-nocal": "Recorded on the record (no calendar Slotbot can write to is "
+                                     "connected, nothing was sent).",
+           "meeting-moved": "Meeting moved. {email} has been sent the new time.",
+           "meeting-moved-recorded": "Meeting moved on the record (nothing was sent).",
+           "meeting-cancelled": "Meeting cancelled. {email} has been told.",
+           "meeting-cancelled-recorded": "Meeting cancelled on the record (nothing was sent)."}
 
 
 def setup(app: web.Application) -> None:
@@ -101,27 +111,38 @@ async def create(request: web.Request, session: Session) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/dashboard/contacts/{contact_id}?notice=added")
 
 
-async def _record(request: web.Request, session: Session, *, fields: dict[str, str] | None = None,
-                  problems: dict[str, str] | None = None, status: int = 200) -> web.Response:
-    """The record page of the contact in the path (details, meetings, tasks), or the 404 page."""
+async def record_response(
+    request: web.Request, session: Session, *, fields: dict[str, str] | None = None,
+    problems: dict[str, str] | None = None, status: int = 200, extra: dict[str, Any] | None = None,
+) -> web.Response:
+    """The record page of the contact in the path (details, meetings, tasks, scheduling a
+    meeting; ``extra``: the free times or a refusal of :mod:`bot.handlers.record_meetings`),
+    or the 404 page."""
     try:
         contact = await request.app[CONTACTS].get(session.user_id, int(request.match_info["id"]))
     except ContactNotFound:
         return not_found(request)
     async with request.app[SESSIONS]() as db:
         user = await db.get(User, session.user_id)
-        zone = _zone(user)
+        zone = zone_of(user)
         engagements = await engagements_of(db, contact.id, zone)
     tasks = await request.app[TASKS].list(session.user_id, contact_id=contact.id)
+    notice = NOTICES.get(request.query.get("notice", ""), "") if status == 200 and not extra else ""
     return page(request, "contact.html", {
         "csrf": session.csrf_token, "contact": contact, "title": display_name(contact),
         "form": fields or blank(details_of(contact)), "problems": problems or {},
         "engagements": engagements, "tasks": tasks, "zone": zone.key,
-        "notice": NOTICES.get(request.query.get("notice", ""), "") if status == 200 else "",
+        "notice": notice.format(email=contact.email), "now": datetime.now(UTC), "lengths": LENGTHS,
+        "host_name": user.display_name if user is not None else "you",
+        "sends": await request.app[RECORD_MEETINGS].sends_invitations(session.user_id),
+        "schedule": {"form": {"minutes": "30", "day": "", "title": ""}, "problem": "", "days": [],
+                     "searched": False},
+        **(extra or {}),
     }, status)
 
 
-def _zone(user: User | None) -> ZoneInfo:
+def zone_of(user: User | None) -> ZoneInfo:
+    """The host's zone (UTC when it cannot be read)."""
     try:
         return ZoneInfo(user.timezone if user is not None else "UTC")
     except (KeyError, ValueError):
@@ -130,7 +151,7 @@ def _zone(user: User | None) -> ZoneInfo:
 
 async def record_page(request: web.Request, session: Session) -> web.StreamResponse:
     """The contact's record."""
-    return await _record(request, session)
+    return await record_response(request, session)
 
 
 async def save(request: web.Request, session: Session) -> web.StreamResponse:
@@ -142,7 +163,8 @@ async def save(request: web.Request, session: Session) -> web.StreamResponse:
     except ContactNotFound:
         return not_found(request)
     except ContactRefused as refused:
-        return await _record(request, session, fields=blank(details), problems=refused.problems, status=400)
+        return await record_response(request, session, fields=blank(details), problems=refused.problems,
+                                     status=400)
     raise web.HTTPSeeOther(f"/dashboard/contacts/{contact_id}?notice=saved")
 
 
