@@ -2,7 +2,8 @@
 
 * ``POST /hooks/google/calendar``: a watch channel's notification. Google sends no body, only
   ``X-Goog-Channel-ID``, ``X-Goog-Channel-Token`` (the channel's secret), ``X-Goog-Resource-State``
-  (``sync`` when the channel opens, ``exists`` on a change) and ``X-Goog-Message-Number``.
+  (``sync`` when the channel opens, ``exists`` on a change) and ``X-Goog-Message-Number``. The
+  ``sync`` message is answered 200 and does nothing: it can come before the channel is stored.
 * ``POST /hooks/microsoft/calendar``: Graph's validation handshake (``?validationToken=``, echoed
   as text/plain within 10 s) or change notifications (``{"value": [...]}``, each with its
   ``subscriptionId`` and ``clientState``), answered 202.
@@ -49,6 +50,10 @@ async def google(request: web.Request) -> web.StreamResponse:
     channel = headers.get("X-Goog-Channel-ID", "")
     state = headers.get("X-Goog-Resource-State", "")
     number = headers.get("X-Goog-Message-Number", "")
+    if state == "sync":
+        # Google's first message on a new channel says only that it works; it may arrive before
+        # ``events.watch`` has answered and the channel is stored. Nothing happens for it.
+        return web.Response(status=200)
     checked = await push.notified(channel, headers.get("X-Goog-Channel-Token", ""),
                                   dedupe=f"google:{channel}:{number}:{state}")
     if checked is None:

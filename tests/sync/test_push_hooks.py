@@ -54,6 +54,10 @@ async def test_a_google_notification_is_checked_then_queued_once(app_client: App
     assert await _queued(client) == [{"calendar_id": calendar_id}]
     later = await client.post("/hooks/google/calendar", headers=_google_headers(SECRET, number="8"))
     assert later.status == 200 and len(await _queued(client)) == 2
+    # A new channel's "sync" message may come before the channel is stored: it is fine, and idle.
+    opening = await client.post("/hooks/google/calendar", headers={
+        **_google_headers("any", number="1", state="sync"), "X-Goog-Channel-ID": "not-stored-yet"})
+    assert opening.status == 200 and len(await _queued(client)) == 2
 
 
 async def test_graph_validation_and_notifications(app_client: AppClient) -> None:
