@@ -25,6 +25,10 @@ async def test_0009_turns_sync_on_for_existing_hosts_and_goes_back_down(database
                 "INSERT INTO users (display_name, email, timezone, locale, slug, pages_enabled,"
                 " is_admin, created_at)"
                 " VALUES ('H', 'h@example.com', 'UTC', 'en', 'h', true, false, CURRENT_TIMESTAMP)"))
+            await conn.execute(text(
+                "INSERT INTO contacts (owner_id, email, name, company, phone, notes, search_text, created_at,"
+                " updated_at) SELECT id, 'ana@example.com', 'Ana', '', '', '', 'ana', CURRENT_TIMESTAMP,"
+                " CURRENT_TIMESTAMP FROM users"))
         await upgrade(engine, "0009")
         assert await current_revision(engine) == "0009"
         async with engine.connect() as conn:
@@ -39,5 +43,7 @@ async def test_0009_turns_sync_on_for_existing_hosts_and_goes_back_down(database
             users = await conn.run_sync(lambda sync: inspect(sync).get_columns("users"))
             columns = {c["name"] for c in users}
             assert "calendar_sync" not in columns
+            # Nothing below ``users`` went with the column (a table copy would have cascaded).
+            assert (await conn.execute(text("SELECT count(*) FROM contacts"))).scalar_one() == 1
     finally:
         await engine.dispose()

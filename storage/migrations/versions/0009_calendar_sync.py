@@ -44,14 +44,14 @@ def upgrade() -> None:
     with op.batch_alter_table("calendar_sync_states", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_calendar_sync_states_channel_id"), ["channel_id"])
         batch_op.create_index(batch_op.f("ix_calendar_sync_states_next_sync_at"), ["next_sync_at"])
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("calendar_sync", sa.Boolean(), nullable=False, server_default=sa.true()))
+    # A plain ADD COLUMN: SQLite keeps the table as it is.
+    op.add_column("users", sa.Column("calendar_sync", sa.Boolean(), nullable=False, server_default=sa.true()))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("calendar_sync")
+    # A plain DROP COLUMN (SQLite 3.35+): a batch copy of ``users`` would drop the table with foreign
+    # keys on, and its ON DELETE CASCADE would empty every table below it.
+    op.execute(sa.text("ALTER TABLE users DROP COLUMN calendar_sync"))
     with op.batch_alter_table("calendar_sync_states", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_calendar_sync_states_next_sync_at"))
         batch_op.drop_index(batch_op.f("ix_calendar_sync_states_channel_id"))
