@@ -50,6 +50,7 @@ from bot.keys import (
     SESSIONS,
     SETTINGS,
     SYNC,
+    TASK_CALENDAR,
     TASKS,
     TEMPLATES,
     TOKENS,
@@ -123,6 +124,7 @@ def _publish(app: web.Application, services: wiring.Services) -> None:
     app[PUBLIC_PAGES] = services.public_pages
     app[CONTACTS] = services.contacts
     app[TASKS] = services.tasks
+    app[TASK_CALENDAR] = services.task_calendar
     if services.exchange is not None:
         app[EXCHANGE] = services.exchange
     if services.caldav is not None:

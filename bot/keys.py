@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bot.booking.service import Bookings
     from bot.calendar.base import ProviderRegistry
     from bot.contacts.directory import Contacts
+    from bot.contacts.task_calendar import TaskCalendar
     from bot.contacts.tasks import Tasks
     from bot.conversation.core import Conversation
     from bot.demo.seed import DemoExchange
@@ -64,6 +65,7 @@ FEEDS: web.AppKey[FeedAccounts] = web.AppKey("feeds")  # ICS feeds by address; a
 SYNC: web.AppKey[CalendarSync] = web.AppKey("sync")  # calendar sync onto contact records
 CONTACTS: web.AppKey[Contacts] = web.AppKey("contacts")  # the hosts' contact directories
 TASKS: web.AppKey[Tasks] = web.AppKey("tasks")  # the hosts' tasks (listeners: the calendar seam)
+TASK_CALENDAR: web.AppKey[TaskCalendar] = web.AppKey("task_calendar")  # "Slotbot tasks" switch
 DEMO_EXCHANGE: web.AppKey[DemoExchange] = web.AppKey("demo_exchange")  # `slotbot demo --exchange`
 
 OutboxRegistrar = Callable[[web.Application, "OutboxWorker"], None]

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.accounts.calendars import CalendarSettings, SettingsRefused
 from bot.accounts.connections import ConnectError, Connections
 from bot.accounts.tokens import Session, TokenRefused
-from bot.handlers import caldav, contacts, exchange, feeds, sync, tasks
+from bot.handlers import caldav, contacts, exchange, feeds, sync, task_calendar, tasks
 from bot.handlers.dashboard_base import COOKIE, message, page, reconnect_id, session_of, signed_in
 from bot.keys import CALDAV, CONNECTIONS, EXCHANGE, FEEDS, SCHEDULER, SESSIONS, SETTINGS, TOKENS
 from storage.models import Calendar, CalendarConnection, User
@@ -41,6 +41,7 @@ def setup(app: web.Application) -> None:
     sync.setup(app)  # the "Calendar sync" switch
     contacts.setup(app)  # contacts: list, search, record page, CSV import
     tasks.setup(app)
+    task_calendar.setup(app)  # the Tasks page's "Show my open tasks in my calendar" switch
     app.router.add_get("/dashboard/login", login)
     app.router.add_post("/dashboard/logout", signed_in(logout))
     app.router.add_get("/dashboard", signed_in(dashboard))
