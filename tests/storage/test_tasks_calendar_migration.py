@@ -38,7 +38,8 @@ async def test_0010_keeps_the_switch_off_and_the_rows_and_goes_back_down(databas
         await upgrade(engine, "0010")
         assert await current_revision(engine) == "0010"
         async with engine.connect() as conn:
-            assert (await conn.execute(text("SELECT tasks_in_calendar FROM users"))).scalar_one() in (False, 0)
+            switch = (await conn.execute(text("SELECT tasks_in_calendar FROM users"))).scalar_one()
+            assert switch in (False, 0)
             row = (await conn.execute(text("SELECT version, event_id, event_version FROM tasks"))).one()
             assert tuple(row) == (0, None, None)
             assert "holds_tasks" in await conn.run_sync(_columns, "calendars")

@@ -2,8 +2,8 @@
 
 Start with :func:`event_to_ics`: a :class:`~bot.calendar.base.NewEvent` in, VCALENDAR text out.
 Times are written in UTC (unambiguous in every client); an all-day event has DATE values
-(``start``'s and ``end``'s own dates), and one shown as free ``TRANSP:TRANSPARENT``. All values go through icalendar, which
-escapes text and folds lines, so form input cannot inject properties.
+(``start``'s and ``end``'s own dates), and one shown as free ``TRANSP:TRANSPARENT``. All values
+go through icalendar, which escapes text and folds lines, so form input cannot inject properties.
 """
 
 from __future__ import annotations
