@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.accounts.calendars import default_calendar
-from bot.calendar.base import CalendarError
+from bot.calendar.base import CalendarError, ReauthRequired
 from bot.calendar.sub_calendars import SubCalendars
 from bot.contacts.task_events import enqueue_task_sync, forget_events, tasks_calendar
 from bot.notices.outbox import enqueue
@@ -109,6 +109,10 @@ class TaskCalendar:
                 f"(or the demo's calendar); your default calendar is in {label}.")
         try:
             made = await provider.create_calendar(CALENDAR_NAME, user.timezone)
+        except ReauthRequired:
+            raise TaskCalendarRefused(
+                "Your calendar account does not let Slotbot make a calendar yet: reconnect it on the "
+                "dashboard (its consent now asks for that permission), then try again.") from None
         except CalendarError as exc:
             raise TaskCalendarRefused(f"The “{CALENDAR_NAME}” calendar could not be made ({exc.reason}); "
                                       "try again in a moment.") from None

@@ -109,7 +109,9 @@ class TaskEventSync:
         if task.event_id and (not wanted or task.event_version != task.version):
             if provider is not None and calendar is not None:  # a removed calendar took its events
                 await provider.delete_event(task.event_id, calendar_id=calendar.external_id)
-            await self._store(task_id, None, None)
+            # An event taken away for good gives the task a new version, so the next one is a new
+            # event (Google keeps a deleted event's id: inserting it again is a duplicate).
+            await self._store(task_id, None, None, bump=not wanted)
             task.event_id = None
         if wanted and not task.event_id and provider is not None and calendar is not None:
             await self._create(provider, calendar, task, (contact.name or contact.email) if contact else "")
@@ -120,10 +122,13 @@ class TaskEventSync:
             # The task was deleted while its event was being written: take the event away again.
             await provider.delete_event(created.external_id, calendar_id=calendar.external_id)
 
-    async def _store(self, task_id: int, event_id: str | None, version: int | None) -> bool:
+    async def _store(self, task_id: int, event_id: str | None, version: int | None, *, bump: bool = False
+                     ) -> bool:
+        values: dict[str, Any] = {"event_id": event_id, "event_version": version}
+        if bump:
+            values["version"] = Task.version + 1
         async with self._sessions() as session, session.begin():
-            done = await session.execute(
-                update(Task).where(Task.id == task_id).values(event_id=event_id, event_version=version))
+            done = await session.execute(update(Task).where(Task.id == task_id).values(**values))
             return bool(getattr(done, "rowcount", 0))
 
 
