@@ -132,10 +132,12 @@ async def test_google_tasks_calendar_with_free_events_that_follow_the_tasks(
     assert (await task_row(client, all_day)) is not None
     await client.app[TASK_CALENDAR].turn_on(host)
     await settle(client)
-    assert len(google_fake.api_calls("calendars.insert")) == 1 and len(_live(google_fake, row.external_id)) == 1
+    assert len(google_fake.api_calls("calendars.insert")) == 1
+    assert len(_live(google_fake, row.external_id)) == 1
     await client.app[TASK_CALENDAR].turn_off(host, delete_calendar=True)
     await settle(client)
-    assert len(google_fake.api_calls("calendars.delete")) == 1 and row.external_id not in google_fake.calendars
+    assert len(google_fake.api_calls("calendars.delete")) == 1
+    assert row.external_id not in google_fake.calendars
     assert await tasks_calendars(client, host) == []
 
 
