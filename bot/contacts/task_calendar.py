@@ -32,7 +32,7 @@ from storage.models import Calendar, CalendarConnection, Task, User
 
 CALENDAR_NAME = "Slotbot tasks"
 DROP_CALENDAR_KIND = "task.drop_calendar"
-_LABELS = {"google": "Google", "microsoft": "Microsoft 365", "local": "Slotbot's own calendar",
+_LABELS = {"google": "Google", "microsoft": "Microsoft 365", "local": "Slotbot calendar",
            "exchange": "Microsoft Exchange", "caldav": "CalDAV", "feed": "an ICS feed"}
 
 
