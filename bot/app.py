@@ -51,6 +51,7 @@ from bot.keys import (
     SESSIONS,
     SETTINGS,
     SYNC,
+    TASK_CALENDAR,
     TASKS,
     TEMPLATES,
     TOKENS,
@@ -125,6 +126,7 @@ def _publish(app: web.Application, services: wiring.Services) -> None:
     app[CONTACTS] = services.contacts
     app[TASKS] = services.tasks
     app[RECORD_MEETINGS] = services.record_meetings
+    app[TASK_CALENDAR] = services.task_calendar
     if services.exchange is not None:
         app[EXCHANGE] = services.exchange
     if services.caldav is not None:

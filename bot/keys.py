@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bot.calendar.base import ProviderRegistry
     from bot.contacts.directory import Contacts
     from bot.contacts.scheduling import RecordMeetings
+    from bot.contacts.task_calendar import TaskCalendar
     from bot.contacts.tasks import Tasks
     from bot.conversation.core import Conversation
     from bot.demo.seed import DemoExchange
@@ -66,6 +67,7 @@ SYNC: web.AppKey[CalendarSync] = web.AppKey("sync")  # calendar sync onto contac
 CONTACTS: web.AppKey[Contacts] = web.AppKey("contacts")  # the hosts' contact directories
 RECORD_MEETINGS: web.AppKey[RecordMeetings] = web.AppKey("record_meetings")  # scheduled from a record
 TASKS: web.AppKey[Tasks] = web.AppKey("tasks")  # the hosts' tasks (listeners: the calendar seam)
+TASK_CALENDAR: web.AppKey[TaskCalendar] = web.AppKey("task_calendar")  # "Slotbot tasks" switch
 DEMO_EXCHANGE: web.AppKey[DemoExchange] = web.AppKey("demo_exchange")  # `slotbot demo --exchange`
 
 OutboxRegistrar = Callable[[web.Application, "OutboxWorker"], None]

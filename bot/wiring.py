@@ -46,6 +46,8 @@ from bot.calendar.tls import trust_context
 from bot.chat_backend import AppBackend
 from bot.contacts.directory import Contacts
 from bot.contacts.scheduling import RecordMeetings
+from bot.contacts.task_calendar import DROP_CALENDAR_KIND, TaskCalendar
+from bot.contacts.task_events import SYNC_TASK_KIND, TaskEventSync, task_listener
 from bot.contacts.tasks import Tasks
 from bot.conversation.core import Conversation
 from bot.notices.chat import NOTICE_KIND, ChatNotifier
@@ -125,6 +127,7 @@ class Services:
     contacts: Contacts
     record_meetings: RecordMeetings
     tasks: Tasks
+    task_calendar: TaskCalendar
 
 
 def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
@@ -200,6 +203,9 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
     sync = CalendarSync(sessions, scheduler, push=push, read_sessions=read_sessions,
                         poll_seconds=settings.sync_poll_seconds)
     outbox.register(SYNC_KIND, sync.handle)
+    task_calendar = TaskCalendar(sessions, scheduler)
+    outbox.register(SYNC_TASK_KIND, TaskEventSync(sessions, scheduler).sync)
+    outbox.register(DROP_CALENDAR_KIND, task_calendar.drop_calendar)
     connections.before_disconnect.append(push.stop_connection)
     return Services(
         settings=settings,
@@ -229,7 +235,8 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         sync=sync,
         contacts=contacts,
         record_meetings=record_meetings,
-        tasks=Tasks(sessions),  # no listener yet: "sync tasks to my calendar" will register one
+        tasks=Tasks(sessions, [task_listener]),  # each change -> the tasks calendar, via the outbox
+        task_calendar=task_calendar,
     )
 
 

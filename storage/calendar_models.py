@@ -4,7 +4,8 @@ Part of the one schema (``storage.base.Base``); every name is re-exported by ``s
 which is where the rest of Slotbot imports models from.
 
 * at most one default calendar per user: partial unique index ``uq_calendars_one_default``, and a
-  calendar's ``user_id`` must match its connection's (composite foreign key);
+  calendar's ``user_id`` must match its connection's (composite foreign key); at most one tasks
+  calendar (``holds_tasks``, the "Slotbot tasks" calendar Slotbot made): ``uq_calendars_one_tasks``;
 * an ICS feed connection (provider ``feed``) keeps its last good copy in ``feed_states``, one row
   per connection; the feed's address itself is a secret and lives in the sealed credentials.
 """
@@ -24,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -82,6 +84,13 @@ class Calendar(Base):
             sqlite_where=text("is_default"),
             postgresql_where=text("is_default"),
         ),
+        Index(
+            "uq_calendars_one_tasks",
+            "user_id",
+            unique=True,
+            sqlite_where=text("holds_tasks"),
+            postgresql_where=text("holds_tasks"),
+        ),
         CheckConstraint(one_of("status", CALENDAR_STATUSES), name="status"),
     )
 
@@ -94,6 +103,8 @@ class Calendar(Base):
     time_zone: Mapped[str | None] = mapped_column(String(64))
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     checks_conflicts: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The "Slotbot tasks" calendar Slotbot made for the host's tasks (never checked for conflicts).
+    holds_tasks: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default="active")
     last_error: Mapped[str | None] = mapped_column(Text)
 

@@ -9,7 +9,9 @@ which is where the rest of Slotbot imports models from.
 * a meeting engagement is one per meeting and contact (``uq_engagement_source``); it is
   *cancelled* or, when its time changed after it was recorded, *moved* (``moved_at``);
 * a task's due date is the host's local date; ``due_time`` (optional) is a wall time in the zone
-  named by ``timezone`` (the host's when the task was saved), so the due instant is aware.
+  named by ``timezone`` (the host's when the task was saved), so the due instant is aware;
+* ``version`` counts a task's changes; with "Sync tasks to my calendar" on, ``event_id`` is the
+  provider's id of its event in the tasks calendar, written for ``event_version``.
 """
 
 from __future__ import annotations
@@ -124,6 +126,9 @@ class Task(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     done: Mapped[bool] = mapped_column(Boolean, default=False)
     done_at: Mapped[datetime | None] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    event_id: Mapped[str | None] = mapped_column(String(1024))
+    event_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

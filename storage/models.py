@@ -32,6 +32,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -117,6 +118,8 @@ class User(Base):
     pages_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # Calendar sync: events with known contacts become meetings on their records (S12).
     calendar_sync: Mapped[bool] = mapped_column(Boolean, default=True)
+    # "Show my open tasks in my calendar" (S14): one event per open task in the tasks calendar.
+    tasks_in_calendar: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

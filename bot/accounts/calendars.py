@@ -45,6 +45,8 @@ class CalendarSettings:
         """Check (or stop checking) a calendar for conflicts; the default is always checked."""
         async with self._sessions() as session, session.begin():
             calendar = await self._own(session, user_id, calendar_id)
+            if checked and calendar.holds_tasks:
+                raise SettingsRefused("The tasks calendar is never checked: tasks do not block booking.")
             if not checked and calendar.is_default:
                 raise SettingsRefused(
                     "The default calendar is always checked: choose another default first."
@@ -55,6 +57,8 @@ class CalendarSettings:
         """Make a calendar the one bookings land in (it must be owned and readable)."""
         async with self._sessions() as session, session.begin():
             calendar = await self._own(session, user_id, calendar_id)
+            if calendar.holds_tasks:
+                raise SettingsRefused("The tasks calendar holds your tasks only: choose another default.")
             if calendar.access_role != AccessRole.OWNER.value:
                 raise SettingsRefused(
                     f"{calendar.name} belongs to someone else, so bookings cannot be written to it."

@@ -130,7 +130,12 @@ class Attendee:
 
 @dataclass(frozen=True, slots=True)
 class NewEvent:
-    """An event Slotbot writes (a booking) into the host's default calendar."""
+    """An event Slotbot writes: a booking (timed, busy, attendees invited) or a host's task.
+
+    ``all_day``: whole days from ``start``'s local date to ``end``'s (exclusive), as the aware
+    datetimes give them; ``free``: shown as free (never blocks time); ``send_invitations``: False
+    writes the event without telling anyone (a task has no attendees to tell).
+    """
 
     uid: str
     title: str
@@ -141,12 +146,17 @@ class NewEvent:
     description: str = ""
     location: str = ""
     organizer: Attendee | None = None
+    all_day: bool = False
+    free: bool = False
+    send_invitations: bool = True
 
     def __post_init__(self) -> None:
         require_aware(self.start, "start")
         require_aware(self.end, "end")
         if self.end <= self.start:
             raise ValueError("an event must end after it starts")
+        if self.all_day and self.end.date() <= self.start.date():
+            raise ValueError("an all-day event covers at least one day")
 
 
 @dataclass(frozen=True, slots=True)

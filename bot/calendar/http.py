@@ -16,7 +16,8 @@ anything else, and raises a :class:`~bot.calendar.base.CalendarError` for transp
   :class:`ProviderUnavailable`;
 * everything else maps once through :func:`status_error`: 403 with a permission reason ->
   :class:`ReauthRequired`, 403/404/410 -> :class:`AccessLost` (404/410 -> :class:`Gone` with
-  ``missing_ok``), other statuses -> :class:`ProviderUnavailable`.
+  ``missing_ok``), 409 -> :class:`Conflict` (a :class:`ProviderUnavailable` carrying the
+  service's codes), other statuses -> :class:`ProviderUnavailable`.
 
 Messages name the service and its error codes only: never a token, a body or a URL.
 """
@@ -187,6 +188,14 @@ class Gone(CalendarError):
     reason = "gone"
 
 
+class Conflict(ProviderUnavailable):
+    """409: something with that name or id exists already (``reasons``: the service's codes)."""
+
+    def __init__(self, message: str, reasons: frozenset[str]) -> None:
+        super().__init__(message)
+        self.reasons = reasons
+
+
 def status_error(
     answer: StatusError,
     vocabulary: ErrorVocabulary,
@@ -208,4 +217,6 @@ def status_error(
         return AccessLost(f"{service} refused access to this calendar ({answer.detail}).")
     if status >= 500:
         return ProviderUnavailable(f"{service} answered with a server error ({answer.detail}).")
+    if status == 409:
+        return Conflict(f"{service} says this exists already ({answer.detail}).", answer.reasons)
     return ProviderUnavailable(f"{service} refused the request ({answer.detail}).")

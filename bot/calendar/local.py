@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -34,7 +35,7 @@ from bot.calendar.ics.expand import IcsCalendar
 from bot.calendar.ics.parse import parse_ics
 from bot.calendar.ics.write import event_to_ics
 from bot.calendar.local_changes import diff, read_events
-from storage.models import Calendar, LocalEvent
+from storage.models import Calendar, CalendarConnection, LocalEvent
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +177,27 @@ class LocalCalendarProvider:
             else:
                 existing.ical = event_to_ics(event)
         return CreatedEvent(external_id=event.uid, calendar_id=calendar_id)
+
+    async def create_calendar(self, name: str, time_zone: str) -> CalendarInfo:
+        """A new calendar of this connection (not checked for conflicts, not the default)."""
+        async with self._sessions() as session, session.begin():
+            connection = await session.get(CalendarConnection, self._connection_id)
+            if connection is None:
+                raise AccessLost("the local calendar account no longer exists")
+            row = Calendar(connection_id=connection.id, user_id=connection.user_id,
+                           external_id=f"local-{secrets.token_hex(8)}", name=name,
+                           access_role=AccessRole.OWNER.value, time_zone=time_zone,
+                           is_default=False, checks_conflicts=False)
+            session.add(row)
+        return CalendarInfo(external_id=row.external_id, name=name, access_role=AccessRole.OWNER,
+                            time_zone=time_zone)
+
+    async def delete_calendar(self, external_id: str) -> None:
+        """Delete a calendar with its events (one already gone is fine; never the default)."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(delete(Calendar).where(
+                Calendar.connection_id == self._connection_id, Calendar.external_id == external_id,
+                Calendar.is_default.is_(False)))
 
     async def delete_event(self, uid: str, *, calendar_id: str) -> None:
         """Remove the event (nothing happens when it is already gone)."""

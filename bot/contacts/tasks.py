@@ -9,7 +9,9 @@ at a time), then done ones, most recently done first.
 **The seam for "Sync tasks to my calendar".** Every change (created, updated, done, undone,
 deleted) calls each registered :data:`TaskListener` *inside the change's transaction*, with the
 task as it now is (for a deletion: as it was). A listener that keeps a calendar in step enqueues
-an outbox row there (``bot.notices.outbox``), so a crash loses nothing; none is registered yet.
+an outbox row there (``bot.notices.outbox``), so a crash loses nothing: :mod:`bot.contacts.task_events`
+registers one. Every change of what a task is (``updated``, ``done``, ``undone``) counts up its
+``version``, which names its calendar event (a replaced event gets a new id).
 """
 
 from __future__ import annotations
@@ -168,7 +170,7 @@ class Tasks:
             await _check_contact(session, owner_id, details.contact_id)
             task.title, task.due_date, task.due_time = title, day, at
             task.timezone, task.contact_id = (await _zone(session, owner_id)).key, details.contact_id
-            task.updated_at = utcnow()
+            task.updated_at, task.version = utcnow(), task.version + 1
             await session.flush()
             await self._tell(session, "updated", task)
 
@@ -179,6 +181,7 @@ class Tasks:
             if task.done == done:
                 return
             task.done, task.done_at, task.updated_at = done, utcnow() if done else None, utcnow()
+            task.version += 1
             await session.flush()
             await self._tell(session, "done" if done else "undone", task)
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.accounts.calendars import CalendarSettings, SettingsRefused
 from bot.accounts.connections import ConnectError, Connections
 from bot.accounts.tokens import Session, TokenRefused
-from bot.handlers import caldav, contacts, exchange, feeds, record_meetings, sync, tasks
+from bot.handlers import caldav, contacts, exchange, feeds, record_meetings, sync, task_calendar, tasks
 from bot.handlers.dashboard_base import COOKIE, message, page, reconnect_id, session_of, signed_in
 from bot.keys import CALDAV, CONNECTIONS, EXCHANGE, FEEDS, SCHEDULER, SESSIONS, SETTINGS, TOKENS
 from storage.models import Calendar, CalendarConnection, User
@@ -42,6 +42,7 @@ def setup(app: web.Application) -> None:
     contacts.setup(app)  # contacts: list, search, record page, CSV import
     record_meetings.setup(app)  # schedule, move and cancel meetings from a record
     tasks.setup(app)
+    task_calendar.setup(app)  # the Tasks page's "Show my open tasks in my calendar" switch
     app.router.add_get("/dashboard/login", login)
     app.router.add_post("/dashboard/logout", signed_in(logout))
     app.router.add_get("/dashboard", signed_in(dashboard))

@@ -5,7 +5,8 @@
 task"); ``/dashboard/tasks/{id}`` edits one; ``POST /dashboard/tasks/{id}/done`` (``value=on|off``)
 and ``POST /dashboard/tasks/{id}/delete`` change it. The contact is named by its e-mail address
 in the form. After a change the host goes back where they came from (``back``: the task list or
-a contact's record, nothing else). The service is :mod:`bot.contacts.tasks`.
+a contact's record, nothing else). The service is :mod:`bot.contacts.tasks`; the page's "Show my
+open tasks in my calendar" switch is :mod:`bot.handlers.task_calendar`.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from bot.accounts.tokens import Session
 from bot.contacts.directory import ContactNotFound
 from bot.contacts.tasks import TaskDetails, TaskNotFound, TaskRefused, TaskView
 from bot.handlers.dashboard_base import message, page, signed_in
-from bot.keys import CONTACTS, TASKS
+from bot.handlers.task_calendar import NOTICES as CALENDAR_NOTICES
+from bot.keys import CONTACTS, TASK_CALENDAR, TASKS
 
 LIST = "/dashboard/tasks"
 _BACK = re.compile(r"^/dashboard/(?:tasks|contacts/\d{1,9})$")
-NOTICES = {"added": "Task added.", "saved": "Task saved.", "deleted": "Task deleted."}
+NOTICES = {"added": "Task added.", "saved": "Task saved.", "deleted": "Task deleted.", **CALENDAR_NOTICES}
 
 
 def setup(app: web.Application) -> None:
@@ -77,6 +79,7 @@ async def tasks_page(request: web.Request, session: Session) -> web.StreamRespon
         "csrf": session.csrf_token,
         "open": [t for t in tasks if not t.done], "done": [t for t in tasks if t.done],
         "form": _fields({"back": LIST}), "problems": {},
+        "calendar": await request.app[TASK_CALENDAR].state(session.user_id),
         "notice": NOTICES.get(request.query.get("notice", ""), "")})
 
 

@@ -35,10 +35,11 @@ from bot.calendar.base import (
     check_window,
 )
 from bot.calendar.changes import ChangeBatch, Channel, CursorExpired, PushTarget
+from bot.calendar.google.calendars import create_calendar, delete_calendar, event_body, send_updates
 from bot.calendar.google.changes import read_changes, unwatch, watch
 from bot.calendar.google.client import VOCABULARY, refresh_error, run_blocking, status_of, untyped
 from bot.calendar.google.credentials import credentials_json_of, google_credentials, same_credentials
-from bot.calendar.google.mapping import calendar_info, event_id_for, freebusy_outcome
+from bot.calendar.google.mapping import calendar_info, freebusy_outcome
 from bot.calendar.http import Gone, RetryPolicy
 from bot.calendar.paging import MAX_PAGES, collect_pages
 from bot.calendar.threads import WorkerThreads
@@ -170,29 +171,17 @@ class GoogleCalendarProvider:
         }
 
     async def create_event(self, event: NewEvent, *, calendar_id: str) -> CreatedEvent:
-        """Insert ``event`` in ``calendar_id`` only, attendees invited (``sendUpdates=all``).
+        """Insert ``event`` in ``calendar_id`` only (``calendars.py``: a booking's attendees are
+        invited with ``sendUpdates=all``; a task is free and tells nobody).
 
-        The Google event id is derived from ``event.uid`` (:func:`event_id_for`), so a retried
+        The Google event id is derived from ``event.uid`` (``event_id_for``), so a retried
         insert (outbox after a crash) finds the first one instead of booking twice.
         """
-        event_id = event_id_for(event.uid)
-        body: dict[str, Any] = {
-            "id": event_id,
-            "summary": event.title,
-            "start": {"dateTime": event.start.isoformat(), "timeZone": event.time_zone},
-            "end": {"dateTime": event.end.isoformat(), "timeZone": event.time_zone},
-            "attendees": [
-                {"email": a.email, **({"displayName": a.name} if a.name else {})} for a in event.attendees
-            ],
-            "extendedProperties": {"private": {"slotbotUid": event.uid}},
-        }
-        if event.description:
-            body["description"] = event.description
-        if event.location:
-            body["location"] = event.location
+        body = event_body(event)
+        event_id, updates = str(body["id"]), send_updates(event)
         try:
             created = await self._call(
-                lambda s: s.events().insert(calendarId=calendar_id, body=body, sendUpdates="all"),
+                lambda s: s.events().insert(calendarId=calendar_id, body=body, sendUpdates=updates),
                 what="create an event",
             )
         except _Duplicate:
@@ -206,7 +195,8 @@ class GoogleCalendarProvider:
         )
 
     async def delete_event(self, uid: str, *, calendar_id: str) -> None:
-        """Delete event ``uid`` (a Google event id) with ``sendUpdates=all``; gone already is fine."""
+        """Delete event ``uid`` (a Google event id) with ``sendUpdates=all`` (an event without
+        attendees, a task's, tells nobody); gone already is fine."""
         try:
             await self._call(
                 lambda s: s.events().delete(calendarId=calendar_id, eventId=uid, sendUpdates="all"),
@@ -215,6 +205,15 @@ class GoogleCalendarProvider:
             )
         except Gone:
             return
+
+    async def create_calendar(self, name: str, time_zone: str) -> CalendarInfo:
+        """A new secondary calendar (``calendars.insert``, see ``calendars.py``)."""
+        return await create_calendar(lambda make: self._call(make, what="create a calendar"), name, time_zone)
+
+    async def delete_calendar(self, external_id: str) -> None:
+        """Delete a calendar Slotbot made (``calendars.delete``); one already gone is fine."""
+        await delete_calendar(
+            lambda make: self._call(make, what="delete a calendar", missing_ok=True), external_id)
 
     async def changes(
         self, calendar_id: str, cursor: str | None, *, start: datetime, end: datetime

@@ -1,8 +1,9 @@
 """iCalendar text for events Slotbot writes: local calendar entries and e-mailed invitations.
 
 Start with :func:`event_to_ics`: a :class:`~bot.calendar.base.NewEvent` in, VCALENDAR text out.
-Times are written in UTC (unambiguous in every client). All values go through icalendar, which
-escapes text and folds lines, so form input cannot inject properties.
+Times are written in UTC (unambiguous in every client); an all-day event has DATE values
+(``start``'s and ``end``'s own dates), and one shown as free ``TRANSP:TRANSPARENT``. All values
+go through icalendar, which escapes text and folds lines, so form input cannot inject properties.
 """
 
 from __future__ import annotations
@@ -25,8 +26,14 @@ def event_to_ics(event: NewEvent, *, method: str | None = None, sequence: int = 
     vevent = icalendar.Event()
     vevent.add("uid", event.uid)
     vevent.add("dtstamp", datetime.now(UTC))
-    vevent.add("dtstart", event.start.astimezone(UTC))
-    vevent.add("dtend", event.end.astimezone(UTC))
+    if event.all_day:
+        vevent.add("dtstart", event.start.date())
+        vevent.add("dtend", event.end.date())
+    else:
+        vevent.add("dtstart", event.start.astimezone(UTC))
+        vevent.add("dtend", event.end.astimezone(UTC))
+    if event.free:
+        vevent.add("transp", "TRANSPARENT")
     vevent.add("summary", event.title)
     vevent.add("sequence", sequence)
     vevent.add("status", "CANCELLED" if cancelled else "CONFIRMED")

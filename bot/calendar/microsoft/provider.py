@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -39,6 +39,7 @@ from bot.calendar.base import (
 )
 from bot.calendar.changes import ChangeBatch, Channel, PushTarget
 from bot.calendar.http import Gone, RetryPolicy
+from bot.calendar.microsoft.calendars import create_calendar, delete_calendar, event_body
 from bot.calendar.microsoft.changes import read_changes, renew, subscribe, unsubscribe
 from bot.calendar.microsoft.credentials import dump_credentials, load_credentials
 from bot.calendar.microsoft.graph import Graph
@@ -277,32 +278,10 @@ class MicrosoftCalendarProvider:
     async def create_event(self, event: NewEvent, *, calendar_id: str) -> CreatedEvent:
         """Create ``event`` in ``calendar_id`` with its attendees required; Graph sends invitations.
 
-        Times are written in UTC (every zone Slotbot knows is not one Graph accepts on create);
-        the booking's uid goes in ``transactionId`` so a retried create does not duplicate it.
+        The body is ``calendars.py``'s (times in UTC, busy or free, all-day); the uid goes in
+        ``transactionId`` so a retried create does not duplicate it.
         """
-        body: dict[str, Any] = {
-            "subject": event.title,
-            "body": {"contentType": "text", "content": event.description},
-            "start": {
-                "dateTime": event.start.astimezone(UTC).replace(tzinfo=None).isoformat(),
-                "timeZone": "UTC",
-            },
-            "end": {
-                "dateTime": event.end.astimezone(UTC).replace(tzinfo=None).isoformat(),
-                "timeZone": "UTC",
-            },
-            "attendees": [
-                {
-                    "emailAddress": {"address": person.email, "name": person.name or person.email},
-                    "type": "required",
-                }
-                for person in event.attendees
-            ],
-            "showAs": "busy",
-            "transactionId": event.uid,
-        }
-        if event.location:
-            body["location"] = {"displayName": event.location}
+        body = event_body(event)
         url = self._graph.url(f"/me/calendars/{quote(calendar_id, safe='')}/events")
         answer = await self._graph.request("POST", url, json_body=body)
         if not isinstance(answer, dict) or not answer.get("id"):
@@ -310,6 +289,14 @@ class MicrosoftCalendarProvider:
         return CreatedEvent(
             external_id=str(answer["id"]), calendar_id=calendar_id, web_link=str(answer.get("webLink") or "")
         )
+
+    async def create_calendar(self, name: str, time_zone: str) -> CalendarInfo:
+        """A calendar the account owns named ``name`` (the existing one after a 409; ``calendars.py``)."""
+        return await create_calendar(self._graph, name, self._ctx.account_email)
+
+    async def delete_calendar(self, external_id: str) -> None:
+        """Delete a calendar Slotbot made, with its events; one already gone is fine."""
+        await delete_calendar(self._graph, external_id)
 
     async def delete_event(self, uid: str, *, calendar_id: str) -> None:
         """Delete the event with Graph id ``uid``; one already gone is fine.
