@@ -20,7 +20,17 @@ from bot.demo.contacts import seed_contacts
 from bot.demo.ews.sample import HOST, HOST_PASSWORD, seeded_store
 from bot.demo.ews.server import serve
 from bot.demo.seed import DEMO_SLUG, DemoExchange, DemoSetupError, seed
-from bot.keys import CALDAV, CONNECTIONS, DEMO_EXCHANGE, DOMAINS, FEEDS, SECRETS, SESSIONS, START_LINKS
+from bot.keys import (
+    CALDAV,
+    CONNECTIONS,
+    DEMO_EXCHANGE,
+    DOMAINS,
+    FEEDS,
+    SECRETS,
+    SESSIONS,
+    START_LINKS,
+    TASK_CALENDAR,
+)
 from bot.logs import configure_logging
 from bot.settings import Settings, load_environment
 from storage.db import create_engine, first_line, upgrade
@@ -103,7 +113,9 @@ async def _run(data_dir: Path, key: str, *, host: str, port: int, exchange: bool
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         demo_host = await seed(app[SESSIONS], app[SECRETS])
-        await seed_contacts(app[SESSIONS], demo_host)
+        if await seed_contacts(app[SESSIONS], demo_host):
+            # The first start shows the sample tasks in a local "Slotbot tasks" calendar too.
+            await app[TASK_CALENDAR].turn_on(demo_host.user_id)
         extra = await _custom_domain(app, settings.base_url)
         servers = list(local.lines)
         if ews is not None:
