@@ -9,10 +9,10 @@ never holds a database row.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime, time
 from urllib.parse import quote, unquote, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.accounts.connections import ConnectError, Connections
@@ -20,6 +20,7 @@ from bot.accounts.identities import Identities
 from bot.accounts.tokens import Tokens
 from bot.availability import AvailabilityRules
 from bot.contacts.scheduling import MeetingNotFound, MeetingRefused, RecordMeetings
+from bot.contacts.tasks import MAX_TITLE, TaskDetails, Tasks
 from bot.conversation.backend import (
     Account,
     CalendarState,
@@ -30,6 +31,7 @@ from bot.conversation.backend import (
     Page,
     ScheduledMeeting,
     Service,
+    TaskLine,
     Upcoming,
 )
 from bot.pages.links import Links
@@ -40,6 +42,7 @@ from storage.models import (
     Booking,
     Calendar,
     CalendarConnection,
+    Contact,
     CustomDomain,
     SchedulingPage,
     User,
@@ -64,6 +67,7 @@ class AppBackend:
         caldav: bool = False,
         feeds: bool = False,
         meetings: RecordMeetings | None = None,
+        tasks: Tasks | None = None,
     ) -> None:
         self._sessions = sessions
         self._scheduler = scheduler
@@ -75,6 +79,7 @@ class AppBackend:
         self._caldav = caldav
         self._feeds = feeds
         self._meetings = meetings or RecordMeetings(sessions, scheduler, links=links)
+        self._tasks = tasks or Tasks(sessions)
 
     async def host(self, user_id: int) -> Host | None:
         """The user, or None when unknown."""
@@ -181,6 +186,34 @@ class AppBackend:
         return [
             Upcoming(b.start_at, b.end_at, title or "", b.visitor_name, b.status) for b, title in rows
         ]
+
+    async def add_task(self, user_id: int, title: str, due_date: date, due_time: time | None) -> TaskLine:
+        """Through :class:`Tasks` (its listeners keep a tasks calendar in step), linked to the one
+        contact whose first name or address the title names, if exactly one does."""
+        contact_id = await self._contact_named(user_id, title)
+        details = TaskDetails(title[:MAX_TITLE], due_date.isoformat(),
+                              f"{due_time:%H:%M}" if due_time else "", contact_id)
+        view = await self._tasks.get(user_id, await self._tasks.create(user_id, details))
+        return TaskLine(view.title, view.due_date, view.due_time, view.contact_name)
+
+    async def open_tasks(self, user_id: int, *, limit: int) -> list[TaskLine]:
+        """The host's open tasks, soonest due first."""
+        views = [v for v in await self._tasks.list(user_id) if not v.done]
+        return [TaskLine(v.title, v.due_date, v.due_time, v.contact_name) for v in views[:limit]]
+
+    async def _contact_named(self, user_id: int, title: str) -> int | None:
+        words = {w.strip(".,;:!?") for w in title.casefold().split()}
+        words = {w for w in words if len(w) >= 2}
+        if not words:
+            return None
+        async with self._sessions() as session:
+            rows = (await session.execute(select(Contact).where(
+                Contact.owner_id == user_id,
+                or_(*(Contact.search_text.contains(w, autoescape=True) for w in sorted(words)[:12])),
+            ).limit(200))).scalars().all()
+        named = [c for c in rows if c.email.casefold() in words
+                 or (c.name and c.name.split()[0].casefold() in words)]
+        return named[0].id if len(named) == 1 else None
 
     async def meeting_contact(self, user_id: int, email: str) -> MeetingContact:
         """Through :meth:`RecordMeetings.contact_for` (made, named from the address, when new)."""

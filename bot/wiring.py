@@ -178,6 +178,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
     )
     identities = Identities(sessions, default_timezone=settings.default_timezone)
     contacts = Contacts(sessions)
+    tasks = Tasks(sessions, [task_listener])  # each change -> the tasks calendar, via the outbox
     record_meetings = RecordMeetings(sessions, scheduler, links=links, contacts=contacts)
     chat_notifier = ChatNotifier(sessions)
     conversation = Conversation(
@@ -192,6 +193,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
             caldav=caldav_accounts is not None,
             feeds=feeds is not None,
             meetings=record_meetings,
+            tasks=tasks,
         )
     )
     outbox = OutboxWorker(sessions, {}, poll_seconds=settings.outbox_poll_seconds)
@@ -235,7 +237,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         sync=sync,
         contacts=contacts,
         record_meetings=record_meetings,
-        tasks=Tasks(sessions, [task_listener]),  # each change -> the tasks calendar, via the outbox
+        tasks=tasks,
         task_calendar=task_calendar,
     )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any, Protocol
 
 from bot.availability import AvailabilityResult, AvailabilityRules
@@ -87,6 +87,16 @@ class Upcoming:
     title: str
     visitor_name: str
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskLine:
+    """A task: what is to be done, when it is due (the time in the host's zone) and with whom."""
+
+    title: str
+    due_date: date
+    due_time: time | None
+    contact_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +226,14 @@ class Backend(Protocol):
 
     async def page_at(self, url: str) -> tuple[Host, Page] | None:
         """The host and page a Slotbot meeting link opens, or None when it is not one of ours."""
+        ...
+
+    async def add_task(self, user_id: int, title: str, due_date: date, due_time: time | None) -> TaskLine:
+        """Make a task (linked to the one contact its title names, if one does)."""
+        ...
+
+    async def open_tasks(self, user_id: int, *, limit: int) -> list[TaskLine]:
+        """The host's open tasks, soonest due first."""
         ...
 
     async def meeting_contact(self, user_id: int, email: str) -> MeetingContact:

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from babel import Locale
 
-from bot.conversation import accounts, dates, free_time, meeting, sharing
+from bot.conversation import accounts, dates, free_time, meeting, sharing, tasks
 from bot.conversation.backend import Backend
 from bot.conversation.intents import Intent, command, understand
 from bot.conversation.notices import notice_reply as notice_reply
@@ -30,6 +30,7 @@ from bot.conversation.turn import Turn
 from bot.conversation.when import parse_when
 
 HOME_BOOKINGS = 5
+HOME_TASKS = 5
 
 
 class Conversation:
@@ -44,6 +45,8 @@ class Conversation:
     async def message(self, speaker: Speaker, text: str, *, now: datetime) -> Reply:
         """Answer a plain-language message (a DM, a mention, the web chat)."""
         intent = understand(text)
+        if intent.kind == "task":
+            intent = Intent("task", text)  # the title keeps the writer's own capitals
         if intent.kind in ("unknown", "greeting") and _names_a_time(speaker, intent.argument, now):
             intent = Intent("free", intent.argument)
         return await self._answer(self._turn(speaker, now), intent, strict=False)
@@ -51,6 +54,8 @@ class Conversation:
     async def command(self, speaker: Speaker, text: str, *, now: datetime) -> Reply:
         """Answer the arguments of the slash command ("connect google", "free tomorrow"...)."""
         intent = command(text)
+        if intent.kind == "task":
+            intent = Intent("task", text)
         if intent.kind == "unknown" and _names_a_time(speaker, intent.argument, now):
             intent = Intent("free", intent.argument)
         return await self._answer(self._turn(speaker, now), intent, strict=True)
@@ -110,6 +115,9 @@ class Conversation:
                 line += " " + _("(request: confirm it yourself)")
             booked.append(line)
         blocks.append(Section(_("Coming up"), tuple(booked or [_("No bookings ahead.")])))
+        open_tasks = await self._backend.open_tasks(speaker.user_id, limit=HOME_TASKS)
+        if open_tasks:
+            blocks.append(Section(_("Tasks"), tuple(tasks.task_line(t, turn) for t in open_tasks)))
         blocks.extend(await accounts.connect_buttons(turn))
         blocks.append(await accounts.settings_button(turn))
         return Reply(tuple(blocks))
@@ -120,6 +128,8 @@ class Conversation:
             return await free_time.answer(turn, intent.argument)
         if kind == "schedule":
             return await meeting.answer(turn, intent.argument)
+        if kind == "task":
+            return await tasks.answer(turn, intent.argument)
         if kind == "connect":
             return await accounts.connect(turn, intent.argument)
         if kind == "link":

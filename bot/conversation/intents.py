@@ -4,7 +4,8 @@
 "forbind min Google-kalender"); :func:`command` reads the arguments of the slash command
 ("connect google", "free next week", "link intro"). Both answer an :class:`Intent`:
 
-``schedule`` (argument: the text, holding the contact's e-mail address and the time),
+``task`` (argument: the text; the core passes the message as written), ``schedule`` (argument:
+the text, holding the contact's e-mail address and the time),
 ``connect`` (argument: ``google``, ``microsoft``, ``exchange``, ``feed``, ``other`` or ``""``), ``free``
 (argument: the text holding the time expression), ``link`` (argument: what may name a page),
 ``pages``, ``calendars``, ``settings``, ``disconnect``, ``help``, ``language`` (argument: ``en``,
@@ -22,8 +23,8 @@ from dataclasses import dataclass
 from bot.conversation.daytime import normalize
 
 INTENTS = (
-    "schedule", "connect", "free", "link", "pages", "calendars", "settings", "disconnect", "help", "language",
-    "greeting", "unknown",
+    "task", "schedule", "connect", "free", "link", "pages", "calendars", "settings", "disconnect", "help",
+    "language", "greeting", "unknown",
 )
 
 
@@ -44,6 +45,9 @@ _LANGUAGE_NAMES = {
 _LANGUAGE_WORD = "|".join(f"(?:{words})" for words in _LANGUAGE_NAMES.values())
 
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("task", re.compile(
+        r"^(?:(?:add|new|create|adicionar|adicione|nova|criar|tilføj|ny|opret)\s+(?:a\s+|uma\s+|en\s+)?)?"
+        r"(?:task|to-?do|tarefa|opgave)\b")),
     ("schedule", re.compile(
         r"\b(?:schedule|book|set up|arrange|plan|agendar|agende|marcar|marque|planlæg|planlaeg)\b"
         r".*\S@\S|^(?:schedule|agendar|planlæg|planlaeg)\b")),
@@ -100,6 +104,7 @@ _COMMANDS = {
     "disconnect": "disconnect", "desconectar": "disconnect", "afbryd": "disconnect",
     "help": "help", "ajuda": "help", "hjælp": "help",
     "language": "language", "lang": "language", "idioma": "language", "sprog": "language",
+    "task": "task", "tarefa": "task", "opgave": "task",
     "schedule": "schedule", "agendar": "schedule", "planlæg": "schedule", "planlaeg": "schedule",
 }
 
