@@ -193,6 +193,7 @@ class Settings:
     feed_max_bytes: int = 20 * 1024 * 1024  # the most of one feed Slotbot reads
     sync_poll_seconds: float = 300.0  # calendar sync: how often a calendar without push is read again
     sync_push: str = "auto"  # push channels: auto (with an https base URL), on, off
+    pushed_cache_seconds: float = 900.0  # cached busy time when every checked calendar is pushed
     smtp: SmtpSettings = SmtpSettings()
     google: GoogleSettings = GoogleSettings()
     microsoft: MicrosoftSettings = MicrosoftSettings()
@@ -294,6 +295,7 @@ class Settings:
             feed_max_bytes=reader.integer("SLOTBOT_FEED_MAX_BYTES", 20 * 1024 * 1024, low=1024, high=1 << 30),
             sync_poll_seconds=reader.number("SLOTBOT_SYNC_POLL_SECONDS", 300.0, low=1.0),
             sync_push=reader.choice("SLOTBOT_SYNC_PUSH", ("auto", "on", "off"), "auto"),
+            pushed_cache_seconds=reader.number("SLOTBOT_PUSHED_CACHE_SECONDS", 900.0, low=1.0),
             smtp=SmtpSettings(
                 host=reader.text("SMTP_HOST", ""),
                 port=reader.integer("SMTP_PORT", 587, low=1, high=65535),

@@ -152,6 +152,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         timeout=settings.calendar_timeout_seconds,
         read_sessions=read_sessions,
         unreachable_notice_seconds=settings.unreachable_notice_minutes * 60,
+        pushed_cache_seconds=settings.pushed_cache_seconds,
     )
     tokens = Tokens(sessions, secrets)
     connections = Connections(

@@ -118,6 +118,9 @@ class User(Base):
     pages_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # Calendar sync: events with known contacts become meetings on their records (S12).
     calendar_sync: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Counts changes calendar sync saw in the host's calendars: every process's cached busy time
+    # of the host is read at a version, and a newer one makes it stale (bot/scheduling/scheduler.py).
+    busy_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # "Show my open tasks in my calendar" (S14): one event per open task in the tasks calendar.
     tasks_in_calendar: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)

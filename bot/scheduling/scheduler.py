@@ -40,7 +40,7 @@ from bot.rules import rules_from_json
 from bot.scheduling.health import UNREACHABLE_NOTICE_SECONDS, CalendarHealth
 from bot.scheduling.results import CalendarProblem, UnknownUser, UserAvailability
 from storage.crypto import SecretBox
-from storage.models import Booking, Calendar, CalendarConnection, User
+from storage.models import Booking, Calendar, CalendarConnection, CalendarSyncState, User
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,14 @@ log = logging.getLogger(__name__)
 class _Checked:
     calendar: Calendar
     connection: CalendarConnection
+
+
+@dataclass(frozen=True, slots=True)
+class _Freshness:
+    """How long a cached answer may serve: the host's ``busy_version`` it was read at, and seconds."""
+
+    version: int
+    seconds: float
 
 
 class Scheduler:
@@ -62,6 +70,7 @@ class Scheduler:
         *,
         timeout: float = 10.0,
         cache_seconds: float = 60.0,
+        pushed_cache_seconds: float = 900.0,
         clock: Callable[[], float] = monotonic.monotonic,
         read_sessions: async_sessionmaker[AsyncSession] | None = None,
         unreachable_notice_seconds: float = UNREACHABLE_NOTICE_SECONDS,
@@ -73,10 +82,14 @@ class Scheduler:
         self._secrets = secrets
         self._timeout = timeout
         self._cache_seconds = cache_seconds
+        # Busy time of calendars whose changes are pushed (calendar sync) may be kept longer: a
+        # change anywhere bumps the host's ``busy_version``, which every answer reads first.
+        self._pushed_cache_seconds = max(cache_seconds, pushed_cache_seconds)
         self._clock = clock
-        self._cache: dict[tuple[int, datetime, datetime], tuple[float, dict[int, CalendarBusy]]] = {}
+        self._cache: dict[tuple[int, datetime, datetime], tuple[float, int, dict[int, CalendarBusy]]] = {}
         self._inflight: dict[
-            tuple[int, datetime, datetime], tuple[frozenset[int], asyncio.Future[dict[int, CalendarBusy]]]
+            tuple[int, datetime, datetime],
+            tuple[frozenset[int], int, asyncio.Future[dict[int, CalendarBusy]]],
         ] = {}
 
     def forget(self, user_id: int) -> None:
@@ -104,13 +117,15 @@ class Scheduler:
                 raise UnknownUser(user_id)
             rows = (
                 await session.execute(
-                    select(Calendar, CalendarConnection)
+                    select(Calendar, CalendarConnection, CalendarSyncState.mode)
                     .join(CalendarConnection, Calendar.connection_id == CalendarConnection.id)
+                    .outerjoin(CalendarSyncState, CalendarSyncState.calendar_id == Calendar.id)
                     .where(Calendar.user_id == user_id, Calendar.checks_conflicts)
                     .order_by(Calendar.id)
                 )
             ).all()
-            checked = [_Checked(calendar, connection) for calendar, connection in rows]
+            checked = [_Checked(calendar, connection) for calendar, connection, _ in rows]
+            pushed = bool(rows) and all(mode == "push" for _, _, mode in rows)
             bookings = [
                 TimedSpan(b.start_at, b.end_at)
                 for b in (
@@ -125,7 +140,9 @@ class Scheduler:
                 ).scalars()
             ]
         rules = rules or rules_from_json({}, timezone=user.timezone)
-        busy = await self._busy(user_id, checked, start, end, user.timezone, live=live)
+        keep = self._pushed_cache_seconds if pushed else self._cache_seconds
+        freshness = _Freshness(user.busy_version, keep)
+        busy = await self._busy(user_id, checked, start, end, user.timezone, live=live, fresh=freshness)
         problems = tuple(
             CalendarProblem(c.calendar.id, c.calendar.name, answer.error.reason, str(answer.error))
             for c in checked
@@ -158,6 +175,7 @@ class Scheduler:
         zone: str,
         *,
         live: bool,
+        fresh: _Freshness,
     ) -> dict[int, CalendarBusy]:
         # Ask from the start of the minute: "this week" asked twice a second later is one question.
         start = start.replace(second=0, microsecond=0)
@@ -165,19 +183,20 @@ class Scheduler:
         ids = frozenset(c.calendar.id for c in checked)
         if not live:
             cached = self._cache.get(key)
-            if cached and self._clock() - cached[0] < self._cache_seconds and set(cached[1]) == ids:
-                return cached[1]
+            if (cached and self._clock() - cached[0] < fresh.seconds and cached[1] == fresh.version
+                    and set(cached[2]) == ids):
+                return cached[2]
             shared = self._inflight.get(key)
-            if shared is not None and shared[0] == ids:
+            if shared is not None and shared[0] == ids and shared[1] == fresh.version:
                 # The same question is being asked right now: wait for its answer, don't ask twice.
-                return await asyncio.shield(shared[1])
-        task = asyncio.ensure_future(self._fetch(key, checked, start, end, zone))
+                return await asyncio.shield(shared[2])
+        task = asyncio.ensure_future(self._fetch(key, checked, start, end, zone, fresh.version))
         if not live:
-            self._inflight[key] = (ids, task)
+            self._inflight[key] = (ids, fresh.version, task)
         try:
             return await asyncio.shield(task)
         finally:
-            if self._inflight.get(key, (ids, None))[1] is task:
+            if self._inflight.get(key, (ids, fresh.version, None))[2] is task:
                 del self._inflight[key]
 
     async def _fetch(
@@ -187,6 +206,7 @@ class Scheduler:
         start: datetime,
         end: datetime,
         zone: str,
+        version: int,
     ) -> dict[int, CalendarBusy]:
         by_connection: dict[int, list[_Checked]] = {}
         answers: dict[int, CalendarBusy] = {}
@@ -207,7 +227,7 @@ class Scheduler:
         for result in results:
             answers.update(result)
         if all(a.error is None for a in answers.values()):
-            self._cache[key] = (self._clock(), answers)
+            self._cache[key] = (self._clock(), version, answers)
         return answers
 
     async def _ask(

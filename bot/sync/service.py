@@ -219,6 +219,9 @@ class CalendarSync:
             if state is None:
                 state = CalendarSyncState(calendar_id=calendar.id, mode="poll")
                 session.add(state)
+            if batch.changes:  # every process's cached busy time of the host is stale now
+                await session.execute(update(User).where(User.id == user.id).values(
+                    busy_version=User.busy_version + 1))
             state.cursor, state.synced_at = batch.cursor, now
             state.failing_since, state.last_error = None, None
             state.next_sync_at = now + (max(SAFETY_POLL, self._poll) if state.mode == "push" else self._poll)

@@ -247,3 +247,46 @@ async def test_the_same_question_asked_at_once_asks_each_calendar_once(
     scheduler.forget(host.user_id)
     await scheduler.availability(host.user_id, start=MONDAY, end=end, now=NOW)
     assert len(calls) == 3
+
+
+async def test_busy_time_of_pushed_calendars_is_kept_longer_until_any_process_sees_a_change(
+    sessions: async_sessionmaker[AsyncSession], secrets: SecretBox
+) -> None:
+    from sqlalchemy import update
+
+    from storage.models import CalendarSyncState, User
+
+    host = await seed(sessions, secrets)
+    calls: list[str] = []
+    remote = await _add_remote(sessions, host.user_id, "remote", secrets)
+    registry = _registry(sessions, remote=lambda ctx: SlowOrBrokenProvider("ok", calls))
+    clock = [0.0]
+    scheduler = Scheduler(sessions, registry, secrets, cache_seconds=60, pushed_cache_seconds=900,
+                          clock=lambda: clock[0])
+    window = dict(start=MONDAY, end=MONDAY + timedelta(days=1), now=NOW)
+    async with sessions() as session:
+        query = select(Calendar.id).where(Calendar.checks_conflicts).order_by(Calendar.id)
+        checked = (await session.execute(query)).scalars().all()
+    async with sessions() as session, session.begin():  # every checked calendar but one is pushed
+        for calendar_id in checked[1:]:
+            session.add(CalendarSyncState(calendar_id=calendar_id, mode="push"))
+    await scheduler.availability(host.user_id, **window)
+    clock[0] = 61
+    await scheduler.availability(host.user_id, **window)
+    assert len(calls) == 2  # a polled calendar among them: the usual minute
+
+    async with sessions() as session, session.begin():
+        session.add(CalendarSyncState(calendar_id=checked[0], mode="push"))
+    clock[0] = 200
+    await scheduler.availability(host.user_id, **window)
+    clock[0] = 800
+    await scheduler.availability(host.user_id, **window)
+    assert len(calls) == 2  # all pushed now: the answer read at 61 s is still fresh at 800 s
+    async with sessions() as session, session.begin():  # another process's sync saw a change
+        await session.execute(
+            update(User).where(User.id == host.user_id).values(busy_version=User.busy_version + 1))
+    await scheduler.availability(host.user_id, **window)
+    assert len(calls) == 3
+    clock[0] = 1800
+    await scheduler.availability(host.user_id, **window)
+    assert len(calls) == 4 and remote  # and not kept forever

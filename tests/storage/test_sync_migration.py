@@ -47,3 +47,29 @@ async def test_0009_turns_sync_on_for_existing_hosts_and_goes_back_down(database
             assert (await conn.execute(text("SELECT count(*) FROM contacts"))).scalar_one() == 1
     finally:
         await engine.dispose()
+
+
+async def test_0011_counts_busy_versions_from_zero_and_goes_back_down(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine, "0010")
+        async with engine.begin() as conn:
+            await conn.execute(text(
+                "INSERT INTO users (display_name, email, timezone, locale, slug, pages_enabled,"
+                " is_admin, created_at) VALUES ('H', 'h@example.com', 'UTC', 'en', 'h', true, false,"
+                " CURRENT_TIMESTAMP)"))
+            await conn.execute(text(
+                "INSERT INTO contacts (owner_id, email, name, company, phone, notes, search_text, created_at,"
+                " updated_at) SELECT id, 'ana@example.com', 'Ana', '', '', '', 'ana', CURRENT_TIMESTAMP,"
+                " CURRENT_TIMESTAMP FROM users"))
+        await upgrade(engine, "0011")
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT busy_version FROM users"))).scalar_one() == 0
+        async with engine.begin() as conn:
+            await conn.run_sync(_downgrade, "0010")
+        async with engine.connect() as conn:
+            users = await conn.run_sync(lambda sync: inspect(sync).get_columns("users"))
+            assert "busy_version" not in {c["name"] for c in users}
+            assert (await conn.execute(text("SELECT count(*) FROM contacts"))).scalar_one() == 1
+    finally:
+        await engine.dispose()

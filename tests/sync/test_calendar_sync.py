@@ -192,9 +192,14 @@ async def test_run_due_syncs_checked_calendars_once_and_a_change_drops_the_cache
     await _put(client, host, "blocker", _event("blocker", SOON, minutes=60))
     cached = await scheduler.availability(host.user_id, start=start, end=end, now=start - timedelta(days=1))
     assert any(s.start == SOON for s in cached.result.slots)  # the warm cache has not seen it yet
+    async with client.app[SESSIONS]() as session:
+        version = (await session.get(User, host.user_id)).busy_version  # type: ignore[union-attr]
     await sync.sync_calendar(host.calendar_id)
     after = await scheduler.availability(host.user_id, start=start, end=end, now=start - timedelta(days=1))
     assert not any(s.start == SOON for s in after.result.slots)
+    async with client.app[SESSIONS]() as session:
+        user = await session.get(User, host.user_id)
+    assert user is not None and user.busy_version == version + 1  # other processes' caches too
 
 
 async def test_the_demos_meetings_with_sample_contacts_reach_their_records(app_client: AppClient) -> None:
