@@ -10,17 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from google.oauth2.credentials import Credentials
 
-from bot.accounts.credentials import CREDENTIALS_PURPOSE
 from bot.booking.events import booking_event
-from bot.calendar.google.credentials import credentials_json_of
 from bot.contacts.task_events import TaskEventSync
 from bot.contacts.tasks import TaskDetails
-from bot.keys import SCHEDULER, SECRETS, SESSIONS, SYNC, TASK_CALENDAR, TASKS
-from storage.models import Booking, Calendar, CalendarConnection, Contact, Task, User
+from bot.keys import SCHEDULER, SESSIONS, SYNC, TASK_CALENDAR, TASKS
+from storage.models import Booking, Task, User
 from tests.conftest import AppClient
 from tests.contacts.task_calendar_support import settle, task_row, tasks_calendars
+from tests.support.google_host import google_host
 from tests.support.signing_in import sign_in_for_csrf
 
 if TYPE_CHECKING:
@@ -29,34 +27,6 @@ if TYPE_CHECKING:
 pytest_plugins = ["tests.fakes.google"]
 
 DAY = (datetime.now(UTC) + timedelta(days=12)).date()
-
-
-async def _host(client: TestClient, google: FakeGoogle) -> int:
-    """A host whose default calendar is the fake Google account's primary one; a contact, Ana."""
-    assert client.app is not None
-    issued = google.issue_tokens()
-    settings = google.settings()
-    credentials = Credentials(
-        token=issued["access_token"], refresh_token=issued["refresh_token"], token_uri=settings.token_uri,
-        client_id=settings.client_id, client_secret=settings.client_secret, scopes=issued["scope"].split(),
-        expiry=(datetime.now(UTC) + timedelta(seconds=issued["expires_in"])).replace(tzinfo=None))
-    async with client.app[SESSIONS]() as session, session.begin():
-        user = User(display_name="Hana", email=google.account_email, slug="hana", timezone="Europe/Lisbon")
-        session.add(user)
-        await session.flush()
-        connection = CalendarConnection(
-            user_id=user.id, provider="google", account_email=google.account_email,
-            credentials=client.app[SECRETS].seal(str(credentials_json_of(credentials)),
-                                                 purpose=CREDENTIALS_PURPOSE))
-        session.add(connection)
-        await session.flush()
-        session.add_all([
-            Calendar(connection_id=connection.id, user_id=user.id, external_id=google.account_email,
-                     name="Hana", access_role="owner", is_default=True, checks_conflicts=True,
-                     time_zone="Europe/Lisbon"),
-            Contact(owner_id=user.id, email="ana@example.com", name="Ana")])
-        await session.flush()
-        return user.id
 
 
 def _live(google: FakeGoogle, calendar_id: str) -> dict[str, dict[str, Any]]:
@@ -74,7 +44,7 @@ async def client(app_client: AppClient, google_fake: FakeGoogle) -> TestClient:
 async def test_google_tasks_calendar_with_free_events_that_follow_the_tasks(
         client: TestClient, google_fake: FakeGoogle) -> None:
     assert client.app is not None
-    host = await _host(client, google_fake)
+    host, _ = await google_host(client, google_fake)
     tasks = client.app[TASKS]
     all_day = await tasks.create(host, TaskDetails("Send the proposal", DAY.isoformat()))
     timed = await tasks.create(host, TaskDetails("Call Ana", DAY.isoformat(), "14:30"))

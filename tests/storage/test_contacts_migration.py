@@ -3,21 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection
 
-from storage.db import alembic_config, create_engine, current_revision, upgrade
-
-
-def _downgrade(conn: Connection, revision: str) -> None:
-    from alembic import command
-
-    config = alembic_config()
-    config.attributes["connection"] = conn
-    command.downgrade(config, revision)
-
-
-def _columns(conn: Connection, table: str) -> set[str]:
-    return {c["name"] for c in inspect(conn).get_columns(table)}
+from storage.db import create_engine, current_revision, upgrade
+from tests.support.migrations import columns, downgrade
 
 
 async def test_0008_fills_search_text_adds_tasks_and_goes_back_down(database_url: str) -> None:
@@ -43,16 +31,16 @@ async def test_0008_fills_search_text_adds_tasks_and_goes_back_down(database_url
         async with engine.connect() as conn:
             found = (await conn.execute(text("SELECT search_text, company FROM contacts"))).one()
             assert tuple(found) == ("ana lúcia\nana@example.com", "")
-            assert {"company", "phone", "notes", "search_text"} <= await conn.run_sync(_columns, "contacts")
-            assert "moved_at" in await conn.run_sync(_columns, "meeting_engagements")
+            assert {"company", "phone", "notes", "search_text"} <= await conn.run_sync(columns, "contacts")
+            assert "moved_at" in await conn.run_sync(columns, "meeting_engagements")
             assert {"due_date", "due_time", "timezone", "done", "contact_id"} <= await conn.run_sync(
-                _columns, "tasks"
+                columns, "tasks"
             )
         async with engine.begin() as conn:
-            await conn.run_sync(_downgrade, "0007")
+            await conn.run_sync(downgrade, "0007")
         async with engine.connect() as conn:
             assert "tasks" not in await conn.run_sync(lambda sync: inspect(sync).get_table_names())
-            assert "search_text" not in await conn.run_sync(_columns, "contacts")
+            assert "search_text" not in await conn.run_sync(columns, "contacts")
             assert (await conn.execute(text("SELECT name FROM contacts"))).scalar_one() == "Ana LÚCIA"
         await upgrade(engine, "0008")
         assert await current_revision(engine) == "0008"

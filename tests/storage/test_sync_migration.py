@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection
 
-from storage.db import alembic_config, create_engine, current_revision, upgrade
-
-
-def _downgrade(conn: Connection, revision: str) -> None:
-    from alembic import command
-
-    config = alembic_config()
-    config.attributes["connection"] = conn
-    command.downgrade(config, revision)
+from storage.db import create_engine, current_revision, upgrade
+from tests.support.migrations import downgrade
 
 
 async def test_0009_turns_sync_on_for_existing_hosts_and_goes_back_down(database_url: str) -> None:
@@ -36,7 +28,7 @@ async def test_0009_turns_sync_on_for_existing_hosts_and_goes_back_down(database
             tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
             assert "calendar_sync_states" in tables
         async with engine.begin() as conn:
-            await conn.run_sync(_downgrade, "0008")
+            await conn.run_sync(downgrade, "0008")
         async with engine.connect() as conn:
             tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
             assert "calendar_sync_states" not in tables
@@ -66,7 +58,7 @@ async def test_0011_counts_busy_versions_from_zero_and_goes_back_down(database_u
         async with engine.connect() as conn:
             assert (await conn.execute(text("SELECT busy_version FROM users"))).scalar_one() == 0
         async with engine.begin() as conn:
-            await conn.run_sync(_downgrade, "0010")
+            await conn.run_sync(downgrade, "0010")
         async with engine.connect() as conn:
             users = await conn.run_sync(lambda sync: inspect(sync).get_columns("users"))
             assert "busy_version" not in {c["name"] for c in users}

@@ -3,22 +3,10 @@ PostgreSQL: existing hosts keep the switch off, existing rows are kept, and it g
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import text
 
-from storage.db import alembic_config, create_engine, current_revision, upgrade
-
-
-def _downgrade(conn: Connection, revision: str) -> None:
-    from alembic import command
-
-    config = alembic_config()
-    config.attributes["connection"] = conn
-    command.downgrade(config, revision)
-
-
-def _columns(conn: Connection, table: str) -> set[str]:
-    return {c["name"] for c in inspect(conn).get_columns(table)}
+from storage.db import create_engine, current_revision, upgrade
+from tests.support.migrations import columns, downgrade
 
 
 async def test_0010_keeps_the_switch_off_and_the_rows_and_goes_back_down(database_url: str) -> None:
@@ -42,13 +30,13 @@ async def test_0010_keeps_the_switch_off_and_the_rows_and_goes_back_down(databas
             assert switch in (False, 0)
             row = (await conn.execute(text("SELECT version, event_id, event_version FROM tasks"))).one()
             assert tuple(row) == (0, None, None)
-            assert "holds_tasks" in await conn.run_sync(_columns, "calendars")
+            assert "holds_tasks" in await conn.run_sync(columns, "calendars")
         async with engine.begin() as conn:
-            await conn.run_sync(_downgrade, "0009")
+            await conn.run_sync(downgrade, "0009")
         async with engine.connect() as conn:
-            assert "tasks_in_calendar" not in await conn.run_sync(_columns, "users")
-            assert "holds_tasks" not in await conn.run_sync(_columns, "calendars")
-            assert not {"version", "event_id", "event_version"} & await conn.run_sync(_columns, "tasks")
+            assert "tasks_in_calendar" not in await conn.run_sync(columns, "users")
+            assert "holds_tasks" not in await conn.run_sync(columns, "calendars")
+            assert not {"version", "event_id", "event_version"} & await conn.run_sync(columns, "tasks")
             assert (await conn.execute(text("SELECT count(*) FROM tasks"))).scalar_one() == 1
     finally:
         await engine.dispose()

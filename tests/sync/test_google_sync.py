@@ -13,15 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from google.oauth2.credentials import Credentials
 from sqlalchemy import select
 
-from bot.accounts.credentials import CREDENTIALS_PURPOSE
-from bot.calendar.google.credentials import credentials_json_of
-from bot.keys import CONNECTIONS, SCHEDULER, SECRETS, SESSIONS, SYNC
+from bot.keys import CONNECTIONS, SCHEDULER, SESSIONS, SYNC
 from bot.sync.service import CalendarSync
-from storage.models import Calendar, CalendarConnection, CalendarSyncState, Contact, MeetingEngagement, User
+from storage.models import CalendarConnection, CalendarSyncState, MeetingEngagement
 from tests.conftest import AppClient
+from tests.support.google_host import google_host
 
 if TYPE_CHECKING:
     from tests.fakes.google import FakeGoogle
@@ -29,33 +27,6 @@ if TYPE_CHECKING:
 pytest_plugins = ["tests.fakes.google"]
 
 START = (datetime.now(UTC) + timedelta(days=9)).replace(hour=10, minute=0, second=0, microsecond=0)
-
-
-async def _host(client: TestClient, google: FakeGoogle) -> tuple[int, int]:
-    """A host with a connected Google account (primary calendar checked) and a contact, Ana."""
-    assert client.app is not None
-    issued = google.issue_tokens()
-    credentials = Credentials(
-        token=issued["access_token"], refresh_token=issued["refresh_token"],
-        token_uri=google.settings().token_uri, client_id=google.settings().client_id,
-        client_secret=google.settings().client_secret, scopes=issued["scope"].split(),
-        expiry=(datetime.now(UTC) + timedelta(seconds=issued["expires_in"])).replace(tzinfo=None))
-    async with client.app[SESSIONS]() as session, session.begin():
-        user = User(display_name="Hana", email=google.account_email, slug="hana", timezone="Europe/Lisbon")
-        session.add(user)
-        await session.flush()
-        connection = CalendarConnection(
-            user_id=user.id, provider="google", account_email=google.account_email,
-            credentials=client.app[SECRETS].seal(str(credentials_json_of(credentials)),
-                                                 purpose=CREDENTIALS_PURPOSE))
-        session.add(connection)
-        await session.flush()
-        calendar = Calendar(connection_id=connection.id, user_id=user.id, external_id=google.account_email,
-                            name="Hana", access_role="owner", is_default=True, checks_conflicts=True,
-                            time_zone="Europe/Lisbon")
-        session.add_all([calendar, Contact(owner_id=user.id, email="ana@example.com", name="Ana")])
-        await session.flush()
-        return user.id, calendar.id
 
 
 def _meeting(start: datetime = START, minutes: int = 30, **extra: Any) -> dict[str, Any]:
@@ -82,7 +53,7 @@ async def polled(app_client: AppClient, google_fake: FakeGoogle) -> tuple[TestCl
 async def test_google_edits_reach_the_record_by_sync_token(
         polled: tuple[TestClient, CalendarSync], google_fake: FakeGoogle) -> None:
     client, sync = polled
-    _, calendar_id = await _host(client, google_fake)
+    _, calendar_id = await google_host(client, google_fake)
     primary = google_fake.account_email
     event = google_fake.add_event(primary, _meeting())
     google_fake.add_event(primary, _meeting(summary="Booked through Slotbot", extendedProperties={
@@ -121,7 +92,7 @@ async def test_push_brings_a_google_change_to_the_record_and_the_free_time_withi
     assert client.app is not None
     sync = client.app[SYNC]
     await sync.stop()
-    user_id, calendar_id = await _host(client, google_fake)
+    user_id, calendar_id = await google_host(client, google_fake)
     primary = google_fake.account_email
     await sync.run_due()  # the first read, then a channel is opened
     [channel] = google_fake.active_channels(primary)
@@ -157,7 +128,7 @@ async def test_a_notification_with_a_wrong_token_is_refused_and_changes_nothing(
     client = await app_client(own_address=True, SLOTBOT_SYNC_PUSH="on", **google_fake.env())
     assert client.app is not None
     await client.app[SYNC].stop()
-    await _host(client, google_fake)
+    await google_host(client, google_fake)
     await client.app[SYNC].run_due()
     [channel] = google_fake.active_channels(google_fake.account_email)
     answer = await client.post("/hooks/google/calendar", headers={
