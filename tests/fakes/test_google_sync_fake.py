@@ -284,9 +284,12 @@ def test_patch_update_delete_record_send_updates_and_bump_the_event(
 
 
 def test_calendars_insert_and_delete(google_fake: FakeGoogle) -> None:
-    with pytest.raises(HttpError) as raised:  # Slotbot's scopes do not cover creating calendars
-        _service(google_fake).calendars().insert(body={"summary": "x"}).execute()
+    events_only = (CALENDAR + ".events", CALENDAR + ".readonly")
+    with pytest.raises(HttpError) as raised:  # calendars.insert needs calendar or calendar.app.created
+        _service(google_fake, events_only).calendars().insert(body={"summary": "x"}).execute()
     assert _reason(raised.value)[:2] == (403, "insufficientPermissions")
+    # Slotbot's own scopes include calendar.app.created: its "Slotbot tasks" calendar.
+    assert _service(google_fake).calendars().insert(body={"summary": "Slotbot tasks"}).execute()["id"]
     api = _service(google_fake, (CALENDAR,))
     made = (
         api.calendars()
