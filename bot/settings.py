@@ -192,6 +192,7 @@ class Settings:
     feeds_enabled: bool = True  # read-only calendars by address (ICS feeds) through the dashboard
     feed_max_bytes: int = 20 * 1024 * 1024  # the most of one feed Slotbot reads
     sync_poll_seconds: float = 300.0  # calendar sync: how often a calendar without push is read again
+    sync_round_seconds: float = 5.0  # calendar sync: how often the background round looks for due work
     sync_push: str = "auto"  # push channels: auto (with an https base URL), on, off
     pushed_cache_seconds: float = 900.0  # cached busy time when every checked calendar is pushed
     smtp: SmtpSettings = SmtpSettings()
@@ -294,6 +295,7 @@ class Settings:
             feeds_enabled=reader.flag("SLOTBOT_FEEDS", True),
             feed_max_bytes=reader.integer("SLOTBOT_FEED_MAX_BYTES", 20 * 1024 * 1024, low=1024, high=1 << 30),
             sync_poll_seconds=reader.number("SLOTBOT_SYNC_POLL_SECONDS", 300.0, low=1.0),
+            sync_round_seconds=reader.number("SLOTBOT_SYNC_ROUND_SECONDS", 5.0, low=0.1),
             sync_push=reader.choice("SLOTBOT_SYNC_PUSH", ("auto", "on", "off"), "auto"),
             pushed_cache_seconds=reader.number("SLOTBOT_PUSHED_CACHE_SECONDS", 900.0, low=1.0),
             smtp=SmtpSettings(

@@ -204,7 +204,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
     push = PushChannels(sessions, scheduler, base_url=settings.base_url, read_sessions=read_sessions,
                         enabled=push_possible(settings.base_url, settings.sync_push))
     sync = CalendarSync(sessions, scheduler, push=push, read_sessions=read_sessions,
-                        poll_seconds=settings.sync_poll_seconds)
+                        poll_seconds=settings.sync_poll_seconds, tick_seconds=settings.sync_round_seconds)
     outbox.register(SYNC_KIND, sync.handle)
     task_calendar = TaskCalendar(sessions, scheduler)
     outbox.register(SYNC_TASK_KIND, TaskEventSync(sessions, scheduler).sync)
