@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -116,26 +116,16 @@ class EngagementSync:
 
     async def _cancel(self, key: str, totals: list[int], *, window_start: datetime) -> None:
         for engagement in await self._engagements(key):
-            if engagement.cancelled or _aware(engagement.start_at) < window_start:
+            if engagement.cancelled or engagement.start_at < window_start:
                 continue
             engagement.cancelled = True
             totals[2] += 1
 
 
-def _aware(value: datetime) -> datetime:
-    """Stored times come back naive from SQLite: they are UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def _set(engagement: MeetingEngagement, title: str, start: datetime, end: datetime, *,
          cancelled: bool) -> bool:
-    """Bring ``engagement`` up to date; whether anything changed."""
-    changed = False
-    if engagement.title != title:
-        engagement.title, changed = title, True
-    if _aware(engagement.start_at) != start or _aware(engagement.end_at) != end:
-        engagement.move(start, end)  # shows as moved on the record
-        changed = True
-    if engagement.cancelled != cancelled:
-        engagement.cancelled, changed = cancelled, True
-    return changed
+    """Bring ``engagement`` up to date (a new time shows as moved); whether anything changed."""
+    before = (engagement.title, engagement.start_at, engagement.end_at, engagement.cancelled)
+    engagement.title, engagement.cancelled = title, cancelled
+    engagement.move(start, end)
+    return before != (engagement.title, engagement.start_at, engagement.end_at, engagement.cancelled)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.calendar.base import CalendarError
@@ -84,14 +84,28 @@ class PushChannels:
                           secret=secret, until=self._clock() + LIFETIME)
 
     async def maintain(self, calendar_ids: list[int]) -> int:
-        """Open or renew the channels of ``calendar_ids`` that need it; how many are live after."""
-        if not self.enabled:
+        """Open or renew the channels of ``calendar_ids`` that need it; how many were opened or renewed.
+
+        One read picks them (no channel yet, or one near its end); a round with nothing to do costs
+        only that read.
+        """
+        if not self.enabled or not calendar_ids:
             return 0
-        live = 0
-        for calendar_id in calendar_ids:
+        near = self._clock() + RENEW_BEFORE
+        async with self._reads() as session:
+            wanted = list((await session.execute(
+                select(CalendarSyncState.calendar_id)
+                .join(Calendar, Calendar.id == CalendarSyncState.calendar_id)
+                .join(CalendarConnection, CalendarConnection.id == Calendar.connection_id)
+                .where(CalendarSyncState.calendar_id.in_(calendar_ids),
+                       CalendarConnection.provider.in_(PUSH_KINDS),
+                       or_(CalendarSyncState.channel_expires_at.is_(None),
+                           CalendarSyncState.channel_expires_at < near)))).scalars())
+        done = 0
+        for calendar_id in wanted:
             if await self._maintain_one(calendar_id):
-                live += 1
-        return live
+                done += 1
+        return done
 
     async def _maintain_one(self, calendar_id: int) -> bool:
         now = self._clock()
@@ -107,7 +121,7 @@ class PushChannels:
         calendar, connection, user, state = found
         if connection.provider not in PUSH_KINDS:
             return False
-        expires = _aware(state.channel_expires_at)
+        expires = state.channel_expires_at
         if state.channel_id and expires is not None and expires - now > RENEW_BEFORE:
             return True  # live and not near its end
         if not state.channel_id and expires is not None and expires > now:
@@ -159,7 +173,7 @@ class PushChannels:
                 .where(Calendar.connection_id == connection_id,
                        CalendarSyncState.channel_id.is_not(None)))).all()
         for state, connection, user in rows:
-            expires = _aware(state.channel_expires_at) or self._clock()
+            expires = state.channel_expires_at or self._clock()
             channel = Channel(str(state.channel_id), state.channel_resource, expires)
             try:
                 provider = self._scheduler.provider_for(connection, zone=user.timezone)
@@ -209,8 +223,3 @@ class PushChannels:
                         max_attempts=5)
             return Notified(state.calendar_id, user_id)
 
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

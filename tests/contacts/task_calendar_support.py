@@ -5,25 +5,14 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from bot.keys import OUTBOX, SESSIONS
-from storage.models import Calendar, OutboxMessage, Task
+from bot.keys import SESSIONS
+from storage.models import Calendar, Task
+from tests.support.outbox import settle as settle_outbox
 
 
 async def settle(client: TestClient) -> None:
-    """Run the outbox until nothing is left to do (every message done or dead)."""
-    assert client.app is not None
-    for _ in range(100):
-        await client.app[OUTBOX].run_once()
-        async with client.app[SESSIONS]() as session:
-            pending = (await session.execute(select(OutboxMessage.id).where(
-                OutboxMessage.status.not_in(("done", "dead"))))).first()
-        if pending is None:
-            async with client.app[SESSIONS]() as session:
-                dead = (await session.execute(select(OutboxMessage.kind, OutboxMessage.last_error).where(
-                    OutboxMessage.status == "dead"))).all()
-            assert dead == [], dead
-            return
-    raise AssertionError("the outbox did not settle")
+    """Run the outbox until nothing is left to do, no message dead."""
+    await settle_outbox(client, none_dead=True)
 
 
 async def tasks_calendars(client: TestClient, owner_id: int) -> list[Calendar]:

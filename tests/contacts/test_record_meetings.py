@@ -19,29 +19,17 @@ from sqlalchemy import func, select, update
 from bot.booking.events import event_uid
 from bot.contacts.directory import ContactDetails
 from bot.contacts.scheduling import MeetingNotFound, MeetingRefused, RecordMeetings, name_from_address
-from bot.keys import CONTACTS, OUTBOX, RECORD_MEETINGS, SECRETS, SESSIONS
+from bot.keys import CONTACTS, RECORD_MEETINGS, SECRETS, SESSIONS
 from bot.notices.email import EMAIL_KIND
 from bot.notices.envelope import unwrap
 from storage.models import Booking, LocalEvent, MeetingEngagement, OutboxMessage, User
 from tests.conftest import AppClient
+from tests.support.outbox import settle
 from tests.support.signing_in import add_user, demo_client
 
 CPH = ZoneInfo("Europe/Copenhagen")
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a Friday
 MONDAY = date(2026, 11, 23)
-
-
-async def settle(client: TestClient) -> None:
-    """Run the outbox until nothing is waiting (the event writes, the e-mails)."""
-    assert client.app is not None
-    for _ in range(100):
-        await client.app[OUTBOX].run_once()
-        async with client.app[SESSIONS]() as session:
-            pending = (await session.execute(select(OutboxMessage.id).where(
-                OutboxMessage.status.not_in(("done", "dead"))))).first()
-        if pending is None:
-            return
-    raise AssertionError("the outbox did not settle")
 
 
 async def waiting_emails(client: TestClient) -> list[dict[str, Any]]:
