@@ -124,6 +124,8 @@ class User(Base):
     # "Show my open tasks in my calendar" (S14): one event per open task in the tasks calendar.
     tasks_in_calendar: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The host's picture (from their chat profile), shown on their pages; None: their initials.
+    photo_url: Mapped[str | None] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     identities: Mapped[list[ChatIdentity]] = relationship(
@@ -199,6 +201,15 @@ class SchedulingPage(Base):
     domain_id: Mapped[int | None] = mapped_column(
         ForeignKey("custom_domains.id", ondelete="SET NULL")
     )
+    # Where meetings take place (bot.pages.location.LocationKind; "": not said) and the link,
+    # phone number or address that needs.
+    location_kind: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    location_value: Mapped[str] = mapped_column(String(1024), default="", server_default="")
+    # Minutes before a meeting the visitor is reminded by e-mail (e.g. [1440, 60]); remind_host:
+    # the host is reminded too (e-mail and chat).
+    reminders: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    remind_host: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    colour: Mapped[str | None] = mapped_column(String(7))  # "#rrggbb"; None: the default accent
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -236,6 +247,13 @@ class Booking(Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The sequence the calendar event ``external_event_id`` was written for (None: no event yet).
     event_sequence: Mapped[int | None] = mapped_column(Integer)
+    # The visitor's language ("en", "pt", "da"): every message they are sent is in it.
+    language: Mapped[str | None] = mapped_column(String(16))
+    # Where the meeting is, as the visitor is told (address, phone, link), and its video link
+    # (from the calendar provider, e.g. Google Meet, or the page's fixed link).
+    location: Mapped[str] = mapped_column(Text, default="", server_default="")
+    join_url: Mapped[str | None] = mapped_column(String(2048))
+    cancel_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column()
 

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.availability import AvailabilityRules
 from bot.pages.links import Links
+from bot.pages.location import LocationKind, location_kind
 from bot.plain_text import many_lines, one_line
 from bot.rules import RulesError, rules_from_json
 from storage.models import Booking, CalendarConnection, SchedulingPage, User
@@ -69,6 +70,7 @@ class PublicHost:
     timezone: str
     pages_enabled: bool
     hostname: str | None  # the custom domain the host's links use (None: the main address)
+    photo_url: str | None = None  # their picture (None: their initials are shown)
 
     def as_user(self) -> User:
         """A detached :class:`User` with these fields, for code that takes one (notices, events)."""
@@ -100,6 +102,11 @@ class PublicPage:
     enabled: bool
     is_default: bool
     in_widget: bool
+    location_kind: LocationKind = LocationKind.NONE
+    location_value: str = ""  # the link, phone number or address the kind needs
+    reminders: tuple[int, ...] = ()  # minutes before a meeting the visitor is e-mailed a reminder
+    remind_host: bool = False
+    colour: str | None = None  # "#rrggbb" accent; None: the default
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +135,10 @@ class ManagedBooking:
     note: str
     host: PublicHost
     view: PublicView | None  # None: the page was deleted
+    language: str | None = None  # the visitor's language when they booked
+    location: str = ""
+    join_url: str | None = None
+    cancel_reason: str = ""
 
 
 def token_hash(token: str) -> str:
@@ -176,6 +187,9 @@ def _page(row: SchedulingPage) -> PublicPage:
         id=row.id, slug=row.slug, title=one_line(row.title), description=many_lines(row.description or ""),
         durations=tuple(int(d) for d in row.durations) or (30,), questions=_questions(row.questions),
         language=row.language, enabled=row.enabled, is_default=row.is_default, in_widget=row.in_widget,
+        location_kind=location_kind(row.location_kind), location_value=one_line(row.location_value or ""),
+        reminders=tuple(sorted({int(m) for m in (row.reminders or []) if int(m) > 0}, reverse=True)),
+        remind_host=bool(row.remind_host), colour=row.colour or None,
     )
 
 
@@ -218,13 +232,15 @@ class PublicPages:
             id=booking.id, status=booking.status, start=booking.start_at, end=booking.end_at,
             timezone=booking.timezone, visitor_name=booking.visitor_name,
             visitor_email=booking.visitor_email, note=booking.note, host=host, view=view,
+            language=booking.language, location=booking.location or "", join_url=booking.join_url,
+            cancel_reason=booking.cancel_reason or "",
         )
 
     async def _host(self, session: AsyncSession, user: User) -> PublicHost:
         return PublicHost(
             id=user.id, slug=user.slug, display_name=user.display_name, email=user.email,
             timezone=user.timezone, pages_enabled=user.pages_enabled,
-            hostname=await self._links.hostname_of(session, user),
+            hostname=await self._links.hostname_of(session, user), photo_url=user.photo_url,
         )
 
     async def _view(self, session: AsyncSession, user: User, row: SchedulingPage) -> PublicView:
