@@ -23,7 +23,7 @@ down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_COLUMNS = (
+_COLUMNS: tuple[tuple[str, sa.Column[object]], ...] = (
     ("scheduling_pages", sa.Column("location_kind", sa.String(16), nullable=False, server_default="")),
     ("scheduling_pages", sa.Column("location_value", sa.String(1024), nullable=False, server_default="")),
     ("scheduling_pages", sa.Column("reminders", sa.JSON(), nullable=False, server_default="[]")),
