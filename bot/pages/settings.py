@@ -5,175 +5,25 @@ their URL slug and the domain their links use.
 collected as a sentence, nothing is half-applied). :class:`PageSettings` stores them; the database
 guards the invariants (a page slug is unique per host, one default page, a user slug is unique
 across every domain) and a clash comes back as a :class:`PageSettingsError` sentence.
-Changes take effect at once: nothing about pages is cached.
+Changes take effect at once: nothing about pages is cached. The form itself (its fields, checks
+and rows) lives in :mod:`bot.pages.page_form`; its names are re-exported here.
 """
 
 from __future__ import annotations
-
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.pages.page_form import SLUG, PageSettingsError, PageValues, page_form, parse_page_form
 from bot.pages.public import pages_default_first
-from bot.plain_text import many_lines, one_line
-from bot.rules import DAY_NAMES, RulesError, format_range, parse_range, rules_from_json
 from bot.zones import zone_named
 from storage.models import Booking, CustomDomain, SchedulingPage, User
 
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-LANGUAGE_CHOICES = ("", "en", "pt", "da")
-MINUTE_FIELDS = {
-    "buffer_before": (0, 240), "buffer_after": (0, 240), "notice": (0, 60 * 24 * 30),
-    "horizon_days": (1, 730), "max_per_day": (1, 100), "increment": (5, 480),
-}
-OPTIONAL_FIELDS = ("max_per_day", "increment")
-
-
-class PageSettingsError(ValueError):
-    """Settings that cannot be saved; ``problems`` holds one sentence per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(" ".join(problems))
-        self.problems = problems
-
-
-@dataclass(frozen=True, slots=True)
-class PageValues:
-    """A page's editable values, checked."""
-
-    title: str
-    slug: str
-    description: str
-    durations: list[int]
-    rules: dict[str, Any]
-    questions: list[dict[str, Any]]
-    language: str | None
-    enabled: bool
-    in_widget: bool
-
-
-def _ranges(text: str, where: str, problems: list[str]) -> list[str]:
-    out = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        try:
-            out.append(format_range(parse_range(part)))
-        except RulesError as exc:
-            problems.append(f"{where}: {exc}.")
-    return out
-
-
-def parse_page_form(form: Mapping[str, str]) -> PageValues:
-    """Check the page form; raises :class:`PageSettingsError` listing every problem."""
-    problems: list[str] = []
-    title = one_line(form.get("title", ""))
-    if not title or len(title) > 200:
-        problems.append("Give the page a title (at most 200 characters).")
-    slug = form.get("slug", "").strip().lower()
-    if not SLUG.match(slug):
-        problems.append("The page address may use a-z, 0-9 and dashes (at most 64).")
-    description = many_lines(form.get("description", ""))
-    if len(description) > 2000:
-        problems.append("The description is too long (at most 2000 characters).")
-    durations: list[int] = []
-    for part in (p.strip() for p in form.get("durations", "").split(",")):
-        if not part:
-            continue
-        if not part.isdigit() or not 5 <= int(part) <= 480:
-            problems.append(f"Meeting lengths are minutes from 5 to 480, not {part!r}.")
-        elif int(part) not in durations:
-            durations.append(int(part))
-    if not durations and not any("Meeting lengths" in p for p in problems):
-        problems.append("Offer at least one meeting length.")
-    rules: dict[str, Any] = {
-        "weekly": {
-            day: ranges
-            for day in DAY_NAMES
-            if (ranges := _ranges(form.get(f"hours_{day}", ""), day.title(), problems))
-        }
-    }
-    overrides: dict[str, list[str]] = {}
-    for line in (item.strip() for item in form.get("overrides", "").splitlines()):
-        if not line:
-            continue
-        day_text, _, hours = line.partition(":")
-        try:
-            day = date.fromisoformat(day_text.strip())
-        except ValueError:
-            problems.append(f"{line!r}: start a date line with a date like 2026-12-24.")
-            continue
-        hours = hours.strip()
-        overrides[day.isoformat()] = (
-            [] if hours.lower() in ("", "off", "closed") else _ranges(hours, day.isoformat(), problems)
-        )
-    rules["overrides"] = overrides
-    for name, (low, high) in MINUTE_FIELDS.items():
-        text = form.get(name, "").strip()
-        if not text and name in OPTIONAL_FIELDS:
-            rules[name] = None
-            continue
-        if not text.isdigit() or not low <= int(text) <= high:
-            label = name.replace("_", " ").capitalize()
-            problems.append(f"{label} must be a whole number from {low} to {high}.")
-            continue
-        rules[name] = int(text)
-    questions = []
-    for line in (item.strip() for item in form.get("questions", "").splitlines()):
-        if line:
-            required = line.endswith("*")
-            label = one_line(line.rstrip("*"))[:200]
-            if label:
-                questions.append({"label": label, "required": required})
-    if len(questions) > 10:
-        problems.append("Ask at most 10 questions.")
-    language = form.get("language", "")
-    if language not in LANGUAGE_CHOICES:
-        problems.append("Choose a language from the list.")
-    if not problems:
-        try:
-            rules_from_json(rules, timezone="UTC", durations=durations)
-        except RulesError as exc:
-            problems.append(f"{exc}.")
-    if problems:
-        raise PageSettingsError(problems)
-    return PageValues(title, slug, description, durations, rules, questions, language or None,
-                      form.get("enabled") == "on", form.get("in_widget") == "on")
-
-
-def page_form(page: SchedulingPage | None) -> dict[str, str]:
-    """The form's fields for an existing page (or the defaults of a new one)."""
-    if page is None:
-        return {"title": "", "slug": "", "description": "", "durations": "30",
-                **{f"hours_{d}": "09:00-17:00" if d in DAY_NAMES[:5] else "" for d in DAY_NAMES},
-                "overrides": "",
-                "buffer_before": "0", "buffer_after": "0", "notice": "240", "horizon_days": "60",
-                "max_per_day": "", "increment": "", "questions": "", "language": "", "enabled": "on",
-                "in_widget": ""}
-    rules = page.rules or {}
-    weekly = rules.get("weekly", {d: ["09:00-17:00"] for d in DAY_NAMES[:5]})
-    form = {
-        "title": page.title, "slug": page.slug, "description": page.description,
-        "durations": ", ".join(str(d) for d in page.durations),
-        **{f"hours_{d}": ", ".join(weekly.get(d, [])) for d in DAY_NAMES},
-        "overrides": "\n".join(
-            f"{d}: {', '.join(r) or 'off'}" for d, r in rules.get("overrides", {}).items()
-        ),
-        "questions": "\n".join(q["label"] + ("*" if q.get("required") else "") for q in page.questions or []),
-        "language": page.language or "", "enabled": "on" if page.enabled else "",
-        "in_widget": "on" if page.in_widget else "",
-    }
-    defaults = {"buffer_before": 0, "buffer_after": 0, "notice": 0, "horizon_days": 60}
-    for name in MINUTE_FIELDS:
-        value = rules.get(name, defaults.get(name))
-        form[name] = "" if value is None else str(value)
-    return form
+__all__ = ["PageSettings", "PageSettingsError", "PageValues", "page_form", "parse_page_form"]
+EDITED_RULES = frozenset({"weekly", "overrides", "buffer_before", "buffer_after", "notice",
+                          "horizon_days", "max_per_day", "increment"})
+"""The rules the editor shows; others stored on a page (e.g. ``extra_hours``) are kept on save."""
 
 
 class PageSettings:
@@ -211,13 +61,16 @@ class PageSettings:
                     if found is None or found.owner_id != user_id:
                         raise PageSettingsError(["That page does not exist."])
                     page = found
-                for name in ("title", "slug", "description", "durations", "rules", "questions",
-                             "language", "enabled", "in_widget"):
+                kept = {k: v for k, v in (page.rules or {}).items() if k not in EDITED_RULES}
+                for name in ("title", "slug", "description", "durations", "questions", "language",
+                             "enabled", "in_widget", "location_value", "reminders", "remind_host",
+                             "colour"):
                     setattr(page, name, getattr(values, name))
+                page.rules = {**kept, **values.rules}
+                page.location_kind = values.location_kind.value
         except IntegrityError:
-            raise PageSettingsError(
-                [f"You already have a page at “{values.slug}”; pick another address."]
-            ) from None
+            clash = f"You already have a page at “{values.slug}”; pick another address."
+            raise PageSettingsError([clash], {"slug": clash}) from None
         return page
 
     async def delete(self, user_id: int, page_id: int) -> None:

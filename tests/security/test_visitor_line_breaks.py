@@ -68,7 +68,7 @@ async def test_the_booking_form_refuses_and_normalises(client: TestClient) -> No
 
 
 def test_the_page_editor_flattens_question_labels_and_cleans_the_description() -> None:
-    values = parse_page_form({**GOOD, "questions": "Com\x07pany*\nPh\x1bone",
+    values = parse_page_form({**GOOD, "question_0": "Com\x07pany", "question_1": "Ph\x1bone",
                               "description": "Thirty\u2029minutes\x7f with us."})
     assert values.questions == [{"label": "Com pany", "required": True},
                                 {"label": "Ph one", "required": False}]

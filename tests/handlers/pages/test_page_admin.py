@@ -14,10 +14,15 @@ from storage.models import SchedulingPage, User
 from tests.conftest import AppClient
 
 GOOD = {
-    "title": "Sales demo", "slug": "sales", "description": "Thirty minutes with us.", "durations": "30, 45",
-    "hours_mon": "09:00-12:00, 13:00-17:00", "hours_tue": "10:00-16:00", "overrides": "2026-12-24: off\n"
-    "2026-12-27: 10:00-12:00", "buffer_before": "5", "buffer_after": "10", "notice": "120",
-    "horizon_days": "30", "max_per_day": "4", "increment": "15", "questions": "Company*\nPhone",
+    "title": "Sales demo", "slug": "sales", "description": "Thirty minutes with us.",
+    "length_30": "on", "length_45": "on", "lengths_other": "", "lengths_order": "30,45",
+    "day_mon": "on", "mon_start_0": "09:00", "mon_end_0": "12:00", "mon_start_1": "13:00",
+    "mon_end_1": "17:00", "day_tue": "on", "tue_start_0": "10:00", "tue_end_0": "16:00",
+    "override_date_0": "2026-12-24", "override_off_0": "on",
+    "override_date_1": "2026-12-27", "override_start_1": "10:00", "override_end_1": "12:00",
+    "buffer_before": "5", "buffer_after": "10", "notice": "120",
+    "horizon_days": "30", "max_per_day": "4", "increment": "15",
+    "question_0": "Company", "question_required_0": "on", "question_1": "Phone",
     "language": "da", "enabled": "on", "in_widget": "on",
 }
 
@@ -36,8 +41,9 @@ def test_the_page_form_round_trips() -> None:
 
 
 def test_every_problem_of_the_page_form_is_listed() -> None:
-    bad = {**GOOD, "title": "", "slug": "Not a slug!", "durations": "30, 1000", "hours_wed": "17:00-09:00",
-           "overrides": "christmas: off", "notice": "-5", "language": "fr"}
+    bad = {**GOOD, "title": "", "slug": "Not a slug!", "lengths_other": "1000", "day_wed": "on",
+           "wed_start_0": "17:00", "wed_end_0": "09:00", "override_date_0": "christmas",
+           "notice": "-5", "language": "fr"}
     with pytest.raises(PageSettingsError) as caught:
         parse_page_form(bad)
     text = " ".join(caught.value.problems)
@@ -71,7 +77,7 @@ async def _pages(client: TestClient) -> list[SchedulingPage]:
 async def test_create_edit_preview_default_and_delete(client: TestClient) -> None:
     csrf = await _sign_in(client)
     assert (await client.post("/dashboard/pages/new", data=GOOD)).status == 403  # no CSRF token
-    refused = await client.post("/dashboard/pages/new", data={**GOOD, "csrf": csrf, "durations": "x"})
+    refused = await client.post("/dashboard/pages/new", data={**GOOD, "csrf": csrf, "lengths_other": "x"})
     body = await refused.text()
     assert refused.status == 400 and "Nothing was saved" in body and 'value="Sales demo"' in body
     assert len(await _pages(client)) == 1
@@ -97,7 +103,7 @@ async def test_create_edit_preview_default_and_delete(client: TestClient) -> Non
 
     await client.post(f"/dashboard/pages/{sales.id}/default", data={"csrf": csrf})
     assert [p.is_default for p in await _pages(client)] == [False, True]
-    await client.post(f"/dashboard/pages/{sales.id}/delete", data={"csrf": csrf})
+    await client.post(f"/dashboard/pages/{sales.id}/delete", data={"csrf": csrf, "confirm": "yes"})
     remaining = await _pages(client)
     assert len(remaining) == 1 and remaining[0].is_default
     assert (await client.get("/meetings/demo/sales")).status == 404
@@ -120,7 +126,7 @@ async def test_slug_change_switch_off_and_domains(client: TestClient) -> None:
     assert (await client.get("/meetings/demo")).status == 404
     assert (await client.get("/meetings/ana/intro")).status == 200
 
-    await client.post("/dashboard/pages/switch", data={"csrf": csrf, "enabled": "off"})
+    await client.post("/dashboard/pages/switch", data={"csrf": csrf, "enabled": "off", "confirm": "yes"})
     assert "not taking bookings" in await (await client.get("/meetings/ana")).text()
     assert len(await _pages(client)) == 1  # nothing deleted
     await client.post("/dashboard/pages/switch", data={"csrf": csrf, "enabled": "on"})
@@ -147,5 +153,6 @@ async def test_only_admins_manage_domains_and_pages_are_private(client: TestClie
     demo_page = (await _pages(client))[0]
     assert (await client.get(f"/dashboard/pages/{demo_page.id}")).status == 404
     assert (await client.get(f"/dashboard/pages/{demo_page.id}/preview")).status == 404
-    deleted = await client.post(f"/dashboard/pages/{demo_page.id}/delete", data={"csrf": csrf})
+    deleted = await client.post(f"/dashboard/pages/{demo_page.id}/delete",
+                                data={"csrf": csrf, "confirm": "yes"})
     assert deleted.status == 404 and len(await _pages(client)) == 1
