@@ -66,7 +66,19 @@
     if (again) { again.focus(); }
   }
 
+  function isEmpty(row) {
+    return Array.prototype.every.call(row.querySelectorAll("input"), function (input) {
+      return input.type === "checkbox" ? !input.checked : input.value === "";
+    });
+  }
+
   function setUpEditor(form) {
+    // The spare empty rows are for browsers without this script: "Add" buttons replace them.
+    form.querySelectorAll("[data-rows]").forEach(function (container) {
+      rowsOf(container).forEach(function (row) {
+        if (isEmpty(row) && rowsOf(container).length > 1) { row.remove(); }
+      });
+    });
     form.querySelectorAll("[data-add], [data-remove], .row-tools, [data-add-to]").forEach(function (el) {
       el.hidden = false;
     });
