@@ -127,6 +127,7 @@ class Bookings:
                     visitor_email=visitor.email,
                     note=visitor.note,
                     answers=visitor.answers,
+                    language=visitor.language,
                     status="requested" if view.mode is Mode.OFFLINE else "confirmed",
                     manage_token_hash=token_hash(token),
                     calendar_id=None if default is None else default.id,
