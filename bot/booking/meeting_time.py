@@ -38,13 +38,18 @@ def emails_gettext(language: str | None) -> Callable[[str], str]:
 def meeting_time(start: datetime, end: datetime, zone: str, language: str | None) -> str:
     """The day, then the start and end as local clock times: ``Wednesday, December 2, 2026 ·
     10:00-10:30 AM`` (``onsdag den 2. december 2026 · 10.00-10.30``), dashes as CLDR writes them."""
+    return " · ".join(meeting_parts(start, end, zone, language))
+
+
+def meeting_parts(start: datetime, end: datetime, zone: str, language: str | None) -> tuple[str, str]:
+    """:func:`meeting_time` in its two parts: the local day, and the start and end times."""
     local = ZoneInfo(zone)
     locale = locale_for(language)
     skeleton = "hm" if "h" in str(locale.time_formats["short"].pattern) else "Hm"
     day = format_date(start.astimezone(local).date(), "full", locale=locale)
     times = format_interval(start.astimezone(local), end.astimezone(local), skeleton, tzinfo=local,
                             locale=locale)
-    return f"{day} · {times}"
+    return day, str(times)
 
 
 def zone_label(zone: str, language: str | None) -> str:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot.booking.add_to_calendar import google_link, outlook_link
-from bot.booking.meeting_time import emails_gettext, length_label, meeting_time, zone_label
+from bot.booking.meeting_time import emails_gettext, length_label, meeting_parts, zone_label
 from bot.handlers.pages.visitor import respond, translator
 from bot.pages.public import ManagedBooking
 
@@ -44,7 +44,8 @@ def confirmation_context(found: ManagedBooking, *, title: str, manage: str, lang
         "title": title, "host": host, "initials": initials(host.display_name),
         "photo": web_link(host.photo_url) or (host.photo_url if (host.photo_url or "")[:1] == "/" else None),
         "status": found.status, "email": found.visitor_email, "manage": manage,
-        "when": meeting_time(found.start, found.end, found.timezone, lang),
+        "when": dict(zip(("day", "times"), meeting_parts(found.start, found.end, found.timezone, lang),
+                         strict=True)),
         "zone": zone_label(found.timezone, lang), "zone_name": found.timezone,
         "length": length_label(minutes, lang), "place": place, "join_url": join,
         "calendar": None,
