@@ -4,7 +4,8 @@ to the visitor in it (confirmation page, e-mails, invitation); the host's in the
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -112,6 +113,32 @@ async def test_booking_in_portuguese_and_a_portuguese_host(app_client: AppClient
                                                     "Ana Lúcia cancelou Intro call"]
     assert "(horário de Copenhague)" in host[0][1]
     assert "Motivo: Surgiu um imprevisto" in host[1][1]
+
+
+async def test_a_moved_meeting_is_told_in_danish_with_where_it_is(app_client: AppClient) -> None:
+    with smtp_server() as inbox:
+        client = await _client(app_client, inbox)
+        assert client.app is not None
+        booked = await book_on_page(client, view_query="?lang=da")
+        async with client.app[SESSIONS]() as session, session.begin():  # as the page's location gives them
+            await session.execute(update(Booking).values(location="Rua Augusta 10, Lisboa",
+                                                         join_url="https://meet.example.com/abc"))
+        page = await (await client.get("/meetings/demo")).text()
+        later = [unquote(s) for s in re.findall(r"start=([^&]+)&amp;", page)][-1]
+        token = booked.manage_path.rsplit("/", 1)[1]
+        moved = await client.app[BOOKINGS].reschedule(token, start=datetime.fromisoformat(later),
+                                                      now=datetime.now(UTC))
+        assert moved.start == datetime.fromisoformat(later)
+        await settle(client, none_dead=True)
+
+    [_, (subject, text, ics)] = _mail_to(inbox, "ana@example.com")
+    assert subject == "Flyttet: Intro call med Demo Host"
+    assert text.startswith("Dit møde er flyttet fra ") and "(Lissabon-tid)" in text  # the posted zone
+    assert "Hvor: Rua Augusta 10, Lisboa" in text
+    assert "Deltag i videoopkaldet: https://meet.example.com/abc" in text
+    assert "Ændr eller aflys: http" in text and ics is not None
+    [_, (host_subject, _, _)] = _mail_to(inbox, "demo.host@example.com")
+    assert host_subject == "Ana Lúcia moved Intro call"
 
 
 async def test_the_widget_books_in_the_conversations_language(app_client: AppClient) -> None:
