@@ -75,6 +75,8 @@ class Confirmation:
     start: datetime
     end: datetime
     manage_token: str
+    location: str = ""  # where the meeting is, as the visitor is told (bookings.location)
+    join_url: str | None = None  # its video link, when it has one
 
 
 class _ModeChanged(Exception):
@@ -144,7 +146,8 @@ class Bookings:
         except _ModeChanged as changed:
             raise await self._changed(changed.mode, view, visitor, start) from None
         self._scheduler.forget(host.id)
-        return Confirmation(booking.id, booking.status, start, end, token)
+        return Confirmation(booking.id, booking.status, start, end, token, location=booking.location or "",
+                            join_url=booking.join_url)
 
     async def reschedule(
         self, token: str, *, start: datetime, now: datetime, found: ManagedBooking | None = None

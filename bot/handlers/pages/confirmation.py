@@ -16,8 +16,10 @@ from aiohttp import web
 
 from bot.booking.add_to_calendar import google_link, outlook_link
 from bot.booking.meeting_time import emails_gettext, length_label, meeting_parts, zone_label
+from bot.booking.service import Confirmation
+from bot.booking.visitor import Visitor
 from bot.handlers.pages.visitor import respond, translator
-from bot.pages.public import ManagedBooking
+from bot.pages.public import ManagedBooking, PublicView
 
 
 def initials(name: str) -> str:
@@ -31,6 +33,16 @@ def web_link(url: str | None) -> str | None:
     """``url`` when it is an http(s) address a page may link to, else None."""
     text = (url or "").strip()
     return text if text.lower().startswith(("https://", "http://")) else None
+
+
+def just_booked(view: PublicView, made: Confirmation, visitor: Visitor) -> ManagedBooking:
+    """The booking ``visitor`` just made on ``view``, as its manage link would read it (no read)."""
+    return ManagedBooking(
+        id=made.booking_id, status=made.status, start=made.start, end=made.end,
+        timezone=visitor.timezone, visitor_name=visitor.name, visitor_email=visitor.email,
+        note=visitor.note, host=view.host, view=view, language=visitor.language,
+        location=made.location, join_url=made.join_url,
+    )
 
 
 def confirmation_context(found: ManagedBooking, *, title: str, manage: str, lang: str) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from bot.booking.visitor import (
     Visitor,
 )
 from bot.handlers.pages import ics_download, manage
-from bot.handlers.pages.confirmation import confirmation_page
+from bot.handlers.pages.confirmation import confirmation_page, just_booked
 from bot.handlers.pages.form_token import csrf_ok, csrf_token, set_csrf
 from bot.handlers.pages.posted_language import posted_language
 from bot.handlers.pages.prefill import remember_visitor, remembered_visitor
@@ -254,10 +254,7 @@ async def page_post(request: web.Request) -> web.Response:
     except BookingError as exc:
         return await render_page(request, view, note=_(str(exc)), status=400, form=form)
     manage_link = request.app[LINKS].manage(made.manage_token, hostname=host.hostname)
-    found = await request.app[PUBLIC_PAGES].booking(made.manage_token)
-    if found is None:  # deleted between the write and this read: say so, never a 500
-        return _framed(not_found(request), embedded)
-    response = confirmation_page(request, found, title=page.title, manage=manage_link, lang=lang,
-                                 embedded=embedded)
+    response = confirmation_page(request, just_booked(view, made, visitor), title=page.title,
+                                 manage=manage_link, lang=lang, embedded=embedded)
     await remember_visitor(request, response, visitor)
     return _framed(response, embedded)

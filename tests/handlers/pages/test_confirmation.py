@@ -186,3 +186,17 @@ def test_the_place_video_link_and_photo_are_shown_when_the_booking_has_them() ->
 def test_initials() -> None:
     assert [initials(n) for n in ("Demo Host", "ana lúcia souza", "Bo", "  ", "(x) Y")] == [
         "DH", "AS", "B", "?", "Y"]
+
+
+def test_the_booking_just_made_is_shown_as_written() -> None:
+    from bot.booking.service import Confirmation
+    from bot.booking.visitor import Visitor
+    from bot.handlers.pages.confirmation import just_booked
+
+    start, end = datetime(2026, 12, 2, 1, 0, tzinfo=UTC), datetime(2026, 12, 2, 1, 30, tzinfo=UTC)
+    host = _managed(start, end, "UTC").host
+    view: Any = type("View", (), {"host": host})()
+    made = Confirmation(7, "confirmed", start, end, "token", location="Room 1", join_url="https://v.example/x")
+    found = just_booked(view, made, Visitor("Ana", "ana@example.com", "Asia/Tokyo", language="da"))
+    assert (found.id, found.timezone, found.language, found.location, found.join_url, found.host) == (
+        7, "Asia/Tokyo", "da", "Room 1", "https://v.example/x", host)
