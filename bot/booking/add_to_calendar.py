@@ -35,14 +35,19 @@ def invitation(host: User, title: str, booking: Booking, *, cancelled: bool = Fa
                manage: str | None = None, method: str | None = None) -> str:
     """The visitor's invitation (``REQUEST``; ``CANCEL`` when ``cancelled``; or ``method``).
 
-    ``manage``: the booking's manage link, added to the description in the visitor's language.
+    Where the meeting is (``bookings.location``, else its video link) is its ``LOCATION`` unless
+    the event has one; the video link and ``manage`` (the booking's manage link) are added to the
+    description, in the visitor's language.
     """
     event = booking_event(host, title, booking, uid=invitation_uid(booking), named=named)
-    if manage:
-        _ = emails_gettext(booking.language or host.locale)
-        link = _("Change or cancel: {link}").format(link=manage)
-        event = dataclasses.replace(event, description="\n\n".join(
-            part for part in (event.description, link) if part))
+    _ = emails_gettext(booking.language or host.locale)
+    place = booking.location or booking.join_url or ""
+    join = (_("Join the video call: {link}").format(link=booking.join_url)
+            if booking.join_url and booking.join_url not in event.description else "")
+    link = _("Change or cancel: {link}").format(link=manage) if manage else ""
+    event = dataclasses.replace(
+        event, location=event.location or place,
+        description="\n\n".join(part for part in (event.description, join, link) if part))
     return event_to_ics(event, method=method or ("CANCEL" if cancelled else "REQUEST"),
                         sequence=booking.sequence, cancelled=cancelled)
 

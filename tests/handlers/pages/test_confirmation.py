@@ -200,3 +200,16 @@ def test_the_booking_just_made_is_shown_as_written() -> None:
     found = just_booked(view, made, Visitor("Ana", "ana@example.com", "Asia/Tokyo", language="da"))
     assert (found.id, found.timezone, found.language, found.location, found.join_url, found.host) == (
         7, "Asia/Tokyo", "da", "Room 1", "https://v.example/x", host)
+
+
+async def test_the_invitation_and_file_say_where_the_meeting_is(client: TestClient) -> None:
+    booked = await book_on_page(client, view_query="?lang=da")
+    assert client.app is not None
+    async with client.app[SESSIONS]() as session, session.begin():
+        booking = (await session.execute(select(Booking))).scalar_one()
+        booking.location, booking.join_url = "Rua Augusta 10, Lisboa", "https://meet.example.com/abc"
+    _, event = _event(await (await client.get(booked.manage_path + "/event.ics")).text())
+    assert str(event["LOCATION"]) == "Rua Augusta 10, Lisboa"
+    description = str(event["DESCRIPTION"])
+    assert "Deltag i videoopkaldet: https://meet.example.com/abc" in description
+    assert description.index("Deltag i") < description.index("Ændr eller aflys: http")
