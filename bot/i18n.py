@@ -1,7 +1,8 @@
 """Message catalogs (gettext) for the languages Slotbot speaks: English, Portuguese (Brazil), Danish.
 
 Catalogs live in ``bot/locales/<locale>/LC_MESSAGES/<domain>.po``, one *domain* per surface
-(``conversation`` for the chat bot; ``pages`` for the scheduling pages). The build compiles each
+(``conversation`` for the chat bot; ``pages`` for the scheduling pages; ``emails`` for what is
+written about bookings: e-mails, invitations, meeting times). The build compiles each
 ``.po`` to a ``.mo`` next to it (``setup.py``'s ``build_py`` hook); when a ``.mo`` is missing (an
 editable install, a source checkout) :func:`load` compiles the ``.po`` in memory instead, so both
 ways give the same translations. :func:`translations` caches one catalog per locale and domain.

@@ -75,6 +75,8 @@ class Confirmation:
     start: datetime
     end: datetime
     manage_token: str
+    location: str = ""  # where the meeting is, as the visitor is told (bookings.location)
+    join_url: str | None = None  # its video link, when it has one
 
 
 class _ModeChanged(Exception):
@@ -127,6 +129,7 @@ class Bookings:
                     visitor_email=visitor.email,
                     note=visitor.note,
                     answers=visitor.answers,
+                    language=visitor.language,
                     status="requested" if view.mode is Mode.OFFLINE else "confirmed",
                     manage_token_hash=token_hash(token),
                     calendar_id=None if default is None else default.id,
@@ -143,7 +146,8 @@ class Bookings:
         except _ModeChanged as changed:
             raise await self._changed(changed.mode, view, visitor, start) from None
         self._scheduler.forget(host.id)
-        return Confirmation(booking.id, booking.status, start, end, token)
+        return Confirmation(booking.id, booking.status, start, end, token, location=booking.location or "",
+                            join_url=booking.join_url)
 
     async def reschedule(
         self, token: str, *, start: datetime, now: datetime, found: ManagedBooking | None = None

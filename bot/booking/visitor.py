@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.i18n import supported_locale
 from bot.plain_text import breaks_or_controls, many_lines, one_line
 from bot.zones import zone_named
 
@@ -19,6 +20,15 @@ EMAIL_PATTERN = re.compile(
     r"^[^@\s<>\"'(),;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
 )
 MAX_NAME, MAX_EMAIL, MAX_NOTE = 200, 320, 5000
+
+VISITOR_LANGUAGES = {"en": "en", "pt_BR": "pt", "da": "da"}
+"""The supported locales by the language code stored on a booking (``bookings.language``)."""
+
+
+def visitor_language(tag: str | None) -> str:
+    """The language code (``en``, ``pt``, ``da``) stored for a language tag a visitor chose:
+    ``pt-BR``/``pt`` -> ``pt``, ``da-DK`` -> ``da``, anything else (or nothing) -> ``en``."""
+    return VISITOR_LANGUAGES[supported_locale(tag)]
 
 
 def N_(message: str) -> str:
@@ -75,12 +85,14 @@ class Visitor:
     timezone: str = "UTC"
     note: str = ""
     answers: dict[str, str] = field(default_factory=dict)
+    language: str = "en"  # the page language they chose (``en``, ``pt``, ``da``): they are told in it
 
     def validated(self) -> Visitor:
         """The same details, trimmed; raises :class:`InvalidVisitor` for unusable ones.
 
         A name or address holding a line break of any kind (or another control character) is
-        refused; the note keeps its lines (as ``\\n``), answers are put on one line.
+        refused; the note keeps its lines (as ``\\n``), answers are put on one line; the language
+        is one Slotbot speaks (:func:`visitor_language`).
         """
         name, email, note = self.name.strip(), self.email.strip(), many_lines(self.note)
         if not name:
@@ -94,4 +106,4 @@ class Visitor:
         if zone_named(self.timezone) is None:
             raise InvalidVisitor(N_("Unknown time zone."))
         answers = {one_line(str(k))[:100]: one_line(str(v))[:MAX_NOTE] for k, v in self.answers.items()}
-        return Visitor(name, email, self.timezone, note, answers)
+        return Visitor(name, email, self.timezone, note, answers, visitor_language(self.language))

@@ -72,6 +72,8 @@ class _Render:
         text = self._("{visitor} cancelled {title} on {when}.").format(
             visitor=self.p["visitor_name"], title=self.p["title"], when=self.when("start")
         )
+        if self.p.get("reason"):  # the visitor's own words, when they gave a reason
+            return Reply((Text(text), Text(self._("Their reason: {reason}").format(reason=self.p["reason"]))))
         return Reply((Text(text),))
 
     def booking_rescheduled(self) -> Reply:

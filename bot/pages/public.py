@@ -71,11 +71,12 @@ class PublicHost:
     pages_enabled: bool
     hostname: str | None  # the custom domain the host's links use (None: the main address)
     photo_url: str | None = None  # their picture (None: their initials are shown)
+    locale: str = "en"  # the language they are told in (e-mails about bookings)
 
     def as_user(self) -> User:
         """A detached :class:`User` with these fields, for code that takes one (notices, events)."""
         return User(id=self.id, slug=self.slug, display_name=self.display_name, email=self.email,
-                    timezone=self.timezone, pages_enabled=self.pages_enabled)
+                    timezone=self.timezone, pages_enabled=self.pages_enabled, locale=self.locale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +242,7 @@ class PublicPages:
             id=user.id, slug=user.slug, display_name=user.display_name, email=user.email,
             timezone=user.timezone, pages_enabled=user.pages_enabled,
             hostname=await self._links.hostname_of(session, user), photo_url=user.photo_url,
+            locale=user.locale or "en",
         )
 
     async def _view(self, session: AsyncSession, user: User, row: SchedulingPage) -> PublicView:

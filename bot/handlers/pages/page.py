@@ -31,8 +31,10 @@ from bot.booking.visitor import (
     SlotUnavailable,
     Visitor,
 )
-from bot.handlers.pages import manage
+from bot.handlers.pages import ics_download, manage
+from bot.handlers.pages.confirmation import confirmation_page, just_booked
 from bot.handlers.pages.form_token import csrf_ok, csrf_token, set_csrf
+from bot.handlers.pages.posted_language import posted_language
 from bot.handlers.pages.prefill import remember_visitor, remembered_visitor
 from bot.handlers.pages.visitor import (
     RateLimiter,
@@ -67,6 +69,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/meetings/{user}", page_post)
     app.router.add_post("/meetings/{user}/{page}", page_post)
     manage.setup(app)
+    ics_download.setup(app)
 
 
 async def _view(request: web.Request) -> PublicView | None:
@@ -197,10 +200,10 @@ async def page_post(request: web.Request) -> web.Response:
     if view is None:
         return not_found(request)
     host, page = view.host, view.page
-    lang = language(request, page.language)
-    _ = translator(lang)
     data = await request.post()
     form = {k: str(v) for k, v in data.items() if isinstance(v, str)}
+    lang = posted_language(request, form, page.language)
+    _ = translator(lang)
     embedded = _embedded(request, page)
     if not csrf_ok(request, form.get("csrf"), embedded_page=page.id if embedded else None):
         return await render_page(request, view, note=_("The form expired. Please try again."), status=403,
@@ -212,7 +215,7 @@ async def page_post(request: web.Request) -> web.Response:
     visitor = Visitor(name=form.get("name", ""), email=form.get("email", ""),
                       timezone=zone_or(form.get("tz"), host.timezone), note=form.get("note", ""),
                       answers={q.label: form.get(q.name, "").strip() for q in page.questions
-                               if form.get(q.name, "").strip()})
+                               if form.get(q.name, "").strip()}, language=lang)
     bookings = request.app[BOOKINGS]
     if form.get("mode") == "leave_details":
         try:
@@ -250,12 +253,8 @@ async def page_post(request: web.Request) -> web.Response:
             "who will get back to you.").format(host=host.display_name), 503), embedded)
     except BookingError as exc:
         return await render_page(request, view, note=_(str(exc)), status=400, form=form)
-    zone = ZoneInfo(visitor.timezone)
-    response = respond(request, "booked.html", {
-        "host": host, "page": page, "lang": lang, "status": made.status,
-        "when": format_datetime(made.start.astimezone(zone), "full", locale=locale_of(lang)),
-        "manage": request.app[LINKS].manage(made.manage_token, hostname=host.hostname),
-        "email": visitor.email, "embed": embedded,
-    })
+    manage_link = request.app[LINKS].manage(made.manage_token, hostname=host.hostname)
+    response = confirmation_page(request, just_booked(view, made, visitor), title=page.title,
+                                 manage=manage_link, lang=lang, embedded=embedded)
     await remember_visitor(request, response, visitor)
     return _framed(response, embedded)
