@@ -152,7 +152,9 @@ class EventSync:
                 calendar, connection = written
                 provider = self._scheduler.provider_for(connection, zone=host.timezone)
                 await provider.delete_event(booking.external_event_id, calendar_id=calendar.external_id)
-            await self._store(booking_id, None, None, booking.calendar_id)
+            # A meeting the calendar made went with its event: its link no longer works.
+            gone = ("", None) if conference_of(kind) is not None else None
+            await self._store(booking_id, None, None, booking.calendar_id, meeting=gone)
             booking.external_event_id = None
         if live and not booking.external_event_id:
             await self._create(booking, host, title, kind)

@@ -20,7 +20,7 @@ from bot.booking.events import SYNC_EVENT_KIND, EventSync
 from bot.booking.location_text import booking_place, conference_for, visitor_phone
 from bot.booking.service import Bookings
 from bot.booking.visitor import Visitor
-from bot.calendar.base import Conference, ProviderRegistry
+from bot.calendar.base import CalendarError, Conference, ProviderRegistry
 from bot.calendar.local import local_factory
 from bot.demo.seed import seed
 from bot.keys import SCHEDULER, SESSIONS, SYNC
@@ -207,6 +207,15 @@ async def test_a_google_host_with_a_meet_page_gets_the_meet_link_on_the_booking(
     assert moved.join_url is not None and MEET.match(moved.join_url) and moved.join_url != old
     second = google_fake.api_calls("events.insert")[-1]
     assert old not in str(second.body) and "location" not in second.body
+
+    # Moved again, and Google refuses the meeting: the old link went with its event, none is kept.
+    google_fake.calendars[google_fake.account_email].allowed_conference_types = ()
+    await _move(client, booking_id)
+    with pytest.raises(CalendarError):
+        await _sync(client, booking_id)
+    async with client.app[SESSIONS]() as session:
+        refused = await session.get(Booking, booking_id)
+    assert refused is not None and refused.join_url is None and refused.location == ""
 
 
 async def test_a_microsoft_host_with_a_teams_page_gets_the_teams_join_url(
