@@ -10,7 +10,7 @@ returns. :func:`place_lines` is what an event's description says about the place
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bot.calendar.base import Conference
@@ -86,3 +86,9 @@ def place_lines(location: str, join_url: str | None, *, where: str = "Location",
     if join_url:
         lines.append(f"{join}: {join_url}")
     return "\n".join(lines)
+
+
+def place_labels(pgettext: Callable[[str, str], str]) -> tuple[str, str]:
+    """The description's labels for the location and the join link in a reader's language
+    (``pgettext`` of the ``pages`` catalog), for ``booking_event(..., labels=...)``."""
+    return pgettext("event description", "Location"), pgettext("event description", "Join")

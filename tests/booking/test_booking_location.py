@@ -253,3 +253,17 @@ async def test_a_meet_page_on_a_microsoft_calendar_gets_no_meeting(
     assert booking.join_url is None and booking.location == "" and booking.external_event_id
     (post,) = microsoft_fake.graph_calls("POST", "/events")
     assert "isOnlineMeeting" not in post.body
+
+
+@pytest.mark.parametrize(("locale", "words"), [("en", ("Location", "Join")), ("pt_BR", ("Local", "Entrar")),
+                                               ("da", ("Sted", "Deltag"))])
+def test_the_description_speaks_the_readers_language(locale: str, words: tuple[str, str]) -> None:
+    from bot.booking.events import booking_description
+    from bot.booking.location_text import place_labels
+    from bot.i18n import catalog_root, load
+
+    where, join = place_labels(load(catalog_root(), locale, "pages").pgettext)
+    assert (where, join) == words
+    booking = Booking(location="Nyhavn 1", join_url="https://whereby.com/hana", note="", answers={})
+    assert booking_description(booking, where=where, join=join) == (
+        f"{words[0]}: Nyhavn 1\n{words[1]}: https://whereby.com/hana")
