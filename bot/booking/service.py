@@ -5,7 +5,8 @@ page, connection states and rules, read once by :mod:`bot.pages.public`). It re-
 against *live* availability (every checked calendar must be readable), then writes, in one
 transaction, the booking, the visitor's contact and meeting engagement, and the outbox rows (the
 calendar event in the host's default calendar only -- see :mod:`bot.booking.events` -- and the
-messages of :mod:`bot.booking.notices`). Inside that transaction the host's connection states are
+messages of :mod:`bot.booking.notices`); the booking takes its place from the page
+(:func:`~bot.booking.location_text.booking_place`). Inside that transaction the host's connection states are
 read once more: they must still give the mode the slot was checked in. The database refuses an
 overlapping booking, so of two visitors racing for one slot exactly one wins; the other gets
 :class:`SlotTaken`.
@@ -34,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.accounts.calendars import default_calendar
 from bot.booking.changes import cancel_booking, move_booking
 from bot.booking.events import booking_title, enqueue_sync
+from bot.booking.location_text import booking_place
 from bot.booking.notices import announce_blocked, announce_booked, announce_cancelled, announce_moved
 from bot.booking.visitor import (
     N_,
@@ -119,6 +121,7 @@ class Bookings:
             async with self._sessions() as session, session.begin():
                 await self._still(session, view)
                 default = await default_calendar(session, host.id)
+                place = booking_place(view.page.location_kind, view.page.location_value, visitor.answers)
                 booking = Booking(
                     page_id=view.page.id,
                     host_id=host.id,
@@ -133,6 +136,8 @@ class Bookings:
                     status="requested" if view.mode is Mode.OFFLINE else "confirmed",
                     manage_token_hash=token_hash(token),
                     calendar_id=None if default is None else default.id,
+                    location=place.location,
+                    join_url=place.join_url,
                 )
                 session.add(booking)
                 await session.flush()

@@ -128,6 +128,13 @@ class Attendee:
     name: str = ""
 
 
+class Conference(enum.StrEnum):
+    """A video meeting the calendar provider creates with the event (and returns the join link of)."""
+
+    GOOGLE_MEET = "google_meet"  # Google Calendar: ``conferenceData.createRequest`` (hangoutsMeet)
+    TEAMS = "teams"  # Microsoft Graph: ``isOnlineMeeting`` with ``teamsForBusiness``
+
+
 @dataclass(frozen=True, slots=True)
 class NewEvent:
     """An event Slotbot writes: a booking (timed, busy, attendees invited) or a host's task.
@@ -135,6 +142,12 @@ class NewEvent:
     ``all_day``: whole days from ``start``'s local date to ``end``'s (exclusive), as the aware
     datetimes give them; ``free``: shown as free (never blocks time); ``send_invitations``: False
     writes the event without telling anyone (a task has no attendees to tell).
+
+    ``location``: where it takes place, as text (an address, a phone number, a link);
+    ``join_url``: a video link known before the event is written (the page's fixed link);
+    ``conference``: a video meeting the provider should create with the event. Only the provider
+    of that kind creates one (Google for Meet, Microsoft for Teams); every other ignores it, and
+    :attr:`CreatedEvent.join_url` then stays None.
     """
 
     uid: str
@@ -149,6 +162,8 @@ class NewEvent:
     all_day: bool = False
     free: bool = False
     send_invitations: bool = True
+    join_url: str = ""
+    conference: Conference | None = None
 
     def __post_init__(self) -> None:
         require_aware(self.start, "start")
@@ -161,11 +176,16 @@ class NewEvent:
 
 @dataclass(frozen=True, slots=True)
 class CreatedEvent:
-    """What the provider answered when an event was created."""
+    """What the provider answered when an event was created.
+
+    ``join_url``: the video link of the meeting the provider created with it (``NewEvent.conference``),
+    None when it created none (another provider's kind, or the provider did not give one yet).
+    """
 
     external_id: str
     calendar_id: str
     web_link: str = ""
+    join_url: str | None = None
 
 
 class CalendarError(Exception):

@@ -6,14 +6,20 @@ booking is timed, busy (Google's default) and invites its attendees (``sendUpdat
 (free) and tells nobody (``sendUpdates=none``). :func:`create_calendar` and
 :func:`delete_calendar` are ``calendars.insert`` / ``calendars.delete``, the provider's side of
 :class:`~bot.calendar.sub_calendars.SubCalendars`.
+
+An event asking for a Google Meet (``NewEvent.conference``) carries
+``conferenceData.createRequest`` (type ``hangoutsMeet``, a ``requestId`` derived from the uid, so
+a retried insert asks for the same meeting) and is inserted with ``conferenceDataVersion=1``
+(without it Google ignores ``conferenceData``); :func:`join_link` reads the Meet link back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import hashlib
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from bot.calendar.base import AccessRole, CalendarInfo, NewEvent, ProviderUnavailable
+from bot.calendar.base import AccessRole, CalendarInfo, Conference, NewEvent, ProviderUnavailable
 from bot.calendar.google.mapping import event_id_for
 from bot.calendar.http import Gone
 
@@ -50,7 +56,38 @@ def event_body(event: NewEvent) -> dict[str, Any]:
         body["description"] = event.description
     if event.location:
         body["location"] = event.location
+    if event.conference is Conference.GOOGLE_MEET:
+        body["conferenceData"] = {"createRequest": {
+            "requestId": conference_request_id(event.uid),
+            "conferenceSolutionKey": {"type": "hangoutsMeet"},
+        }}
     return body
+
+
+def conference_request_id(uid: str) -> str:
+    """The ``createRequest.requestId`` of the event ``uid``: the same for a retried insert (Google
+    ignores a repeated id), another for every booking version (its uid differs)."""
+    return "slotbot-" + hashlib.sha256(uid.encode("utf-8")).hexdigest()[:32]
+
+
+def join_link(created: Mapping[str, Any]) -> str | None:
+    """The video link of a created event: its ``conferenceData`` video entry point, else
+    ``hangoutLink``; None while the meeting is not made yet (or none was asked for)."""
+    data = created.get("conferenceData")
+    if isinstance(data, Mapping):
+        for point in data.get("entryPoints") or ():
+            if isinstance(point, Mapping) and point.get("entryPointType") == "video" and point.get("uri"):
+                return str(point["uri"])
+    link = created.get("hangoutLink")
+    return str(link) if link else None
+
+
+def conference_pending(created: Mapping[str, Any]) -> bool:
+    """Whether Google is still making the event's meeting (``createRequest.status`` ``pending``)."""
+    data = created.get("conferenceData")
+    request = data.get("createRequest") if isinstance(data, Mapping) else None
+    status = request.get("status") if isinstance(request, Mapping) else None
+    return isinstance(status, Mapping) and status.get("statusCode") == "pending"
 
 
 async def create_calendar(call: Call, name: str, time_zone: str) -> CalendarInfo:

@@ -25,6 +25,7 @@ from bot.calendar.base import (
     CalendarBusy,
     CalendarError,
     CalendarInfo,
+    Conference,
     ConnectionContext,
     CreatedEvent,
     NewEvent,
@@ -35,7 +36,14 @@ from bot.calendar.base import (
     check_window,
 )
 from bot.calendar.changes import ChangeBatch, Channel, CursorExpired, PushTarget
-from bot.calendar.google.calendars import create_calendar, delete_calendar, event_body, send_updates
+from bot.calendar.google.calendars import (
+    conference_pending,
+    create_calendar,
+    delete_calendar,
+    event_body,
+    join_link,
+    send_updates,
+)
 from bot.calendar.google.changes import read_changes, unwatch, watch
 from bot.calendar.google.client import VOCABULARY, refresh_error, run_blocking, status_of, untyped
 from bot.calendar.google.credentials import credentials_json_of, google_credentials, same_credentials
@@ -88,8 +96,10 @@ class GoogleCalendarProvider:
         retry: RetryPolicy = RetryPolicy(),
         threads: WorkerThreads | None = None,
         tokens: TokenStore | None = None,
+        conference_waits: Sequence[float] = (0.5, 1.0, 2.0),
     ) -> None:
         self._settings = settings
+        self._conference_waits = tuple(conference_waits)  # pauses before re-reading a pending Meet
         self._threads = threads or WorkerThreads.loop_default()
         self._tokens = (tokens or google_tokens()).connection(context)
         self._timeout = timeout
@@ -175,23 +185,39 @@ class GoogleCalendarProvider:
         invited with ``sendUpdates=all``; a task is free and tells nobody).
 
         The Google event id is derived from ``event.uid`` (``event_id_for``), so a retried
-        insert (outbox after a crash) finds the first one instead of booking twice.
+        insert (outbox after a crash) finds the first one instead of booking twice. An event
+        asking for a Google Meet is inserted with ``conferenceDataVersion=1``; its link is read from
+        the answer, and while Google reports the meeting ``pending`` the event is read again a few
+        times (``conference_waits``). No link then: ``join_url`` None (never a made-up one).
         """
         body = event_body(event)
         event_id, updates = str(body["id"]), send_updates(event)
+        meet = event.conference is Conference.GOOGLE_MEET
+        extra = {"conferenceDataVersion": 1} if meet else {}
         try:
             created = await self._call(
-                lambda s: s.events().insert(calendarId=calendar_id, body=body, sendUpdates=updates),
+                lambda s: s.events().insert(calendarId=calendar_id, body=body, sendUpdates=updates, **extra),
                 what="create an event",
             )
         except _Duplicate:
-            created = await self._call(
-                lambda s: s.events().get(calendarId=calendar_id, eventId=event_id), what="read an event"
-            )
+            created = await self._read_event(calendar_id, event_id)
+        link = join_link(created) if meet else None
+        for pause in self._conference_waits if meet else ():
+            if link is not None or not conference_pending(created):
+                break
+            await asyncio.sleep(pause)  # Google is still making the meeting: read it again
+            created = await self._read_event(calendar_id, event_id)
+            link = join_link(created)
         return CreatedEvent(
             external_id=str(created.get("id", event_id)),
             calendar_id=calendar_id,
             web_link=str(created.get("htmlLink", "")),
+            join_url=link,
+        )
+
+    async def _read_event(self, calendar_id: str, event_id: str) -> Any:
+        return await self._call(
+            lambda s: s.events().get(calendarId=calendar_id, eventId=event_id), what="read an event"
         )
 
     async def delete_event(self, uid: str, *, calendar_id: str) -> None:

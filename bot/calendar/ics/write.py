@@ -2,7 +2,9 @@
 
 Start with :func:`event_to_ics`: a :class:`~bot.calendar.base.NewEvent` in, VCALENDAR text out.
 Times are written in UTC (unambiguous in every client); an all-day event has DATE values
-(``start``'s and ``end``'s own dates), and one shown as free ``TRANSP:TRANSPARENT``. All values
+(``start``'s and ``end``'s own dates), and one shown as free ``TRANSP:TRANSPARENT``. The place is
+``LOCATION``; a join link is ``CONFERENCE;VALUE=URI;FEATURE=VIDEO`` (RFC 7986) and is in the
+``DESCRIPTION`` too (many clients ignore ``CONFERENCE``). All values
 go through icalendar, which escapes text and folds lines, so form input cannot inject properties.
 """
 
@@ -37,10 +39,22 @@ def event_to_ics(event: NewEvent, *, method: str | None = None, sequence: int = 
     vevent.add("summary", event.title)
     vevent.add("sequence", sequence)
     vevent.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    if event.description:
-        vevent.add("description", event.description)
+    description = event.description
+    if event.join_url and event.join_url not in description:
+        description = f"{description}\n\n{event.join_url}" if description else event.join_url
+    if description:
+        vevent.add("description", description)
     if event.location:
         vevent.add("location", event.location)
+    if event.join_url:
+        try:  # a URI value is not escaped: one with a line break is refused (and left out)
+            conference = icalendar.vUri(event.join_url)
+        except ValueError:
+            pass
+        else:
+            conference.params["value"] = "URI"
+            conference.params["feature"] = "VIDEO"
+            vevent.add("conference", conference)
     if event.organizer is not None:
         organizer = icalendar.vCalAddress(f"mailto:{event.organizer.email}")
         if event.organizer.name:

@@ -3,7 +3,9 @@
 :func:`event_body` is the ``POST .../events`` body of a :class:`~bot.calendar.base.NewEvent`:
 times in UTC (not every zone Slotbot knows is one Graph accepts on create), ``showAs: busy`` for a
 booking and ``free`` for a task, ``isAllDay`` with midnight-to-midnight dates for an all-day one,
-the uid in ``transactionId`` so a retried create returns the first event. Graph invites the
+the uid in ``transactionId`` so a retried create returns the first event; one asking for a Teams
+meeting has ``isOnlineMeeting`` with ``teamsForBusiness`` (:func:`join_url_of` reads
+``onlineMeeting.joinUrl`` back). Graph invites the
 attendees there are; a task has none. :func:`create_calendar` (``POST /me/calendars``; a 409
 ``ErrorFolderExists`` means the account already has one by that name: it is found and reused) and
 :func:`delete_calendar` (``DELETE /me/calendars/{id}``) are the provider's side of
@@ -12,11 +14,12 @@ attendees there are; a task has none. :func:`create_calendar` (``POST /me/calend
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from bot.calendar.base import AccessRole, CalendarInfo, NewEvent, ProviderUnavailable
+from bot.calendar.base import AccessRole, CalendarInfo, Conference, NewEvent, ProviderUnavailable
 from bot.calendar.http import Conflict, Gone
 from bot.calendar.microsoft.graph import Graph
 from bot.calendar.microsoft.mapping import CALENDAR_FIELDS
@@ -52,7 +55,18 @@ def event_body(event: NewEvent) -> dict[str, Any]:
         body["isAllDay"] = True
     if event.location:
         body["location"] = {"displayName": event.location}
+    if event.conference is Conference.TEAMS:
+        body["isOnlineMeeting"] = True
+        body["onlineMeetingProvider"] = "teamsForBusiness"
     return body
+
+
+def join_url_of(created: Mapping[str, Any]) -> str | None:
+    """The Teams link of a created event (``onlineMeeting.joinUrl``); None when Graph made no
+    meeting (a calendar that does not allow Teams creates the event without one)."""
+    meeting = created.get("onlineMeeting")
+    url = meeting.get("joinUrl") if isinstance(meeting, Mapping) else None
+    return str(url) if url else None
 
 
 def _info(item: object, fallback: str) -> CalendarInfo | None:

@@ -28,6 +28,7 @@ from bot.calendar.base import (
     CalendarBusy,
     CalendarError,
     CalendarInfo,
+    Conference,
     ConnectionContext,
     CreatedEvent,
     NewEvent,
@@ -39,7 +40,7 @@ from bot.calendar.base import (
 )
 from bot.calendar.changes import ChangeBatch, Channel, PushTarget
 from bot.calendar.http import Gone, RetryPolicy
-from bot.calendar.microsoft.calendars import create_calendar, delete_calendar, event_body
+from bot.calendar.microsoft.calendars import create_calendar, delete_calendar, event_body, join_url_of
 from bot.calendar.microsoft.changes import read_changes, renew, subscribe, unsubscribe
 from bot.calendar.microsoft.credentials import dump_credentials, load_credentials
 from bot.calendar.microsoft.graph import Graph
@@ -279,7 +280,8 @@ class MicrosoftCalendarProvider:
         """Create ``event`` in ``calendar_id`` with its attendees required; Graph sends invitations.
 
         The body is ``calendars.py``'s (times in UTC, busy or free, all-day); the uid goes in
-        ``transactionId`` so a retried create does not duplicate it.
+        ``transactionId`` so a retried create does not duplicate it. An event asking for a Teams
+        meeting gets Graph's ``onlineMeeting.joinUrl`` as ``join_url`` (None when Graph made none).
         """
         body = event_body(event)
         url = self._graph.url(f"/me/calendars/{quote(calendar_id, safe='')}/events")
@@ -287,7 +289,8 @@ class MicrosoftCalendarProvider:
         if not isinstance(answer, dict) or not answer.get("id"):
             raise ProviderUnavailable("Microsoft Graph did not return the created event")
         return CreatedEvent(
-            external_id=str(answer["id"]), calendar_id=calendar_id, web_link=str(answer.get("webLink") or "")
+            external_id=str(answer["id"]), calendar_id=calendar_id, web_link=str(answer.get("webLink") or ""),
+            join_url=join_url_of(answer) if event.conference is Conference.TEAMS else None,
         )
 
     async def create_calendar(self, name: str, time_zone: str) -> CalendarInfo:

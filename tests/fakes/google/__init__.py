@@ -17,7 +17,10 @@ It speaks Google's wire protocol closely enough that the real client libraries
   ``syncToken``/``nextSyncToken``, ``pageToken``/``maxResults``, ``showDeleted``, ``timeMin``,
   ``timeMax``, ``q``, ``updatedMin``, ``iCalUID``, ``orderBy``, ``private/sharedExtendedProperty``;
   the last eight and ``showDeleted=false`` answer 400 ``syncTokenWithRequestRestrictions`` beside a
-  sync token; an invalidated token 410 ``fullSyncRequired``) and POST (``events.insert``),
+  sync token; an invalidated token 410 ``fullSyncRequired``) and POST (``events.insert``; with
+  ``conferenceDataVersion=1`` a ``conferenceData.createRequest`` makes a Google Meet, see
+  ``conference.py``: ``fake.conferencing.pending`` answers ``pending`` first, a calendar's
+  ``allowed_conference_types`` limits the solution types),
   ``calendars/{id}/events/{eventId}`` GET/PATCH/PUT/DELETE (``sendUpdates`` recorded),
   ``calendars/{id}/events/watch`` POST (a push channel: ``sync`` then ``exists`` notifications
   POSTed to its address over HTTP, Google's ``X-Goog-*`` headers, retries on 5xx) and

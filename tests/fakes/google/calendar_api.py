@@ -59,6 +59,7 @@ class FakeCalendar:
     lost: int | None = None  # 403 or 404 once access is lost
     changes: dict[str, int] = field(default_factory=dict)  # event id -> serial of its last change
     sync_generation: int = 0  # bumped when the calendar's sync tokens are invalidated
+    allowed_conference_types: tuple[str, ...] = ("hangoutsMeet",)  # conferenceProperties
 
 
 Answer = tuple[int, dict[str, str], Any]
@@ -187,6 +188,7 @@ def _list_entry(cal: FakeCalendar) -> dict[str, Any]:
         "backgroundColor": "#9fe1e7",
         "foregroundColor": "#000000",
         "defaultReminders": [],
+        "conferenceProperties": {"allowedConferenceSolutionTypes": list(cal.allowed_conference_types)},
     }
     if cal.summary_override:
         entry["summaryOverride"] = cal.summary_override

@@ -12,7 +12,8 @@ token was issued, deleted ones as ``{"kind", "etag", "id", "status": "cancelled"
 sync token, and ``showDeleted=false``, answer 400; an invalidated token answers 410
 ``fullSyncRequired``. Writes: ``events.insert``, ``events.patch`` (objects merged, lists replaced),
 ``events.update`` (the whole resource), ``events.delete`` (``sendUpdates`` recorded for each),
-``calendars.insert``/``get``/``delete``.
+``calendars.insert``/``get``/``delete``. ``conferenceData`` on an insert:
+:mod:`tests.fakes.google.conference`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from tests.fakes.google.calendar_api import (
     _parse_instant,
 )
 from tests.fakes.google.calendars import CalendarWrites
+from tests.fakes.google.conference import Conferencing
 from tests.fakes.google.push import PushApi
 from tests.fakes.google.wire import google_error
 
@@ -109,6 +111,7 @@ class SyncApi(CalendarWrites, PushApi, CalendarApi):
 
     def _init_sync(self) -> None:
         self._serial = 0
+        self.conferencing = Conferencing()  # conferenceData on events.insert (conference.py)
         self.sent_updates = []  # (method id, event id, sendUpdates) for every write
         self._init_push()
 
@@ -387,8 +390,11 @@ class SyncApi(CalendarWrites, PushApi, CalendarApi):
                 return 409, {}, google_error(409, "duplicate", "The requested identifier already exists.")
         else:
             event_id = f"fake{self._next_id():06d}"
-        fields = {k: v for k, v in body.items() if k not in ("id", "status")}
+        fields = {k: v for k, v in body.items() if k not in ("id", "status", "hangoutLink")}
+        answered, refused = self.conferencing.apply(fields, query, cal.allowed_conference_types)
+        if refused is not None:
+            return refused
         event = self._complete(cal, {"status": body.get("status", "confirmed"), **fields}, event_id)
         self.send_updates[event_id] = query.get("sendUpdates")
         self.sent_updates.append(("events.insert", event_id, query.get("sendUpdates")))
-        return 200, {}, event
+        return 200, {}, self.conferencing.answer(event, answered)

@@ -3,7 +3,10 @@
 ``POST /me/calendars`` (``{name}``: a calendar the user owns, ``canEdit`` true; 409
 ``ErrorFolderExists`` for a name taken), ``DELETE /me/calendars/{id}`` (not the default calendar),
 ``POST /me/events`` and ``/me/calendars/{id}/events`` (``transactionId`` makes a retry return the
-first event; ``singleValueExtendedProperties`` stored), ``GET``/``PATCH``/``DELETE`` on
+first event; ``singleValueExtendedProperties`` stored; ``isOnlineMeeting`` with an
+``onlineMeetingProvider`` the calendar allows makes a meeting, ``onlineMeeting.joinUrl``
+``https://teams.microsoft.com/l/meetup-join/...``, one it does not allow leaves the event without
+one, as Graph does, and a value outside the enum answers 400), ``GET``/``PATCH``/``DELETE`` on
 ``/me/events/{id}`` and ``/me/calendars/{id}/events/{id}`` (``$select``, ``$expand`` of extended
 properties, ``Prefer: outlook.timezone``). Every change (API or knob) gets a new ``changeKey``
 and ``lastModifiedDateTime``, the next change serial in its calendar's ``changes``, and goes to
@@ -13,6 +16,7 @@ and ``lastModifiedDateTime``, the next change serial in its calendar's ``changes
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 from aiohttp import web
@@ -34,6 +38,23 @@ from tests.fakes.microsoft.model import DEFAULT_EMAIL, _change_key
 from tests.fakes.oauth import AccessGrant
 
 _NOT_FOUND = ("ErrorItemNotFound", "The specified object was not found in the store.")
+_MEETING_PROVIDERS = ("unknown", "skypeForBusiness", "skypeForConsumer", "teamsForBusiness")
+"""Graph's onlineMeetingProviderType values."""
+
+
+def _online_meeting(body: dict[str, Any], calendar: FakeCalendar) -> tuple[str, str | None] | web.Response:
+    """The provider and join URL an event body asks for (Graph makes none the calendar does not
+    allow: the event is created with ``isOnlineMeeting`` false)."""
+    provider = body.get("onlineMeetingProvider", "unknown")
+    if provider not in _MEETING_PROVIDERS:
+        return _graph_error(400, "RequestBodyRead", f"Requested value '{provider}' was not found.")
+    if body.get("isOnlineMeeting") is not True or provider not in calendar.online_meeting_providers:
+        return "unknown", None
+    thread = secrets.token_hex(16)
+    return provider, (
+        f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{thread}%40thread.v2/0"
+        f"?context=%7b%22Tid%22%3a%22{secrets.token_hex(8)}%22%7d"
+    )
 
 
 def preferences(request: web.Request) -> tuple[dt.tzinfo, str, int | None]:
@@ -225,6 +246,9 @@ class EventsApi(GraphApi):
             return _graph_error(
                 400, "ErrorInvalidRequest", "Your request is invalid: start and end are required."
             )
+        meeting = _online_meeting(body, found)
+        if isinstance(meeting, web.Response):
+            return meeting
         event = FakeEvent(
             id=_graph_id("evt"),
             subject=str(body.get("subject", "")),
@@ -240,6 +264,8 @@ class EventsApi(GraphApi):
             extended_properties={
                 str(p["id"]): str(p.get("value", "")) for p in body.get("singleValueExtendedProperties") or []
             },
+            online_meeting_provider=meeting[0],
+            join_url=meeting[1],
         )
         found.events.append(event)
         self._touch(found, event, "created")

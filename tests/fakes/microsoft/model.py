@@ -55,6 +55,8 @@ class FakeEvent:
     event_type: str = "singleInstance"  # occurrence, exception, seriesMaster
     series_master_id: str | None = None
     extended_properties: dict[str, str] = field(default_factory=dict)  # singleValueExtendedProperties
+    online_meeting_provider: str = "unknown"  # set with a join URL when a meeting was made
+    join_url: str | None = None  # onlineMeeting.joinUrl
     change_key: str = field(default_factory=_change_key)
     created: dt.datetime = field(default_factory=_utcnow)
     last_modified: dt.datetime = field(default_factory=_utcnow)
@@ -88,6 +90,7 @@ class FakeCalendar:
     events: list[FakeEvent] = field(default_factory=list)
     fault: int | None = None
     changes: dict[str, int] = field(default_factory=dict)  # event id -> serial of its last change
+    online_meeting_providers: tuple[str, ...] = ("teamsForBusiness",)  # allowedOnlineMeetingProviders
 
 
 @dataclass
