@@ -17,7 +17,7 @@ another provider makes none: the booking then says nothing about a meeting (a wa
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -42,6 +42,8 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 SYNC_EVENT_KIND = "booking.sync_event"
+AnnounceLink = Callable[[AsyncSession, User, tuple[str, bool], Booking], None]
+"""Queues the visitor's message about a booking's new video link (host, (title, named), booking)."""
 RECORD_SOURCE = "contact_record"
 """The engagement source of a meeting scheduled from a contact's record (see bot.contacts)."""
 
@@ -128,12 +130,19 @@ def enqueue_sync(session: AsyncSession, booking: Booking) -> None:
 class EventSync:
     """The outbox handler that writes, moves and removes booking events."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], scheduler: Scheduler) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], scheduler: Scheduler, *,
+                 announce_link: AnnounceLink | None = None) -> None:
         self._sessions = sessions
         self._scheduler = scheduler
+        self._announce_link = announce_link
 
     async def sync(self, payload: dict[str, Any]) -> None:
-        """Bring the event of ``payload["booking_id"]`` in step with the booking."""
+        """Bring the event of ``payload["booking_id"]`` in step with the booking.
+
+        A video meeting the calendar made with the event (Meet, Teams) has a link the visitor's
+        confirmation could not carry: ``announce_link`` (wired to
+        :func:`bot.booking.notices.announce_video_link`) sends it, in the transaction that stores it.
+        """
         booking_id = int(payload["booking_id"])
         async with self._sessions() as session:
             booking = await session.get(Booking, booking_id)
@@ -180,7 +189,7 @@ class EventSync:
             calendar_id=calendar.external_id,
         )
         await self._store(booking.id, created.external_id, booking.sequence, calendar.id,
-                          meeting=_meeting(conference, created))
+                          meeting=_meeting(conference, created), told=(host, title))
 
     async def _calendar(
         self, session: AsyncSession, calendar_id: int | None
@@ -191,10 +200,11 @@ class EventSync:
 
     async def _store(
         self, booking_id: int, external_id: str | None, sequence: int | None, calendar_id: int | None,
-        *, meeting: tuple[str, str | None] | None = None,
+        *, meeting: tuple[str, str | None] | None = None, told: tuple[User, tuple[str, bool]] | None = None,
     ) -> None:
         """Record the booking's event; ``meeting`` (location, join link) replaces the booking's
-        place when the calendar was asked to make a video meeting."""
+        place when the calendar was asked to make a video meeting. A new link is sent to the
+        visitor (``told``: the host and the title) when the booking is live."""
         async with self._sessions() as session, session.begin():
             stored = await session.get(Booking, booking_id)
             if stored is not None:
@@ -202,7 +212,11 @@ class EventSync:
                 stored.event_sequence = sequence
                 stored.calendar_id = calendar_id
                 if meeting is not None:
+                    new_link = meeting[1] is not None and meeting[1] != stored.join_url
                     stored.location, stored.join_url = meeting
+                    if (new_link and told is not None and self._announce_link is not None
+                            and stored.status == "confirmed"):
+                        self._announce_link(session, told[0], told[1], stored)
 
 
 def _meeting(conference: Conference | None, created: CreatedEvent) -> tuple[str, str | None] | None:

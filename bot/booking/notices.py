@@ -165,6 +165,22 @@ def announce_booked(session: AsyncSession, host: User, title: str, booking: Book
     )
 
 
+def announce_video_link(session: AsyncSession, host: User, title: tuple[str, bool], booking: Booking) -> None:
+    """The calendar made the booking's video meeting (Meet, Teams) after the visitor's confirmation
+    went out: send them its link, with the invitation brought up to date (same UID and SEQUENCE)."""
+    lang = _visitor_language(host, booking, by_host=not title[1])
+    _ = emails_gettext(lang)
+    when = when_text(booking.start_at, booking.end_at, booking.timezone, lang)
+    _tell_visitor(
+        session, host, booking,
+        subject=_("Video link: {title} with {host}").format(title=title[0], host=host.display_name),
+        text=_paragraphs(
+            _("Your meeting on {when} now has its video link.").format(when=when),
+            where_lines(booking, lang)),
+        ics=invitation(host, title[0], booking, named=title[1]),
+    )
+
+
 def announce_moved(
     session: AsyncSession, host: User, title: str, booking: Booking, previous: datetime, manage: str,
     *, by_host: bool = False,

@@ -18,12 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.booking.events import SYNC_EVENT_KIND, EventSync
 from bot.booking.location_text import booking_place, conference_for, visitor_phone
+from bot.booking.notices import announce_video_link
 from bot.booking.service import Bookings
 from bot.booking.visitor import Visitor
 from bot.calendar.base import CalendarError, Conference, ProviderRegistry
 from bot.calendar.local import local_factory
 from bot.demo.seed import seed
-from bot.keys import SCHEDULER, SESSIONS, SYNC
+from bot.keys import OUTBOX, SCHEDULER, SESSIONS, SYNC
 from bot.notices.chat import NOTICE_KIND
 from bot.notices.email import EMAIL_KIND
 from bot.notices.outbox import OutboxWorker
@@ -267,3 +268,35 @@ def test_the_description_speaks_the_readers_language(locale: str, words: tuple[s
     booking = Booking(location="Nyhavn 1", join_url="https://whereby.com/hana", note="", answers={})
     assert booking_description(booking, where=where, join=join) == (
         f"{words[0]}: Nyhavn 1\n{words[1]}: https://whereby.com/hana")
+
+
+async def test_the_visitor_is_sent_the_meet_link_once_the_calendar_made_it(
+    app_client: AppClient, google_fake: FakeGoogle
+) -> None:
+    client = await app_client(SLOTBOT_SYNC_PUSH="off", **google_fake.env())
+    assert client.app is not None
+    await client.app[SYNC].stop()
+    await client.app[OUTBOX].stop()  # this test runs the e-mails itself
+    sessions = client.app[SESSIONS]
+    host_id, _ = await google_host(client, google_fake)
+    booking_id = await _booking(client, host_id, LocationKind.GOOGLE_MEET)
+    async with sessions() as session, session.begin():
+        await session.execute(update(Booking).values(language="da"))
+    sync = EventSync(sessions, client.app[SCHEDULER], announce_link=announce_video_link).sync
+    sent: list[dict[str, Any]] = []
+
+    async def capture(payload: dict[str, Any]) -> None:
+        sent.append(payload)
+
+    await sync({"booking_id": booking_id})
+    await sync({"booking_id": booking_id})  # run again (at-least-once): no second message
+    assert await OutboxWorker(sessions, {EMAIL_KIND: capture}).run_once() == 1
+    async with sessions() as session:
+        booking = await session.get(Booking, booking_id)
+    assert booking is not None and booking.join_url is not None
+    (mail,) = sent
+    assert mail["to"] == "vera@visitor.example" and mail["subject"].startswith("Videolink: Intro call")
+    assert booking.join_url in mail["text"]
+    event = icalendar.Calendar.from_ical(mail["ics"]).walk("VEVENT")[0]
+    assert str(event["UID"]) == f"slotbot-booking-{booking_id}@slotbot"
+    assert booking.join_url in str(event["DESCRIPTION"])
