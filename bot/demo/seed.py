@@ -21,11 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.accounts.calendars import is_default_of
 from bot.settings import decode_key
 from storage.crypto import SecretBox, generate_key
+from bot.pages.location import LocationKind
 from storage.models import Calendar, CalendarConnection, LocalEvent, SchedulingPage, User
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "demo.host@example.com"
 DEMO_TIMEZONE = "Europe/Copenhagen"
+DEMO_VIDEO_LINK = "https://video.example.com/demo-host"  # example.com: a link that is clearly the demo's
 KEY_FILE = "secret.key"
 
 
@@ -146,6 +148,12 @@ async def seed(sessions: async_sessionmaker[AsyncSession], secrets: SecretBox) -
                 rules={},
                 is_default=True,
                 in_widget=True,
+                # A fixed video link (as a host pastes one) and e-mail reminders a day and an hour
+                # before, so the demo's confirmation, e-mails and invitations show both.
+                location_kind=LocationKind.LINK.value,
+                location_value=DEMO_VIDEO_LINK,
+                reminders=[1440, 60],
+                remind_host=True,
             )
         )
         return DemoHost(user.id, calendar.id)
