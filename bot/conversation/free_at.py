@@ -76,6 +76,7 @@ def why_not_free(turn: Turn, rules: AvailabilityRules, start: datetime, end: dat
                  label: str) -> Text:
     """Why one day's window ``[start, end)`` (named ``label``) has no free time."""
     _ = turn.gettext
+    label = label[:1].upper() + label[1:]  # it opens the sentence ("lør. 5. dec." -> "Lør. 5. dec.")
     low, high = int(max(start, turn.now).timestamp()), int(end.timestamp())
     if not _working(rules, low, high):
         return Text(_("{day} is outside your working hours.").format(day=label))

@@ -93,12 +93,12 @@ async def test_a_day_without_free_time_says_why(world: World) -> None:
     assert texts(saturday) == "Sat, Mar 28 is outside your working hours."
     assert sections(saturday) == []
     pt = await ask(world, "quando estou livre no sábado?", "pt_BR")
-    assert pt == "sáb., 28 de mar. está fora do seu horário de trabalho."
+    assert pt == "Sáb., 28 de mar. está fora do seu horário de trabalho."
     # Tuesday is blocked by an all-day event; busy time has no titles, so it is "fully booked".
     tuesday = await ask(world, "when am I free on tuesday?")
     assert tuesday == "Tue, Mar 31 is fully booked."
     da = await ask(world, "hvornår er jeg ledig tirsdag?", "da")
-    assert da == "tirs. 31. mar. er fuldt booket."
+    assert da == "Tirs. 31. mar. er fuldt booket."
 
 
 async def test_the_day_is_named_once(world: World) -> None:
