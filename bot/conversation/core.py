@@ -28,6 +28,7 @@ from bot.conversation.speaker import Speaker as Speaker
 from bot.conversation.texts import gettext_for, provider_label
 from bot.conversation.turn import Turn
 from bot.conversation.when import parse_when
+from bot.conversation.written import written_language
 
 HOME_BOOKINGS = 5
 HOME_TASKS = 5
@@ -43,7 +44,9 @@ class Conversation:
         return Turn(self._backend, speaker, now)
 
     async def message(self, speaker: Speaker, text: str, *, now: datetime) -> Reply:
-        """Answer a plain-language message (a DM, a mention, the web chat)."""
+        """Answer a plain-language message (a DM, a mention, the web chat), in the language it is
+        written in when that is clearly English, Portuguese or Danish, else in the speaker's."""
+        speaker = _in_written_language(speaker, text)
         intent = understand(text)
         if intent.kind == "task":
             intent = Intent("task", text)  # the title keeps the writer's own capitals
@@ -52,7 +55,9 @@ class Conversation:
         return await self._answer(self._turn(speaker, now), intent, strict=False)
 
     async def command(self, speaker: Speaker, text: str, *, now: datetime) -> Reply:
-        """Answer the arguments of the slash command ("connect google", "free tomorrow"...)."""
+        """Answer the arguments of the slash command ("connect google", "free tomorrow"...), in the
+        language they are written in when that is clear (as :meth:`message`)."""
+        speaker = _in_written_language(speaker, text)
         intent = command(text)
         if intent.kind == "task":
             intent = Intent("task", text)
@@ -164,6 +169,13 @@ class Conversation:
             return Reply((Text(_("OK, I'll follow your chat app's language again.")),))
         name = Locale.parse(locale).get_language_name(locale) or locale
         return Reply((Text(_("OK, from now on I'll talk to you in {language}.").format(language=name)),))
+
+
+def _in_written_language(speaker: Speaker, text: str) -> Speaker:
+    language = written_language(text)
+    if language is None or language == speaker.locale:
+        return speaker
+    return Speaker(speaker.user_id, language, speaker.timezone)
 
 
 def _names_a_time(speaker: Speaker, text: str, now: datetime) -> bool:

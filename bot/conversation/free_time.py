@@ -11,87 +11,25 @@ no calendar could be read it shows no ranges at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+import re
+from datetime import datetime, time, timedelta
 
-from bot.availability import (
-    AvailabilityRules,
-    Interval,
-    ceil_seconds,
-    floor_seconds,
-    intersect,
-    local_seconds,
-    merge,
-    subtract,
-    working_intervals,
-)
 from bot.conversation import dates
 from bot.conversation.accounts import connect_buttons, settings_button
+from bot.conversation.free_at import look_ahead_end, point_answer, why_not_free
+from bot.conversation.free_days import MIN_MINUTES as MIN_MINUTES
+from bot.conversation.free_days import FreeDay as FreeDay
+from bot.conversation.free_days import free_ranges as free_ranges
 from bot.conversation.reply import Block, Reply, Section, Text
 from bot.conversation.texts import reason_text
 from bot.conversation.turn import Turn, page_rules
-from bot.conversation.when import When, parse_when
+from bot.conversation.when import When, normalize, parse_when
+
+_ASKS_WHEN = re.compile(r"\b(?:when|quando|hvornår|hvornar|what times?|que horas?|hvilke tider)\b")
+"""A question for a list of times, not a yes or no, even when it names one moment."""
 
 MAX_DAYS = 14
 """Longest window answered at once (longer questions are cut, and the answer says so)."""
-
-MIN_MINUTES = 15
-"""Shortest free range shown when no meeting length was asked for."""
-
-
-@dataclass(frozen=True, slots=True)
-class FreeDay:
-    """The free ranges of one local day (aware UTC datetimes)."""
-
-    day: date
-    ranges: tuple[tuple[datetime, datetime], ...]
-
-
-def free_ranges(
-    rules: AvailabilityRules,
-    *,
-    start: datetime,
-    end: datetime,
-    now: datetime,
-    busy: Sequence[Interval],
-    daily: tuple[time, time] | None = None,
-    min_minutes: int = MIN_MINUTES,
-) -> list[FreeDay]:
-    """Working hours in ``[max(start, now), end)`` (and in ``daily`` hours) minus ``busy``.
-
-    ``busy`` are epoch-second intervals; ranges shorter than ``min_minutes`` are left out.
-    """
-    zone = rules.zone
-    low, high = max(ceil_seconds(start), ceil_seconds(now)), floor_seconds(end)
-    if high <= low:
-        return []
-    blocked = merge(busy)
-    out: list[FreeDay] = []
-    for day, range_start, range_end in working_intervals(rules, low, high):
-        window: list[Interval] = [(max(range_start, low), min(range_end, high))]
-        if daily is not None:
-            after = local_seconds(day, daily[0], zone)
-            before = (
-                local_seconds(day + timedelta(days=1), time(0), zone)
-                if daily[1] == time(0)
-                else local_seconds(day, daily[1], zone)
-            )
-            window = intersect(window, [(after, before)])
-        free = [
-            (s, e) for s, e in subtract(window, blocked) if e - s >= max(min_minutes, 1) * 60
-        ]
-        if not free:
-            continue
-        spans = tuple(
-            (datetime.fromtimestamp(s, UTC), datetime.fromtimestamp(e, UTC)) for s, e in free
-        )
-        if out and out[-1].day == day:
-            out[-1] = FreeDay(day, out[-1].ranges + spans)
-        else:
-            out.append(FreeDay(day, spans))
-    return out
-
 
 def window_label(turn: Turn, when: When) -> str:
     """The window of a question as the answer names it: a day (with hours) or a range of days."""
@@ -136,14 +74,16 @@ async def answer(turn: Turn, text: str) -> Reply:
         end = limit
         notes.append(Text(_("That's a long time: I looked at the first {days} days.").format(days=MAX_DAYS)))
     if when.explicit:
-        when = When(start, end, when.duration_minutes, when.daily, True)
+        when = When(start, end, when.duration_minutes, when.daily, True, when.point)
     length = when.duration_minutes
     if length:
         notes.append(Text(_("Only free time of at least {length} is shown.").format(
             length=dates.minutes(length, turn.locale))))
     rules = page_rules(page, turn.speaker.timezone, durations=(length or base.durations[0],))
+    direct = when.point and not _ASKS_WHEN.search(normalize(text))
     found = await backend.availability(
-        turn.user_id, start=start, end=end, now=turn.now, rules=rules,
+        turn.user_id, start=start, end=look_ahead_end(start, turn) if direct else end, now=turn.now,
+        rules=rules,
         duration_minutes=length or base.durations[0],
     )
     if not found.has_calendars:
@@ -169,15 +109,23 @@ async def answer(turn: Turn, text: str) -> Reply:
                 window=label)),
             await settings_button(turn),
         ))
-    if problems:
-        heading = _("These look free in the calendars that could be read, {window} — not certain:")
-    else:
-        heading = _("You're free at these times, {window}:")
-    blocks = [*problems, *notes, Text(heading.format(window=label))]
     zone_name = dates.zone_name(turn.zone, turn.locale)
+    one_day = start.astimezone(turn.zone).date() == (end - timedelta(microseconds=1)).astimezone(
+        turn.zone).date()
+    if direct and not problems:
+        answered = point_answer(turn, rules, start, end, found.result.busy_seconds)
+        return Reply((*answered, Text(_("Times are in {zone}.").format(zone=zone_name))))
+    if one_day and not days and not problems:
+        return Reply((*notes, why_not_free(turn, rules, start, end, label)))
+    if problems:
+        heading = (_("These look free in the calendars that could be read — not certain:") if one_day
+                   else _("These look free in the calendars that could be read, {window} — not certain:"))
+    else:
+        heading = _("You're free at these times:") if one_day else _("You're free at these times, {window}:")
+    blocks = [*problems, *notes, Text(heading.format(window=label))]
     for free_day in days:
         blocks.append(Section(
-            dates.day(free_day.day, turn.locale),
+            label if one_day else dates.day(free_day.day, turn.locale),
             tuple(dates.hours(s, e, turn.zone, turn.locale) for s, e in free_day.ranges),
         ))
     if not days:

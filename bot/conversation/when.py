@@ -68,6 +68,8 @@ class When:
     ``daily`` restricts every day of a multi-day window to local hours ``(from, to)`` (``to`` of
     ``time(0)`` is midnight); on a one-day window those hours are already in ``start``/``end``.
     ``explicit`` is false when nothing about time was said and the default window was chosen.
+    ``point`` is true when one moment of one day was asked about ("at 3pm tomorrow"): the window
+    is that moment, an hour long (or the meeting length asked for).
     """
 
     start: datetime
@@ -75,6 +77,7 @@ class When:
     duration_minutes: int | None = None
     daily: tuple[time, time] | None = None
     explicit: bool = True
+    point: bool = False
 
 
 def parse_when(
@@ -120,9 +123,10 @@ def parse_when(
             end = _at(first, hours[1], zone) if hours[1] < 24 * 60 else end
         else:
             daily = (clock(hours[0]), clock(hours[1]))
+    at_point = point is not None and daily is None
     if start < local_now < end:
         start = local_now
-    return When(start, end, duration, daily, True)
+    return When(start, end, duration, daily, True, at_point)
 
 
 _GREETINGS = re.compile(
