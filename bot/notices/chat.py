@@ -36,14 +36,15 @@ NOTICE_KIND = "chat.notify"
 Deliver = Callable[[ChatIdentity, Reply], Awaitable[None]]
 
 
-def enqueue_notice(session: AsyncSession, user_id: int, notice: str, params: dict[str, str]) -> None:
+def enqueue_notice(session: AsyncSession, user_id: int, notice: str, params: dict[str, str], *,
+                   dedupe_key: str | None = None) -> None:
     """Notify ``user_id`` in chat once the surrounding transaction commits.
 
     ``notice`` is one of :data:`~bot.conversation.notices.NOTICES`; ``params`` are strings
-    (instants as ISO-8601 UTC).
+    (instants as ISO-8601 UTC). ``dedupe_key``: the notice is queued at most once under it.
     """
     message = notice_message(user_id, notice, params)
-    enqueue(session, message.kind, dict(message.payload))
+    enqueue(session, message.kind, dict(message.payload), dedupe_key=dedupe_key)
 
 
 def notice_message(user_id: int, notice: str, params: dict[str, str]) -> Message:
