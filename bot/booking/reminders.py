@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,8 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.booking.events import booking_title
 from bot.booking.notices import iso_utc
 from bot.i18n import supported_locale, translations
-from bot.notices.chat import enqueue_notice
-from bot.notices.email import enqueue_email
+from bot.notices.chat import notice_message
+from bot.notices.email import email_message
 from bot.notices.outbox import PermanentFailure, enqueue
 from bot.pages.public import PublicPage
 from storage.models import Booking, OutboxMessage, SchedulingPage, User, utcnow
@@ -71,7 +71,8 @@ def planned_reminders(start: datetime, offsets: Sequence[int], *, remind_host: b
         wanted += [(HOST, minutes) for minutes in offsets] + [(HOST_CHAT, HOST_CHAT_MINUTES)]
     planned = []
     for recipient, minutes in wanted:
-        due = start - timedelta(minutes=minutes)  # aware datetimes: elapsed time, DST or not
+        # In UTC: Python subtracts wall-clock time within one zone, which is wrong across DST.
+        due = start.astimezone(UTC) - timedelta(minutes=minutes)
         if minutes > 0 and due > now:
             planned.append(Planned(recipient, minutes, due))
     return planned
@@ -151,7 +152,7 @@ class Reminders:
                 host = await session.get(User, booking.host_id)
                 if host is None:
                     return
-                await _queue(session, booking, host, due, key)
+                await _queue(session, booking, host, due, key, self._clock())
         except IntegrityError:  # another worker queued it at the same moment
             log.info("reminder already sent", extra={"booking_id": due.booking_id})
 
@@ -161,26 +162,28 @@ def _still_on(booking: Booking | None, due: _Due, now: datetime) -> bool:
             and booking.start_at == due.start and booking.start_at > now)
 
 
-async def _queue(session: AsyncSession, booking: Booking, host: User, due: _Due, key: str) -> None:
+async def _queue(session: AsyncSession, booking: Booking, host: User, due: _Due, key: str,
+                 now: datetime) -> None:
+    """Queue the reminder's e-mail or chat notice under ``key``, due at ``now`` (the worker's clock)."""
     title, _named = await booking_title(session, booking)
     if due.recipient == HOST_CHAT:
-        enqueue_notice(session, host.id, "meeting_reminder", {
+        message = notice_message(host.id, "meeting_reminder", {
             "title": title, "visitor_name": booking.visitor_name, "start": iso_utc(booking.start_at),
             "minutes": str(due.offset),
-        }, dedupe_key=key)
-        return
-    if due.recipient == HOST:
+        })
+    elif due.recipient == HOST:
         if not host.email:
             return
         subject, text = host_reminder(booking, title, locale=host.locale, zone=host.timezone)
-        enqueue_email(session, to=host.email, to_name=host.display_name, subject=subject, text=text,
-                      dedupe_key=key)
-        return
-    page = await session.get(SchedulingPage, booking.page_id) if booking.page_id else None
-    locale = booking.language or (page.language if page is not None else None) or "en"
-    subject, text = visitor_reminder(booking, title, host.display_name, due.manage, locale=locale)
-    enqueue_email(session, to=booking.visitor_email, to_name=booking.visitor_name, subject=subject,
-                  text=text, dedupe_key=key)
+        message = email_message(to=host.email, to_name=host.display_name, subject=subject, text=text)
+    else:
+        page = await session.get(SchedulingPage, booking.page_id) if booking.page_id else None
+        locale = booking.language or (page.language if page is not None else None) or "en"
+        subject, text = visitor_reminder(booking, title, host.display_name, due.manage, locale=locale)
+        message = email_message(to=booking.visitor_email, to_name=booking.visitor_name,
+                                subject=subject, text=text)
+    enqueue(session, message.kind, dict(message.payload), secret=message.secret, audit=message.audit,
+            on_dead=message.on_dead, dedupe_key=key, now=now)
 
 
 def _moment(moment: datetime, zone: str, locale: str) -> dict[str, str]:

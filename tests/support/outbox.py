@@ -5,13 +5,14 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from bot.keys import OUTBOX, SESSIONS
 from bot.booking.reminders import REMINDER_KIND
+from bot.keys import OUTBOX, SESSIONS
 from storage.models import OutboxMessage, utcnow
 
 
 async def settle(client: TestClient, *, none_dead: bool = False) -> None:
-    """Run the outbox until nothing is waiting (but reminders planned for later); ``none_dead``: also fail if a message died."""
+    """Run the outbox until nothing is waiting (reminders planned for later wait for their time);
+    ``none_dead``: also fail if a message died."""
     assert client.app is not None
     for _ in range(100):
         await client.app[OUTBOX].run_once()
