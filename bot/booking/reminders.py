@@ -59,6 +59,9 @@ class Planned:
     recipient: str
     offset_minutes: int
     due: datetime
+    stale: datetime
+    """When sending it no longer makes sense: the recipient's next reminder is due, or the meeting
+    starts (a worker that was down for a day sends the 1 h reminder, not the 24 h one too)."""
 
 
 def planned_reminders(start: datetime, offsets: Sequence[int], *, remind_host: bool,
@@ -66,15 +69,17 @@ def planned_reminders(start: datetime, offsets: Sequence[int], *, remind_host: b
     """The reminders of a meeting starting at ``start``: each offset (minutes, elapsed time) for the
     visitor and, with ``remind_host``, the host, plus the host's chat reminder; those already due
     at ``now`` are left out."""
-    wanted = [(VISITOR, minutes) for minutes in offsets]
+    minutes = sorted({m for m in offsets if m > 0}, reverse=True)
+    wanted = {VISITOR: minutes}
     if remind_host:
-        wanted += [(HOST, minutes) for minutes in offsets] + [(HOST_CHAT, HOST_CHAT_MINUTES)]
+        wanted |= {HOST: minutes, HOST_CHAT: [HOST_CHAT_MINUTES]}
+    start = start.astimezone(UTC)  # Python subtracts wall-clock time within one zone: wrong across DST
     planned = []
-    for recipient, minutes in wanted:
-        # In UTC: Python subtracts wall-clock time within one zone, which is wrong across DST.
-        due = start.astimezone(UTC) - timedelta(minutes=minutes)
-        if minutes > 0 and due > now:
-            planned.append(Planned(recipient, minutes, due))
+    for recipient, each in wanted.items():
+        dues = [start - timedelta(minutes=m) for m in each]
+        for m, due, stale in zip(each, dues, [*dues[1:], start], strict=True):
+            if due > now:
+                planned.append(Planned(recipient, m, due, stale))
     return planned
 
 
@@ -97,7 +102,7 @@ def plan_reminders(session: AsyncSession, booking: Booking, page: PublicPage, ma
             session, REMINDER_KIND,
             {"booking_id": booking.id, "sequence": booking.sequence,
              "start": booking.start_at.isoformat(), "offset": plan.offset_minutes,
-             "recipient": plan.recipient, "manage": manage},
+             "recipient": plan.recipient, "stale": plan.stale.isoformat(), "manage": manage},
             secret=("manage",),
             audit={"booking_id": booking.id, "offset": plan.offset_minutes, "recipient": plan.recipient},
             dedupe_key=reminder_key(booking.id, booking.sequence, plan.offset_minutes, plan.recipient),
@@ -113,6 +118,7 @@ class _Due:
     start: datetime
     offset: int
     recipient: str
+    stale: datetime
     manage: str
 
 
@@ -120,10 +126,12 @@ def _due(payload: dict[str, Any]) -> _Due:
     try:
         due = _Due(int(payload["booking_id"]), int(payload["sequence"]),
                    datetime.fromisoformat(str(payload["start"])), int(payload["offset"]),
-                   str(payload["recipient"]), str(payload.get("manage", "")))
+                   str(payload["recipient"]),
+                   datetime.fromisoformat(str(payload.get("stale") or payload["start"])),
+                   str(payload.get("manage", "")))
     except (KeyError, TypeError, ValueError) as exc:
         raise PermanentFailure(f"unusable reminder payload: {exc!r}") from None
-    if due.start.tzinfo is None or due.recipient not in RECIPIENTS:
+    if due.start.tzinfo is None or due.stale.tzinfo is None or due.recipient not in RECIPIENTS:
         raise PermanentFailure("unusable reminder payload: naive start or unknown recipient")
     return due
 
@@ -144,7 +152,7 @@ class Reminders:
             async with self._sessions() as session, session.begin():
                 booking = await session.get(Booking, due.booking_id)
                 if not _still_on(booking, due, self._clock()):
-                    return  # cancelled, moved, or already begun: nothing to remind of
+                    return  # cancelled, moved, begun, or a later reminder is due: nothing to send
                 assert booking is not None
                 if (await session.execute(
                         select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key))).first():
@@ -159,7 +167,7 @@ class Reminders:
 
 def _still_on(booking: Booking | None, due: _Due, now: datetime) -> bool:
     return (booking is not None and booking.status == "confirmed" and booking.sequence == due.sequence
-            and booking.start_at == due.start and booking.start_at > now)
+            and booking.start_at == due.start and now < due.stale)
 
 
 async def _queue(session: AsyncSession, booking: Booking, host: User, due: _Due, key: str,

@@ -127,6 +127,9 @@ def test_offsets_are_elapsed_time_across_the_dst_change() -> None:
     assert due[("visitor", 2880)].astimezone(CPH).hour == 9
     assert due[("host", 60)] == datetime(2027, 3, 29, 7, 0, tzinfo=UTC)
     assert due[("host_chat", HOST_CHAT_MINUTES)] == datetime(2027, 3, 29, 7, 50, tzinfo=UTC)
+    stale = {(p.recipient, p.offset_minutes): p.stale for p in planned}
+    assert stale[("visitor", 2880)] == due[("visitor", 1440)]  # the next one makes it stale
+    assert stale[("host", 60)] == stale[("host_chat", HOST_CHAT_MINUTES)] == MEETING
     # Reminders already past when the meeting is booked are not planned.
     late = planned_reminders(MEETING, (1440, 60), remind_host=False, now=datetime(2027, 3, 29, 6, tzinfo=UTC))
     assert [(p.recipient, p.offset_minutes) for p in late] == [("visitor", 60)]
@@ -153,6 +156,18 @@ async def test_a_booking_plans_its_reminders_and_each_is_sent_at_its_time_once(w
         statuses = set((await session.execute(select(OutboxMessage.status).where(
             OutboxMessage.kind == REMINDER_KIND))).scalars())
     assert statuses == {"done"} and booking_id
+
+
+async def test_a_late_worker_sends_only_the_latest_reminder_and_none_once_the_meeting_began(
+    world: World,
+) -> None:
+    await world.book()
+    sent = await world.at(datetime(2027, 3, 29, 7, 30, tzinfo=UTC))  # down since before the 24 h one
+    assert len(sent) == 1 and sent[0]["to"] == "ana@example.com"
+    assert await world.at(datetime(2027, 3, 29, 9, 0, tzinfo=UTC)) == []
+    _, token = await world.book(datetime(2027, 3, 30, 10, 0, tzinfo=CPH))
+    assert await world.at(datetime(2027, 3, 30, 8, 1, tzinfo=UTC)) == []  # it has begun
+    assert token
 
 
 async def test_a_requested_booking_gets_no_reminders(world: World) -> None:
