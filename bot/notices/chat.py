@@ -36,15 +36,14 @@ NOTICE_KIND = "chat.notify"
 Deliver = Callable[[ChatIdentity, Reply], Awaitable[None]]
 
 
-def enqueue_notice(session: AsyncSession, user_id: int, notice: str, params: dict[str, str], *,
-                   dedupe_key: str | None = None) -> None:
+def enqueue_notice(session: AsyncSession, user_id: int, notice: str, params: dict[str, str]) -> None:
     """Notify ``user_id`` in chat once the surrounding transaction commits.
 
     ``notice`` is one of :data:`~bot.conversation.notices.NOTICES`; ``params`` are strings
-    (instants as ISO-8601 UTC). ``dedupe_key``: the notice is queued at most once under it.
+    (instants as ISO-8601 UTC).
     """
     message = notice_message(user_id, notice, params)
-    enqueue(session, message.kind, dict(message.payload), dedupe_key=dedupe_key)
+    enqueue(session, message.kind, dict(message.payload))
 
 
 def notice_message(user_id: int, notice: str, params: dict[str, str]) -> Message:
