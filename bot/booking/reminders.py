@@ -77,7 +77,8 @@ def planned_reminders(start: datetime, offsets: Sequence[int], *, remind_host: b
     planned = []
     for recipient, each in wanted.items():
         dues = [start - timedelta(minutes=m) for m in each]
-        for m, due, stale in zip(each, dues, [*dues[1:], start], strict=True):
+        for index, (m, due) in enumerate(zip(each, dues, strict=True)):
+            stale = dues[index + 1] if index + 1 < len(dues) else start
             if due > now:
                 planned.append(Planned(recipient, m, due, stale))
     return planned

@@ -133,6 +133,9 @@ def test_offsets_are_elapsed_time_across_the_dst_change() -> None:
     # Reminders already past when the meeting is booked are not planned.
     late = planned_reminders(MEETING, (1440, 60), remind_host=False, now=datetime(2027, 3, 29, 6, tzinfo=UTC))
     assert [(p.recipient, p.offset_minutes) for p in late] == [("visitor", 60)]
+    assert planned_reminders(MEETING, (), remind_host=False, now=NOW) == []
+    chat_only = planned_reminders(MEETING, (), remind_host=True, now=NOW)
+    assert [(p.recipient, p.offset_minutes) for p in chat_only] == [("host_chat", HOST_CHAT_MINUTES)]
 
 
 async def test_a_booking_plans_its_reminders_and_each_is_sent_at_its_time_once(world: World) -> None:
