@@ -28,6 +28,7 @@ from bot.accounts.identities import Identities
 from bot.accounts.tokens import Tokens
 from bot.booking.events import SYNC_EVENT_KIND, EventSync
 from bot.booking.notices import announce_video_link
+from bot.booking.reminders import REMINDER_KIND, Reminders
 from bot.booking.service import Bookings
 from bot.calendar.base import ProviderRegistry
 from bot.calendar.caldav.provider import CalDavFactory, caldav_factory
@@ -202,6 +203,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
     outbox.register(EMAIL_KIND, Mailer(settings.smtp).send_payload)
     outbox.register(SYNC_EVENT_KIND, EventSync(sessions, scheduler, announce_link=announce_video_link).sync)
     outbox.register(NOTICE_KIND, chat_notifier.handle)
+    outbox.register(REMINDER_KIND, Reminders(sessions).send)
     push = PushChannels(sessions, scheduler, base_url=settings.base_url, read_sessions=read_sessions,
                         enabled=push_possible(settings.base_url, settings.sync_push))
     sync = CalendarSync(sessions, scheduler, push=push, read_sessions=read_sessions,

@@ -37,6 +37,7 @@ from bot.booking.changes import cancel_booking, move_booking
 from bot.booking.events import booking_title, enqueue_sync
 from bot.booking.location_text import booking_place
 from bot.booking.notices import announce_blocked, announce_booked, announce_cancelled, announce_moved
+from bot.booking.reminders import plan_reminders
 from bot.booking.visitor import (
     N_,
     BookingBlocked,
@@ -146,6 +147,7 @@ class Bookings:
                     enqueue_sync(session, booking)
                 manage = self._links.manage(token, hostname=host.hostname)
                 announce_booked(session, host.as_user(), view.page.title, booking, manage)
+                plan_reminders(session, booking, view.page, manage, now=now)
         except IntegrityError as exc:
             raise _overlap_or(exc) from None
         except _ModeChanged as changed:
@@ -184,6 +186,7 @@ class Bookings:
                 previous = await move_booking(session, booking, start, end)
                 manage = self._links.manage(token, hostname=view.host.hostname)
                 announce_moved(session, view.host.as_user(), view.page.title, booking, previous, manage)
+                plan_reminders(session, booking, view.page, manage, now=now)
         except IntegrityError as exc:
             raise _overlap_or(exc) from None
         except _ModeChanged as changed:

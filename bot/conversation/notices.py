@@ -25,6 +25,7 @@ NOTICES = (
     "calendar_lost",
     "calendar_connected",
     "email_undeliverable",
+    "meeting_reminder",
 )
 
 
@@ -122,6 +123,13 @@ class _Render:
             text = _("I could not deliver the e-mail “{subject}” to {recipient}. The booking itself "
                      "stands; please reach them another way.")
         return Reply((Text(text.format(subject=self.p["subject"], recipient=self.p["recipient"])),))
+
+    def meeting_reminder(self) -> Reply:
+        text = self._("In {minutes} min: {title} with {visitor} (at {time}).").format(
+            minutes=self.p["minutes"], title=self.p["title"], visitor=self.p["visitor_name"],
+            time=dates.clock(_instant(self.p["start"]), self.zone, self.locale),
+        )
+        return Reply((Text(text),))
 
 
 def notice_reply(notice: str, params: Mapping[str, str], *, locale: str, timezone: str) -> Reply:

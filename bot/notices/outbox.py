@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.notices.envelope import Message, delivered, follow_ups, unwrap, wrap
@@ -210,8 +210,20 @@ class OutboxWorker:
                     extra={"outbox_id": message_id, "kind": kind, "error": error},
                 )
 
+    async def idle_seconds(self) -> float:
+        """How long the worker may sleep: until the next pending message is due, at most one poll
+        interval (a message due later needs no new enqueue to be picked up at its time)."""
+        async with self._sessions() as session:
+            due = (await session.execute(
+                select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == "pending")
+            )).scalar_one_or_none()
+        if due is None:
+            return self._poll
+        return min(self._poll, max(0.0, (due - self._clock()).total_seconds()))
+
     async def run_forever(self) -> None:
-        """Work the outbox until cancelled, waking on :meth:`wake` or every poll interval."""
+        """Work the outbox until cancelled, waking on :meth:`wake`, when the next message is due (a
+        reminder planned for later) or every poll interval, whichever comes first."""
         while True:
             try:
                 await self.run_once()
@@ -220,7 +232,14 @@ class OutboxWorker:
             except Exception:
                 log.exception("outbox worker pass failed")
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                timeout = await self.idle_seconds()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox worker could not read the next due time")
+                timeout = self._poll
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
             except TimeoutError:
                 pass
             self._wake.clear()
