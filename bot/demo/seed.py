@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.accounts.calendars import is_default_of
+from bot.pages.location import LocationKind
 from bot.settings import decode_key
 from storage.crypto import SecretBox, generate_key
-from bot.pages.location import LocationKind
 from storage.models import Calendar, CalendarConnection, LocalEvent, SchedulingPage, User
 
 DEMO_SLUG = "demo"
