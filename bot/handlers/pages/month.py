@@ -24,6 +24,8 @@ from bot.availability import AvailabilityRules
 from bot.zone_names import zone_city
 
 FAR_AHEAD = 365  # days: how far a page without a horizon lets a visitor browse
+AT_LEAST = timedelta(days=14)  # the window always covers this much from its start (a month's last
+# days then still come with the next ones: the embedded data of a month's end is not nearly empty)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +36,8 @@ class MonthChoice:
     asked_day: date | None
     today: date  # the visitor's today
     last: date  # the last bookable day, in the visitor's zone
-    start: datetime  # the window to compute: the visible month's bookable part
-    end: datetime
+    start: datetime  # the window to compute: the visible month's bookable part (and at least
+    end: datetime  # AT_LEAST from its start, within the horizon)
 
     @property
     def previous(self) -> date | None:
@@ -88,7 +90,7 @@ def choose_month(month: str | None, day: str | None, *, rules: AvailabilityRules
     first = asked_day.replace(day=1) if asked_day else _parse_month(month) or today.replace(day=1)
     first = min(max(first, today.replace(day=1)), last.replace(day=1))
     start = max(now, datetime.combine(first, time(0), zone))
-    end = min(stop, datetime.combine(_next_month(first), time(0), zone))
+    end = min(stop, max(datetime.combine(_next_month(first), time(0), zone), start + AT_LEAST))
     return MonthChoice(month=first, asked_day=asked_day, today=today, last=last, start=start,
                        end=max(start, end))
 
