@@ -84,7 +84,8 @@ async def manage_view(request: web.Request, *, note: str = "", status: int = 200
         "host_page": host_page(found), "reason": reason, "max_reason": MAX_REASON,
         "asking_cancel": request.query.get("cancel") == "1" and found.status != "cancelled",
         "movable": found.status != "cancelled" and found.start > now and view is not None and not done,
-        "anchor": "move-confirm", "prefill": None, "picked": None,
+        "anchor": "move-confirm", "prefill": None, "picked": None, "calendar": None,
+        "chosen_missing": False,
     }
     if context["movable"] and view is not None:
         if view.rules is None:
