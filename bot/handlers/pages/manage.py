@@ -22,7 +22,7 @@ from babel.dates import format_datetime
 from bot.booking.service import MAX_REASON
 from bot.booking.visitor import BookingBlocked, BookingError, SlotTaken
 from bot.handlers.pages.form_token import csrf_ok, csrf_token, set_csrf
-from bot.handlers.pages.month import slot_summary
+from bot.handlers.pages.month import clock_of, slot_summary
 from bot.handlers.pages.visitor import (
     language,
     locale_of,
@@ -79,7 +79,8 @@ async def manage_view(request: web.Request, *, note: str = "", status: int = 200
         query["clock"] = request.query["clock"]
     context: dict[str, Any] = {
         "booking": found, "host": host, "title": view.page.title if view else _("Meeting"), "lang": lang,
-        "when": format_datetime(found.start.astimezone(zone), "full", locale=locale),
+        "when": slot_summary(found.start, length, zone, locale,
+                             clock_of(request.query.get("clock"), locale), _),
         "tz": zone_name, "path": request.path, "message": note, "done": done, "query": query,
         "host_page": host_page(found), "reason": reason, "max_reason": MAX_REASON,
         "asking_cancel": request.query.get("cancel") == "1" and found.status != "cancelled",
