@@ -17,7 +17,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from babel.dates import format_datetime
 
 from bot.booking.service import MAX_REASON
 from bot.booking.visitor import BookingBlocked, BookingError, SlotTaken
@@ -159,8 +158,10 @@ async def manage_reschedule(request: web.Request) -> web.Response:
         return message(request, lang, _("Booking is paused"), _(str(exc)), 503)
     except BookingError as exc:
         return await manage_view(request, note=_(str(exc)), status=400, found=found)
-    zone = ZoneInfo(zone_or(str(data.get("tz", "")) or None, found.timezone))
-    when = format_datetime(moved.start.astimezone(zone), "full", locale=locale_of(lang))
+    zone = ZoneInfo(zone_or(request.query.get("tz"), found.timezone))
+    locale = locale_of(lang)
+    minutes = int((moved.end - moved.start).total_seconds() // 60)
+    when = slot_summary(moved.start, minutes, zone, locale, clock_of(request.query.get("clock"), locale), _)
     found = await request.app[PUBLIC_PAGES].booking(token) or found
     return await manage_view(request, found=found, done=_(
         "Your meeting is now on {when}. Both of you have been told.").format(when=when))
