@@ -68,6 +68,8 @@ from storage.models import (
     User,
 )
 
+MAX_REASON = 2000  # characters of a cancel reason kept
+
 
 @dataclass(frozen=True, slots=True)
 class Confirmation:
@@ -307,8 +309,10 @@ class Bookings:
             )
         )
 
-    async def cancel(self, token: str) -> Booking:
-        """Cancel the booking of a manage token: free the time, remove the event, tell both."""
+    async def cancel(self, token: str, reason: str = "") -> Booking:
+        """Cancel the booking of a manage token: free the time, remove the event, tell both.
+
+        ``reason``: the visitor's optional words for the host (kept on the booking)."""
         async with self._sessions() as session, session.begin():
             booking = await _by_token(session, token)
             if booking is None:
@@ -316,6 +320,7 @@ class Bookings:
             if booking.status == "cancelled":
                 return booking
             title, named = await booking_title(session, booking)
+            booking.cancel_reason = reason.strip()[:MAX_REASON]
             await cancel_booking(session, booking)
             host = await session.get(User, booking.host_id)
             if host is not None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -19,6 +18,7 @@ from bot.contacts.directory import ContactDetails
 from bot.keys import CONTACTS, SESSIONS
 from storage.models import Contact
 from tests.conftest import AppClient
+from tests.support.page_client import offered_starts
 from tests.support.signing_in import add_user, demo_client, sign_in_for_csrf
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -205,7 +205,7 @@ async def test_a_csv_upload_adds_updates_and_reports_bad_lines(app_client: AppCl
 
 
 def _starts(body: str) -> list[str]:
-    return [unquote(s) for s in re.findall(r"start=([^&]+)&amp;", body)]
+    return [start.isoformat() for start in offered_starts(body)]
 
 
 async def _csrf_of(body: str) -> str:

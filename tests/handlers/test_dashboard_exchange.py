@@ -25,6 +25,7 @@ from tests.conftest import AppClient
 from tests.fakes.base import TlsFiles
 from tests.fakes.exchange import DEFAULT_PASSWORD, FakeExchange
 from tests.fakes.exchange.client import isolated
+from tests.support.page_client import offered_starts
 from tests.support.signing_in import add_user, free_starts, sign_in_for_csrf
 
 pytest_plugins = ["tests.fakes.exchange.fixtures"]
@@ -175,7 +176,7 @@ async def test_a_private_address_is_refused_unless_the_operator_allows_it(
 
 async def _book(client: TestClient) -> str:
     page = await (await client.get("/meetings/demo")).text()
-    start = [s.replace("%3A", ":").replace("%2B", "+") for s in re.findall(r"start=([^&]+)&amp;", page)][1]
+    start = offered_starts(page)[1].isoformat()
     form = await (await client.get("/meetings/demo", params={"start": start, "d": "30"})).text()
     csrf = re.search(r'name="csrf" value="([^"]+)"', form)
     assert csrf

@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -36,6 +35,7 @@ from storage.crypto import SecretBox
 from storage.db import READ_ONLY_OPTION
 from storage.models import Booking, BookingAttempt, Calendar, CalendarConnection
 from tests.conftest import AppClient
+from tests.support.page_client import offered_starts
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a Friday; Monday 23rd is bookable
 MONDAY_11 = datetime(2026, 11, 23, 11, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))
@@ -119,11 +119,12 @@ async def _cost(meter: Meter, request: Callable[[], Awaitable[Any]]) -> tuple[Co
 async def _booking_form(client: TestClient, pick: int = 3) -> dict[str, str]:
     """The booking form's fields for the ``pick``-th offered slot, as a visitor fills them in."""
     page = await (await client.get("/meetings/demo?tz=Europe/Lisbon")).text()
-    raw = re.findall(r"start=([^&]+)&amp;", page)[pick]
-    form_page = await (await client.get(f"/meetings/demo?start={raw}&d=30&tz=Europe/Lisbon")).text()
+    raw = offered_starts(page)[pick].isoformat()
+    form_page = await (await client.get("/meetings/demo", params={"start": raw, "d": "30",
+                                                              "tz": "Europe/Lisbon"})).text()
     found = re.search(r'name="csrf" value="([^"]+)"', form_page)
     assert found
-    return {"csrf": found.group(1), "start": unquote(raw), "d": "30", "tz": "Europe/Lisbon",
+    return {"csrf": found.group(1), "start": raw, "d": "30", "tz": "Europe/Lisbon",
             "name": "Ana", "email": "ana@example.com"}
 
 
@@ -187,7 +188,7 @@ async def test_a_calendar_that_cannot_be_read_blocks_every_visitor_surface(
     assert "cannot be checked right now" in await response.text()
     assert view.availability == 0
 
-    form = await (await client.get(manage.group(1))).text()
+    form = await (await client.get(manage.group(1), params={"cancel": "1"})).text()  # a form's token
     csrf = re.search(r'name="csrf" value="([^"]+)"', form)
     assert csrf
     moved, response = await _cost(meter, lambda: client.post(

@@ -9,6 +9,7 @@ booking form with the cookie and its token. Cookies are handled explicitly, one 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,11 +20,21 @@ import aiohttp
 
 FORM_COOKIE = "slotbot_form"
 _SLOT_LINK = re.compile(r'href="[^"]*[?&]start=([^&"]+)&amp;')
+_SLOT_DATA = re.compile(r'<script type="application/json" id="slot-data">(.*?)</script>', re.S)
 
 
 def offered_starts(html: str) -> list[datetime]:
-    """The starts of the slots a page offers (its slot links), in page order."""
+    """The starts of the slots a page offers: its month's slot data (what its calendar's days
+    open), else its slot links, in time order."""
+    data = _SLOT_DATA.search(html)
+    if data:
+        return [datetime.fromisoformat(raw) for raw in json.loads(data.group(1))["starts"]]
     return [datetime.fromisoformat(unquote(raw)) for raw in _SLOT_LINK.findall(html)]
+
+
+def day_links(html: str) -> list[str]:
+    """The slot links of the day a page shows (starts as ISO text)."""
+    return [unquote(raw) for raw in _SLOT_LINK.findall(html)]
 
 
 def spread_starts(starts: list[datetime], *, minutes: int, zone: str, count: int | None = None,

@@ -1,10 +1,13 @@
-"""Manage links: ``/meetings-manage/<token>`` shows a booking; visitors cancel or move it there.
+"""Manage links: ``/meetings-manage/<token>`` shows a booking; visitors move or cancel it there.
 
 The token (192 random bits, only its hash stored) is the only key: the URL holds no personal
 data. Each request reads the booking, its host and its page's view once
-(:meth:`bot.pages.public.PublicPages.booking`). Moving offers the free times of the booking's page
-for the same length (none while a calendar cannot be read); the choice goes through
-:meth:`bot.booking.service.Bookings.reschedule`, which re-checks live availability.
+(:meth:`bot.pages.public.PublicPages.booking`). Moving uses the scheduling page's month calendar
+(:func:`bot.handlers.pages.visitor.month_picker`) for the same length; picking a time
+(``?start=``) shows a confirm button that posts it to ``/reschedule``, which goes through
+:meth:`bot.booking.service.Bookings.reschedule` (it re-checks live availability). Cancelling is
+confirmed first (``?cancel=1``, with an optional reason for the host). Pages are in the language
+the visitor booked in unless they pick another (``?lang=``).
 """
 
 from __future__ import annotations
@@ -14,16 +17,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from babel.dates import format_datetime
 
+from bot.booking.service import MAX_REASON
 from bot.booking.visitor import BookingBlocked, BookingError, SlotTaken
 from bot.handlers.pages.form_token import csrf_ok, csrf_token, set_csrf
+from bot.handlers.pages.month import clock_of, slot_summary
 from bot.handlers.pages.visitor import (
-    days,
     language,
     locale_of,
     message,
-    offered,
+    month_picker,
     respond,
     translator,
     visitor_moment,
@@ -41,14 +44,25 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/meetings-manage/{token}/reschedule", manage_reschedule)
 
 
-async def manage_view(request: web.Request, *, note: str = "", status: int = 200,
-                      found: ManagedBooking | None = None) -> web.Response:
-    """The booking, a cancel button and (for upcoming meetings) the times it can move to.
+def host_page(found: ManagedBooking) -> str:
+    """The address of the page the booking was made on (the host's default page when it is gone)."""
+    path = f"/meetings/{found.host.slug}"
+    if found.view is not None and not found.view.page.is_default:
+        path += f"/{found.view.page.slug}"
+    return path
 
-    ``found``: the booking as this request read it already.
+
+async def manage_view(request: web.Request, *, note: str = "", status: int = 200,
+                      found: ManagedBooking | None = None, done: str = "",
+                      reason: str = "") -> web.Response:
+    """The booking, moving it (the month calendar) first, then cancelling it (confirmed).
+
+    ``found``: the booking as this request read it already; ``done``: a sentence saying what was
+    just changed (the page then offers the way back to the host's page); ``reason``: a cancel
+    reason to show again.
     """
     found = found or await request.app[PUBLIC_PAGES].booking(request.match_info["token"])
-    lang = language(request)
+    lang = language(request, found.language if found else None)
     _ = translator(lang)
     if found is None:
         return _invalid(request, lang)
@@ -58,11 +72,20 @@ async def manage_view(request: web.Request, *, note: str = "", status: int = 200
     note = " ".join(part for part in (note, zone_note(lang, request.query.get("tz"), zone_name)) if part)
     zone = ZoneInfo(zone_name)
     now = datetime.now(UTC)
+    length = int((found.end - found.start).total_seconds() // 60)
+    query = {"tz": zone_name, "lang": lang}
+    if request.query.get("clock") in ("12", "24"):
+        query["clock"] = request.query["clock"]
     context: dict[str, Any] = {
         "booking": found, "host": host, "title": view.page.title if view else _("Meeting"), "lang": lang,
-        "when": format_datetime(found.start.astimezone(zone), "full", locale=locale),
-        "tz": zone_name, "path": request.path, "message": note, "days": [],
-        "movable": found.status != "cancelled" and found.start > now and view is not None,
+        "when": slot_summary(found.start, length, zone, locale,
+                             clock_of(request.query.get("clock"), locale), _),
+        "tz": zone_name, "path": request.path, "message": note, "done": done, "query": query,
+        "host_page": host_page(found), "reason": reason, "max_reason": MAX_REASON,
+        "asking_cancel": request.query.get("cancel") == "1" and found.status != "cancelled",
+        "movable": found.status != "cancelled" and found.start > now and view is not None and not done,
+        "anchor": "move-confirm", "prefill": None, "picked": None, "calendar": None,
+        "chosen_missing": False,
     }
     if context["movable"] and view is not None:
         if view.rules is None:
@@ -70,10 +93,14 @@ async def manage_view(request: web.Request, *, note: str = "", status: int = 200
         elif view.mode is Mode.BLOCKED:
             context["complete"] = False  # a calendar cannot be read: no time is offered
         else:
-            length = int((found.end - found.start).total_seconds() // 60)
-            answer = await offered(request, host, view.rules, length, now)
-            context["days"] = days(list(answer.result.slots), zone, locale)
-            context["complete"] = answer.complete
+            chosen = visitor_moment(request.query.get("start", ""))
+            context.update(await month_picker(request, host, view.rules, length, zone, locale, now,
+                                              focus=chosen))
+            if chosen is not None and any(t["start"] == chosen.isoformat() for t in context["times"]):
+                context["picked"] = {"start": chosen.isoformat(),
+                                     "label": slot_summary(chosen, length, zone, locale,
+                                                           context["clock"], _)}
+            context["chosen_missing"] = chosen is not None and context["picked"] is None
     token = csrf_token(request)
     context["csrf"] = token
     response = respond(request, "manage.html", context, status)
@@ -87,29 +114,35 @@ def _invalid(request: web.Request, lang: str) -> web.Response:
 
 
 async def manage_cancel(request: web.Request) -> web.Response:
-    """Cancel through a manage link."""
+    """Cancel through a manage link (the confirm step's form), keeping the visitor's reason."""
     data = await request.post()
-    lang = language(request)
+    token = request.match_info["token"]
+    found = await request.app[PUBLIC_PAGES].booking(token)
+    lang = language(request, found.language if found else None)
     _ = translator(lang)
     if not csrf_ok(request, data.get("csrf")):
         return message(request, lang, _("Form expired"), _("Reload the page and try again."), 403)
+    if found is None:
+        return _invalid(request, lang)
+    reason = str(data.get("reason", ""))[:MAX_REASON]
     try:
-        await request.app[BOOKINGS].cancel(request.match_info["token"])
+        await request.app[BOOKINGS].cancel(token, reason=reason)
     except BookingError as exc:
-        return message(request, lang, _("Not cancelled"), str(exc), 404)
-    return message(request, lang, _("Cancelled"),
-                   _("The meeting is cancelled and both of you have been told."))
+        return message(request, lang, _("Not cancelled"), _(str(exc)), 404)
+    found = await request.app[PUBLIC_PAGES].booking(token) or found
+    return await manage_view(request, found=found,
+                             done=_("The meeting is cancelled and both of you have been told."))
 
 
 async def manage_reschedule(request: web.Request) -> web.Response:
     """Move the booking to the chosen time."""
     data = await request.post()
-    lang = language(request)
+    token = request.match_info["token"]
+    found = await request.app[PUBLIC_PAGES].booking(token)
+    lang = language(request, found.language if found else None)
     _ = translator(lang)
     if not csrf_ok(request, data.get("csrf")):
         return message(request, lang, _("Form expired"), _("Reload the page and try again."), 403)
-    token = request.match_info["token"]
-    found = await request.app[PUBLIC_PAGES].booking(token)
     if found is None:
         return _invalid(request, lang)
     start = visitor_moment(str(data.get("start", "")))
@@ -120,11 +153,15 @@ async def manage_reschedule(request: web.Request) -> web.Response:
         moved = await request.app[BOOKINGS].reschedule(token, start=start, now=datetime.now(UTC),
                                                        found=found)
     except SlotTaken as exc:
-        return await manage_view(request, note=str(exc), status=409, found=found)
+        return await manage_view(request, note=_(str(exc)), status=409, found=found)
     except BookingBlocked as exc:
-        return message(request, lang, _("Booking is paused"), str(exc), 503)
+        return message(request, lang, _("Booking is paused"), _(str(exc)), 503)
     except BookingError as exc:
-        return await manage_view(request, note=str(exc), status=400, found=found)
-    when = format_datetime(moved.start.astimezone(ZoneInfo(found.timezone)), "full", locale=locale_of(lang))
-    return message(request, lang, _("Moved"),
-                   _("Your meeting is now on {when}. Both of you have been told.").format(when=when))
+        return await manage_view(request, note=_(str(exc)), status=400, found=found)
+    zone = ZoneInfo(zone_or(request.query.get("tz"), found.timezone))
+    locale = locale_of(lang)
+    minutes = int((moved.end - moved.start).total_seconds() // 60)
+    when = slot_summary(moved.start, minutes, zone, locale, clock_of(request.query.get("clock"), locale), _)
+    found = await request.app[PUBLIC_PAGES].booking(token) or found
+    return await manage_view(request, found=found, done=_(
+        "Your meeting is now on {when}. Both of you have been told.").format(when=when))

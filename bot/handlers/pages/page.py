@@ -19,7 +19,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from babel.dates import format_datetime
 
 from bot.booking.visitor import (
     BookingBlocked,
@@ -34,17 +33,16 @@ from bot.booking.visitor import (
 from bot.handlers.pages import ics_download, manage
 from bot.handlers.pages.confirmation import confirmation_page, just_booked
 from bot.handlers.pages.form_token import csrf_ok, csrf_token, set_csrf
+from bot.handlers.pages.month import clock_of, slot_summary
 from bot.handlers.pages.posted_language import posted_language
 from bot.handlers.pages.prefill import remember_visitor, remembered_visitor
 from bot.handlers.pages.visitor import (
     RateLimiter,
     allow_framing,
-    days,
-    language,
     locale_of,
     message,
+    month_picker,
     not_found,
-    offered,
     offers,
     respond,
     translator,
@@ -54,6 +52,9 @@ from bot.handlers.pages.visitor import (
 )
 from bot.keys import BOOKINGS, LINKS, PUBLIC_PAGES, SETTINGS
 from bot.pages.public import Mode, PublicPage, PublicView, booking_mode
+
+FIELD_OF = {"Please tell us your name.": "name", "Please enter a valid e-mail address.": "email"}
+"""The form field each refusal of :meth:`bot.booking.visitor.Visitor.validated` is about."""
 
 PER_IP = web.AppKey("pages_per_ip", RateLimiter)
 PER_PAGE = web.AppKey("pages_per_page", RateLimiter)
@@ -96,17 +97,18 @@ async def page_view(request: web.Request) -> web.Response:
 
 async def render_page(request: web.Request, view: PublicView, *, note: str = "", status: int = 200,
                       form: dict[str, str] | None = None, preview: bool = False,
-                      listed: bool = True) -> web.Response:
+                      listed: bool = True, errors: dict[str, str] | None = None) -> web.Response:
     """Render the page of ``view`` (``preview``: for its host, whether or not pages are on).
 
     ``listed=False`` (a refused post) shows no free times, so none are computed: the chosen time's
     form comes back as posted (booking checks it again) and "Show times" leads back to the list.
+    ``errors``: a sentence per form field, shown beside it.
     """
     host, page = view.host, view.page
-    lang = language(request, page.language)
+    source = form or {}
+    lang = posted_language(request, source, page.language)  # a refused post keeps its language
     _ = translator(lang)
     locale = locale_of(lang)
-    source = form or {}
     asked_zone = source.get("tz") or request.query.get("tz")
     zone_name = zone_or(asked_zone, host.timezone)
     note = " ".join(part for part in (note, zone_note(lang, asked_zone, zone_name)) if part)
@@ -123,6 +125,7 @@ async def render_page(request: web.Request, view: PublicView, *, note: str = "",
         "host": host, "page": page, "lang": lang, "tz": zone_name, "duration": duration,
         "durations": durations, "message": note, "path": request.path, "preview": preview,
         "questions": page.questions, "answers": source, "embed": embedded, "listed": listed,
+        "query": _query(request, zone_name, duration, lang, embedded),
     }
     if view.mode is Mode.OFF and not preview:
         return _framed(respond(request, "page_off.html", base, status), embedded)
@@ -137,24 +140,35 @@ async def render_page(request: web.Request, view: PublicView, *, note: str = "",
         return _framed(message(request, lang, page.title, setting_up, 503), embedded)
     else:
         chosen = source.get("start") or request.query.get("start", "")
-        picked: datetime | None
+        picked = visitor_moment(chosen)
         if listed:
-            answer = await offered(request, host, view.rules, duration, datetime.now(UTC))
-            slots = list(answer.result.slots)
-            picked = next((s.start for s in slots if s.start.isoformat() == chosen), None)
-            base.update({"days": days(slots, zone, locale), "complete": answer.complete})
+            base.update(await month_picker(request, host, view.rules, duration, zone, locale,
+                                           datetime.now(UTC), focus=picked))
+            picked = next((datetime.fromisoformat(t["start"]) for t in base["times"] if t["start"] == chosen),
+                          None)
         else:
-            picked = visitor_moment(chosen)
+            base["clock"] = clock_of(request.query.get("clock"), locale)
         base.update({
             "picked": None if picked is None else {
                 "start": picked.isoformat(),
-                "label": format_datetime(picked.astimezone(zone), "full", locale=locale),
+                "label": slot_summary(picked, duration, zone, locale, base["clock"], _),
             },
             "chosen_missing": bool(chosen) and picked is None,
+            "errors": errors or {},
         })
         response = respond(request, "page.html", base, status)
     set_csrf(request, response, csrf, "/meetings", embedded=embedded)
     return _framed(response, embedded)
+
+
+def _query(request: web.Request, zone: str, duration: int, lang: str, embedded: bool) -> dict[str, str]:
+    """The options every link of the page carries (zone, length, language, clock, embedding)."""
+    query = {"tz": zone, "d": str(duration), "lang": lang}
+    if request.query.get("clock") in ("12", "24"):
+        query["clock"] = request.query["clock"]
+    if embedded:
+        query["embed"] = "1"
+    return query
 
 
 def _chosen(form: dict[str, str]) -> tuple[datetime, int] | None:
@@ -229,7 +243,9 @@ async def page_post(request: web.Request) -> web.Response:
             embedded)
     if missing:
         return await render_page(request, view, note=_("Please answer: {questions}").format(
-            questions=", ".join(missing)), status=400, form=form)
+            questions=", ".join(missing)), status=400, form=form, errors={
+                q.name: _("Please answer this question.") for q in page.questions
+                if q.required and not form.get(q.name, "").strip()})
     chosen = _chosen(form)
     if chosen is None:
         return await render_page(request, view, note=_("Please pick a time from the list."), status=400,
@@ -238,7 +254,9 @@ async def page_post(request: web.Request) -> web.Response:
     try:
         visitor = visitor.validated()
     except InvalidVisitor as exc:
-        return await render_page(request, view, note=_(str(exc)), status=400, form=form)
+        field = FIELD_OF.get(str(exc))
+        return await render_page(request, view, note=_(str(exc)), status=400, form=form,
+                                 errors={field: _(str(exc))} if field else None)
     await _pace(request, view, start, duration)
     try:
         made = await bookings.book(view, start=start, duration_minutes=duration,

@@ -8,31 +8,27 @@ translations) in their context.
 
 from __future__ import annotations
 
-import functools
 import time as monotonic
 from collections import deque
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
-from itertools import groupby
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from babel import Locale
-from babel.dates import format_date, format_time
 
-from bot.availability import AvailabilityRules, Slot, find_slots
+from bot.availability import AvailabilityRules, find_slots
+from bot.handlers.pages.month import choose_month, clock_of, day_times, month_grid
 from bot.i18n import translations
 from bot.keys import SCHEDULER, TEMPLATES
 from bot.pages.public import PublicHost
 from bot.scheduling.results import UserAvailability
 from bot.templating import CONTENT_SECURITY_POLICY
+from bot.zone_names import zone_choices, zone_label
 from bot.zones import zone_named
 
 LANGUAGES = {"en": "en", "pt": "pt_BR", "da": "da"}
-
-DAYS_SHOWN = 14  # how far ahead visitor pages offer times
-
 
 SLOWDOWN_STEP = 0.25  # seconds more for each plausible attempt past a page's limit...
 MAX_SLOWDOWN = 2.0  # ...up to this: a page slows down under load, it never closes
@@ -168,17 +164,13 @@ def allow_framing(response: web.StreamResponse) -> None:
 
 
 async def offered(
-    request: web.Request, host: PublicHost, rules: AvailabilityRules, minutes: int, now: datetime
+    request: web.Request, host: PublicHost, rules: AvailabilityRules, minutes: int, now: datetime,
+    *, start: datetime, end: datetime,
 ) -> UserAvailability:
-    """What a visitor may pick: the host's free slots of ``minutes`` for the next two weeks."""
-    zone = ZoneInfo(host.timezone)
-    first = now.astimezone(zone).date()
+    """What a visitor may pick: the host's free slots of ``minutes`` from ``start`` to ``end`` (one
+    availability call; the rules' horizon and notice still apply)."""
     return await request.app[SCHEDULER].availability(
-        host.id,
-        start=datetime.combine(first, time(0), zone),
-        end=datetime.combine(first + timedelta(days=DAYS_SHOWN), time(0), zone),
-        now=now, rules=rules, duration_minutes=minutes,
-    )
+        host.id, start=start, end=end, now=now, rules=rules, duration_minutes=minutes)
 
 
 def offers(rules: AvailabilityRules, start: datetime, minutes: int, now: datetime) -> bool:
@@ -194,30 +186,25 @@ def offers(rules: AvailabilityRules, start: datetime, minutes: int, now: datetim
     return any(slot.start == start for slot in result.slots)
 
 
-def days(slots: list[Slot], zone: ZoneInfo, locale: Locale) -> list[dict[str, Any]]:
-    """Slots grouped by the visitor's local day, with labels in the visitor's language.
-
-    Many visitors see the same slots in the same zone and language, so the labels are kept (the
-    page does not change them).
-    """
-    return _labelled(tuple(s.start for s in slots), zone.key, str(locale))
-
-
-@functools.lru_cache(maxsize=512)
-def _labelled(starts: tuple[datetime, ...], zone_name: str, locale_name: str) -> list[dict[str, Any]]:
-    zone, locale = ZoneInfo(zone_name), Locale.parse(locale_name)
-
-    def local_day(start: datetime) -> date:
-        return start.astimezone(zone).date()
-
-    return [
-        {
-            "label": format_date(day, "full", locale=locale),
-            "slots": [
-                {"start": start.isoformat(),
-                 "label": format_time(start.astimezone(zone), "short", locale=locale)}
-                for start in items
-            ],
-        }
-        for day, items in groupby(starts, key=local_day)
-    ]
+async def month_picker(request: web.Request, host: PublicHost, rules: AvailabilityRules, minutes: int,
+                       zone: ZoneInfo, locale: Locale, now: datetime,
+                       focus: datetime | None = None) -> dict[str, Any]:
+    """The month calendar's context (one availability call covering the visible month): the grid,
+    the selected day's times, the clock, the zone's label and choices, and the month's starts for
+    the page's script (which re-renders the times when the visitor switches zone). ``focus``: a
+    chosen time, whose day is shown."""
+    day = focus.astimezone(zone).date().isoformat() if focus else request.query.get("day")
+    choice = choose_month(request.query.get("month"), day, rules=rules, now=now,
+                          zone=zone, host_zone=ZoneInfo(host.timezone))
+    answer = await offered(request, host, rules, minutes, now, start=choice.start, end=choice.end)
+    starts = [slot.start for slot in answer.result.slots]
+    grid = month_grid(choice, starts, zone, locale)
+    clock = clock_of(request.query.get("clock"), locale)
+    return {
+        "calendar": grid, "clock": clock, "complete": answer.complete,
+        "times": day_times(starts, grid["selected"], zone, locale, clock),
+        "zone_label": zone_label(zone.key, locale, now), "zones": zone_choices(locale, now),
+        "slot_data": {"starts": [start.isoformat() for start in starts], "clock": clock,
+                      "day": None if grid["selected"] is None else grid["selected"].isoformat(),
+                      "locale": str(locale).replace("_", "-")},
+    }

@@ -6,7 +6,7 @@ import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -23,6 +23,7 @@ from storage.models import (
     User,
 )
 from tests.conftest import AppClient
+from tests.support.page_client import day_links, offered_starts
 
 
 @pytest.fixture
@@ -45,7 +46,8 @@ async def _outbox_settled(client: TestClient) -> None:
 
 
 def _starts(body: str) -> list[str]:
-    return [unquote(s) for s in re.findall(r"start=([^&]+)&amp;", body)]
+    """What the page offers (its month's slot data), as ISO text."""
+    return [start.isoformat() for start in offered_starts(body)]
 
 
 async def _book(client: TestClient, host: str | None = None, **fields: str) -> tuple[Any, str]:
@@ -69,10 +71,20 @@ async def test_moving_a_booking_from_its_manage_link(client: TestClient) -> None
     assert manage, body
     view = await (await client.get(manage.group(1))).text()
     assert "Move it to another time" in view
-    choices = re.findall(r'name="start" value="([^"]+)"', view)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', view)
-    assert csrf and choices and start not in choices
-    target = choices[3]
+    # The calendar's selected day: a link per time of that day only (no radio for every slot).
+    assert 'type="radio"' not in view
+    choices = day_links(view)
+    assert choices and start not in choices
+    zone = ZoneInfo("Europe/Copenhagen")
+    days = {datetime.fromisoformat(choice).astimezone(zone).date() for choice in choices}
+    assert len(days) == 1
+    target = choices[-1]
+    # Picking a time shows the confirm button, which posts that start.
+    confirm = await (await client.get(manage.group(1), params={"start": target})).text()
+    assert re.search(rf'name="start" value="{re.escape(target)}"', confirm)
+    assert "Move the meeting" in confirm
+    csrf = re.search(r'name="csrf" value="([^"]+)"', confirm)
+    assert csrf
 
     forged = await client.post(manage.group(1) + "/reschedule", data={"csrf": "x", "start": target})
     assert forged.status == 403
@@ -80,7 +92,7 @@ async def test_moving_a_booking_from_its_manage_link(client: TestClient) -> None
                                 data={"csrf": csrf.group(1), "start": "soon"})
     assert garbage.status == 400 and "pick a time" in await garbage.text()
     moved = await client.post(manage.group(1) + "/reschedule", data={"csrf": csrf.group(1), "start": target})
-    assert moved.status == 200 and "Moved" in await moved.text()
+    assert moved.status == 200 and "Your meeting is now on" in await moved.text()
     assert client.app is not None
     async with client.app[SESSIONS]() as session:
         booking = (await session.execute(select(Booking))).scalar_one()

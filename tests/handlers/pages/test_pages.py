@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from bot.keys import SESSIONS
 from storage.models import Booking, BookingAttempt, CalendarConnection, SchedulingPage, User
 from tests.conftest import AppClient
+from tests.support.page_client import offered_starts
 
 
 @pytest.fixture
@@ -21,11 +22,12 @@ async def client(app_client: AppClient) -> TestClient:
 
 async def _form(client: TestClient, query: str = "") -> tuple[str, str]:
     page = await (await client.get("/meetings/demo" + query)).text()
-    start = re.findall(r"start=([^&]+)&amp;", page)[2]
-    form = await (await client.get(f"/meetings/demo?start={start}&d=30&tz=Europe/Lisbon")).text()
+    start = offered_starts(page)[2].isoformat()
+    form = await (await client.get("/meetings/demo", params={"start": start, "d": "30",
+                                                         "tz": "Europe/Lisbon"})).text()
     csrf = re.search(r'name="csrf" value="([^"]+)"', form)
     assert csrf and 'name="start"' in form
-    return unquote(start), csrf.group(1)
+    return start, csrf.group(1)
 
 
 async def test_page_lists_days_in_the_visitor_zone_and_language(client: TestClient) -> None:
@@ -34,7 +36,10 @@ async def test_page_lists_days_in_the_visitor_zone_and_language(client: TestClie
     assert response.headers["X-Robots-Tag"].startswith("noindex")
     body = await response.text()
     assert "mandag" in body  # Danish day names
-    assert "05.00" in body or "05:00" in body  # 09:00 Copenhagen is 05:00 in São Paulo
+    # A later day's times (today's may have begun): 09:00 Copenhagen is 05:00 in São Paulo.
+    later = sorted({s.astimezone(ZoneInfo("America/Sao_Paulo")).date() for s in offered_starts(body)})[1]
+    day = await (await client.get(f"/meetings/demo?tz=America/Sao_Paulo&lang=da&day={later}")).text()
+    assert "05.00" in day or "05:00" in day
     named = await client.get("/meetings/demo/intro", headers={"Accept-Language": "pt-BR,pt;q=0.9"})
     assert "segunda-feira" in await named.text()
 
@@ -57,7 +62,8 @@ async def test_booking_through_the_page_and_the_loser_of_a_race(client: TestClie
     assert len(rows) == 1 and rows[0].note == "<script>alert(1)</script>"
     view = await (await client.get(manage.group(1))).text()
     assert "<script>alert(1)</script>" not in view
-    cancel_csrf = re.search(r'name="csrf" value="([^"]+)"', view)
+    asking = await (await client.get(manage.group(1), params={"cancel": "1"})).text()
+    cancel_csrf = re.search(r'name="csrf" value="([^"]+)"', asking)
     assert cancel_csrf
     cancelled = await client.post(manage.group(1) + "/cancel", data={"csrf": cancel_csrf.group(1)})
     assert cancelled.status == 200 and "cancelled" in (await cancelled.text()).lower()
