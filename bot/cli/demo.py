@@ -112,7 +112,7 @@ async def _run(data_dir: Path, key: str, *, host: str, port: int, exchange: bool
             app[DEMO_EXCHANGE] = ews
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        demo_host = await seed(app[SESSIONS], app[SECRETS])
+        demo_host = await seed(app[SESSIONS], app[SECRETS], showcase=True)
         if await seed_contacts(app[SESSIONS], demo_host):
             # The first start shows the sample tasks in a local "Slotbot tasks" calendar too.
             await app[TASK_CALENDAR].turn_on(demo_host.user_id)

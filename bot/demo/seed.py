@@ -97,8 +97,14 @@ def sample_ics() -> str:
     return resources.files("bot.demo").joinpath("data/sample.ics").read_text(encoding="utf-8")
 
 
-async def seed(sessions: async_sessionmaker[AsyncSession], secrets: SecretBox) -> DemoHost:
-    """Create the demo host, its local calendar and its page, once; return their ids."""
+async def seed(sessions: async_sessionmaker[AsyncSession], secrets: SecretBox, *,
+               showcase: bool = False) -> DemoHost:
+    """Create the demo host, its local calendar and its page, once; return their ids.
+
+    ``showcase`` (``slotbot demo``): the page also has a video link and e-mail reminders a day
+    and an hour before (the host too), so the demo's confirmation, e-mails, invitations and
+    reminders show them. Tests seed the plain page and set such fields where they test them.
+    """
     async with sessions() as session, session.begin():
         user = (await session.execute(select(User).where(User.slug == DEMO_SLUG))).scalar_one_or_none()
         if user is not None:
@@ -148,12 +154,10 @@ async def seed(sessions: async_sessionmaker[AsyncSession], secrets: SecretBox) -
                 rules={},
                 is_default=True,
                 in_widget=True,
-                # A fixed video link (as a host pastes one) and e-mail reminders a day and an hour
-                # before, so the demo's confirmation, e-mails and invitations show both.
-                location_kind=LocationKind.LINK.value,
-                location_value=DEMO_VIDEO_LINK,
-                reminders=[1440, 60],
-                remind_host=True,
+                location_kind=LocationKind.LINK.value if showcase else "",
+                location_value=DEMO_VIDEO_LINK if showcase else "",
+                reminders=[1440, 60] if showcase else [],
+                remind_host=showcase,
             )
         )
         return DemoHost(user.id, calendar.id)

@@ -9,7 +9,6 @@ from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import icalendar
-import pytest
 from aiohttp.test_utils import TestClient
 from babel.dates import format_date
 from sqlalchemy import select, update
@@ -164,8 +163,6 @@ async def test_a_form_without_its_language_follows_the_browser(app_client: AppCl
     assert (await _booking(client)).language == "da"
 
 
-@pytest.mark.xfail(reason="the manage page (another part of issue 15) does not follow the booking's "
-                          "language yet", strict=False)
 async def test_the_manage_page_speaks_the_booking_language(app_client: AppClient) -> None:
     client = await app_client(seed_demo=True)
     booked = await book_on_page(client, view_query="?lang=da")
