@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import wiring
-from bot.handlers import dashboard, hooks, site
+from bot.handlers import brand, dashboard, hooks, site
 from bot.handlers.demo import free_time
 from bot.handlers.demo import login as demo_login
 from bot.handlers.forwarded import forwarded
@@ -90,6 +90,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     app.cleanup_ctx.append(_feed_refresher(services))
     app.cleanup_ctx.append(_calendar_sync(services))
     site.setup(app)
+    brand.setup(app)  # favicon, page colours' style sheets
     dashboard.setup(app)
     hooks.setup(app)  # calendar sync's push notifications (Google, Microsoft Graph)
     pages.setup(app)
@@ -222,7 +223,8 @@ def _secure(headers: MutableMapping[str, str]) -> None:
 
 
 # What a custom domain serves: the visitor's side only (no dashboard, no sign-in, no chat hooks).
-CUSTOM_DOMAIN_PATHS = ("/meetings/", "/meetings-manage/", "/static/", "/robots.txt", "/healthz")
+CUSTOM_DOMAIN_PATHS = ("/meetings/", "/meetings-manage/", brand.THEME_PREFIX, "/static/", "/robots.txt",
+                       "/healthz", "/favicon.ico")
 
 
 @web.middleware
@@ -231,6 +233,8 @@ async def _custom_domains(
 ) -> web.StreamResponse:
     if request.path.startswith(CUSTOM_DOMAIN_PATHS) or not await request.app[DOMAINS].is_custom(request.host):
         return await handler(request)
+    if request.path == "/" and request.method in ("GET", "HEAD"):
+        return await brand.domain_root(request)  # the domain's host's page, or how to find one
     raise web.HTTPNotFound()
 
 

@@ -8,7 +8,7 @@ import jinja2
 from aiohttp import web
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'"
 )
 """Every page's policy: no inline script or style, framed only by this site."""

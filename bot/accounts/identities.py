@@ -45,6 +45,7 @@ class Profile:
     email: str | None = None
     timezone: str | None = None
     locale: str | None = None
+    photo_url: str | None = None  # their picture (https only; shown on their scheduling pages)
 
 
 def slugify(name: str) -> str:
@@ -123,6 +124,7 @@ class Identities:
             timezone=_zone(profile.timezone if profile else None) or self._default_timezone,
             locale=locale,
             slug=await _free_slug(session, base),
+            photo_url=_photo(profile.photo_url if profile else None),
         )
         session.add(user)
         await session.flush()
@@ -174,6 +176,15 @@ def _refresh(user: User, profile: Profile) -> None:
         user.timezone = zone
     if profile.locale:
         user.locale = supported_locale(profile.locale)
+    photo = _photo(profile.photo_url)
+    if photo:
+        user.photo_url = photo
+
+
+def _photo(url: str | None) -> str | None:
+    """``url`` when it is an https address that fits the column, else None (pages show initials)."""
+    value = (url or "").strip()
+    return value if value.startswith("https://") and len(value) <= 1024 and " " not in value else None
 
 
 async def _free_slug(session: AsyncSession, base: str) -> str:

@@ -121,3 +121,23 @@ def test_locale_mapping(tag: str | None, locale: str) -> None:
 ])
 def test_slugify(name: str, slug: str) -> None:
     assert slugify(name) == slug
+
+
+async def test_the_chat_profiles_photo_becomes_the_hosts_picture(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    identities = Identities(sessions, default_timezone="UTC")
+    first = await identities.resolve("slack", "T", "U", Profile(name="Ana", photo_url="https://a.test/1.png"))
+    async with sessions() as session:
+        user = await session.get(User, first.user_id)
+        assert user is not None and user.photo_url == "https://a.test/1.png"
+    await identities.resolve("slack", "T", "U", Profile(name="Ana", photo_url="https://a.test/2.png"))
+    await identities.resolve("slack", "T", "U", Profile(name="Ana"))  # no picture: the last one stays
+    await identities.resolve("slack", "T", "U", Profile(name="Ana", photo_url="javascript:alert(1)"))
+    async with sessions() as session:
+        user = await session.get(User, first.user_id)
+        assert user is not None and user.photo_url == "https://a.test/2.png"
+    other = await identities.resolve("slack", "T", "U2", Profile(name="Bo", photo_url="http://plain.test/b.png"))
+    async with sessions() as session:
+        user = await session.get(User, other.user_id)
+        assert user is not None and user.photo_url is None  # not https: initials instead

@@ -152,7 +152,10 @@ def not_found(request: web.Request) -> web.Response:
     """The readable 404 of visitor pages."""
     lang = language(request)
     _ = translator(lang)
-    return message(request, lang, _("Page not found"), _("There is no scheduling page at this address."), 404)
+    return respond(request, "page_message.html", {
+        "title": _("Page not found"), "text": _("There is no scheduling page at this address."),
+        "lang": lang, "link": ("/", _("Go to the start page")),  # a custom domain's "/" leads on too
+    }, 404)
 
 
 FRAMEABLE_POLICY = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'self'", "frame-ancestors *")

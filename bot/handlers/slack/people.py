@@ -110,4 +110,5 @@ async def _fetch(client: AsyncWebClient, user_id: str) -> Profile | None:
         email=details.get("email") or None,
         timezone=user.get("tz") or None,
         locale=user.get("locale") or None,
+        photo_url=details.get("image_72") or None,
     )

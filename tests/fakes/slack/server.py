@@ -460,7 +460,8 @@ class FakeSlack(FakeServer):
         user = self.users.get(str(params.get("user", "")))
         if user is None:
             return {"ok": False, "error": "user_not_found"}
-        profile: dict[str, Any] = {"real_name": user.real_name, "display_name": user.real_name.split()[0]}
+        profile: dict[str, Any] = {"real_name": user.real_name, "display_name": user.real_name.split()[0],
+                                   "image_72": f"https://avatars.slack-edge.test/{user.id}_72.png"}
         if user.email and "users:read.email" in grant.scopes:
             profile["email"] = user.email
         body: dict[str, Any] = {

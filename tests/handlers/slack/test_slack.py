@@ -133,6 +133,7 @@ async def test_every_meet_subcommand_answers_through_the_response_url(
         user = await session.get(User, await ulla(client))
     assert user is not None and user.display_name == "Ulla Jensen"
     assert user.email == "ulla@example.com" and user.timezone == "Europe/Copenhagen"
+    assert user.photo_url is not None and user.photo_url.startswith("https://avatars.slack-edge.test/")
     assert len(slack_fake.calls_to("users.info")) == 1
     assert slack_fake.calls_to("users.info")[0].params["include_locale"] in ("true", "1", True)
 
