@@ -105,7 +105,7 @@ def month_grid(choice: MonthChoice, starts: list[datetime], zone: ZoneInfo,
     weeks = calendar.Calendar(firstweekday=locale.first_week_day).monthdatescalendar(
         choice.month.year, choice.month.month)
     return {
-        "title": format_skeleton("yMMMM", choice.month, locale=locale),
+        "title": _first_upper(format_skeleton("yMMMM", choice.month, locale=locale)),
         "weekdays": [(format_date(d, "EEE", locale=locale), format_date(d, "EEEE", locale=locale))
                      for d in weeks[0]],
         "weeks": [[{
@@ -148,3 +148,8 @@ def slot_summary(start: datetime, minutes: int, zone: ZoneInfo, locale: Locale, 
     hours = format_interval(local, end, "hm" if clock == "12" else "Hm", tzinfo=zone, locale=locale)
     return translate("{day}, {times}, {zone} time").format(
         day=format_skeleton("MMMEd", local, locale=locale), times=hours, zone=zone_city(zone.key, locale))
+
+
+def _first_upper(text: str) -> str:
+    """``dezembro de 2026`` -> ``Dezembro de 2026`` (a heading; CSS capitalize would make "De")."""
+    return text[:1].upper() + text[1:]

@@ -263,3 +263,11 @@ async def test_cancelling_asks_first_and_keeps_the_reason(client: TestClient) ->
     async with client.app[SESSIONS]() as session:
         booking = (await session.execute(select(Booking))).scalar_one()
     assert booking.status == "cancelled" and booking.cancel_reason == "Something came up"
+
+
+async def test_the_month_heading_is_capitalised_like_a_sentence(client: TestClient) -> None:
+    html = await (await client.get("/meetings/demo?lang=pt&tz=America/Sao_Paulo")).text()
+    heading = re.search(r'class="month-title"[^>]*>([^<]+)<', html)
+    assert heading is not None, "no month heading"
+    words = unescape(heading.group(1)).split()
+    assert words[0][0].isupper() and words[1] == "de", words  # "Dezembro de 2026", not "Dezembro De"
