@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.booking.events import booking_event, booking_title, invitation_uid
+from bot.booking.events import booking_description, booking_event, booking_title, invitation_uid
 from bot.booking.meeting_time import emails_gettext
 from bot.calendar.ics.write import event_to_ics
 from bot.pages.links import Links
@@ -42,12 +42,17 @@ def invitation(host: User, title: str, booking: Booking, *, cancelled: bool = Fa
     event = booking_event(host, title, booking, uid=invitation_uid(booking), named=named)
     _ = emails_gettext(booking.language or host.locale)
     place = booking.location or booking.join_url or ""
-    join = (_("Join the video call: {link}").format(link=booking.join_url)
-            if booking.join_url and booking.join_url not in event.description else "")
+    where = "\n".join(line for line in (
+        _("Where: {place}").format(place=booking.location)
+        if booking.location and booking.location != booking.join_url else "",
+        _("Join the video call: {link}").format(link=booking.join_url) if booking.join_url else "",
+    ) if line)
     link = _("Change or cancel: {link}").format(link=manage) if manage else ""
+    # The description in the visitor's words: where it is, their note and answers, the manage link.
     event = dataclasses.replace(
         event, location=event.location or place,
-        description="\n\n".join(part for part in (event.description, join, link) if part))
+        description="\n\n".join(part for part in (
+            where, booking_description(booking, place=False), link) if part))
     return event_to_ics(event, method=method or ("CANCEL" if cancelled else "REQUEST"),
                         sequence=booking.sequence, cancelled=cancelled)
 

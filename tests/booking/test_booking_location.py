@@ -91,7 +91,9 @@ async def test_a_fixed_video_link_is_the_join_url_the_location_and_the_conferenc
     for vevent in (event, invitation):
         assert str(vevent["LOCATION"]) == link and str(vevent["CONFERENCE"]) == link
         assert vevent["CONFERENCE"].params["FEATURE"] == "VIDEO"
-        assert f"Join: {link}" in str(vevent["DESCRIPTION"])
+    # The host's event is labelled for the host; the visitor's invitation in the visitor's words.
+    assert f"Join: {link}" in str(event["DESCRIPTION"])
+    assert f"Join the video call: {link}" in str(invitation["DESCRIPTION"])
 
 
 async def test_in_person_the_address_is_the_events_location(
@@ -102,7 +104,8 @@ async def test_in_person_the_address_is_the_events_location(
     assert booking.location == address and booking.join_url is None
     for vevent in (event, invitation):
         assert str(vevent["LOCATION"]) == address and "CONFERENCE" not in vevent
-        assert f"Location: {address}" in str(vevent["DESCRIPTION"])
+    assert f"Location: {address}" in str(event["DESCRIPTION"])
+    assert f"Where: {address}" in str(invitation["DESCRIPTION"])
 
 
 async def test_a_call_to_the_host_or_to_the_visitor_has_the_number(
