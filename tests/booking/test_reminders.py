@@ -220,6 +220,9 @@ async def test_without_a_visitor_language_the_page_language_is_used(world: World
     async with world.sessions() as session, session.begin():
         await session.execute(update(SchedulingPage).values(language="pt_BR"))
     await world.book()
+    async with world.sessions() as session, session.begin():
+        # A booking made before bookings kept the visitor's language has none.
+        await session.execute(update(Booking).values(language=None))
     sent = await world.at(datetime(2027, 3, 28, 8, 0, tzinfo=UTC))
     assert sent[0]["subject"].startswith("Lembrete: Intro call com Demo Host — segunda-feira, 29 de março")
 
