@@ -258,13 +258,15 @@ async def test_the_record_shows_a_real_booking_moved_then_cancelled(app_client: 
     assert not re.search(r"\d\d:\d\d:\d\d", row.group(1))
 
     view = await (await client.get(manage)).text()
-    target = re.findall(r'name="start" value="([^"]+)"', view)[3]
-    moved = await client.post(manage + "/reschedule", data={"csrf": await _csrf_of(view), "start": target})
+    target = next(t.isoformat() for t in offered_starts(view) if t.isoformat() != start)
+    confirm = await (await client.get(manage, params={"start": target})).text()  # the move's confirm step
+    moved = await client.post(manage + "/reschedule", data={"csrf": await _csrf_of(confirm), "start": target})
     assert moved.status == 200
     record = await (await client.get(link.group(1))).text()
     assert "Moved</span>" in record and _local(target) in record and "Scheduled</span>" not in record
 
-    await client.post(manage + "/cancel", data={"csrf": await _csrf_of(view)})
+    asked = await (await client.get(manage, params={"cancel": "1"})).text()  # cancelling asks first
+    await client.post(manage + "/cancel", data={"csrf": await _csrf_of(asked)})
     record = await (await client.get(link.group(1))).text()
     assert 'class="badge bad">Cancelled</span>' in record and "Moved</span>" not in record
 

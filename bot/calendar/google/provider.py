@@ -35,7 +35,7 @@ from bot.calendar.base import (
     TimedSpan,
     check_window,
 )
-from bot.calendar.changes import ChangeBatch, Channel, CursorExpired, PushTarget
+from bot.calendar.changes import ChangeBatch, Channel, PushTarget
 from bot.calendar.google.calendars import (
     conference_pending,
     create_calendar,
@@ -45,8 +45,9 @@ from bot.calendar.google.calendars import (
     send_updates,
 )
 from bot.calendar.google.changes import read_changes, unwatch, watch
-from bot.calendar.google.client import VOCABULARY, refresh_error, run_blocking, status_of, untyped
+from bot.calendar.google.client import VOCABULARY, refresh_error, run_blocking, untyped
 from bot.calendar.google.credentials import credentials_json_of, google_credentials, same_credentials
+from bot.calendar.google.failures import Duplicate, failure_of
 from bot.calendar.google.mapping import calendar_info, freebusy_outcome
 from bot.calendar.http import Gone, RetryPolicy
 from bot.calendar.paging import MAX_PAGES, collect_pages
@@ -59,10 +60,6 @@ FREEBUSY_MAX_CALENDARS = 50
 
 FREEBUSY_MAX_SPAN = timedelta(days=90)
 """Google's limit of the time range per ``freeBusy`` request ("The requested time range is too long")."""
-
-
-class _Duplicate(CalendarError):
-    """Internal: an event with this id exists already."""
 
 
 def google_tokens() -> TokenStore:
@@ -199,7 +196,7 @@ class GoogleCalendarProvider:
                 lambda s: s.events().insert(calendarId=calendar_id, body=body, sendUpdates=updates, **extra),
                 what="create an event",
             )
-        except _Duplicate:
+        except Duplicate:
             created = await self._read_event(calendar_id, event_id)
         link = join_link(created) if meet else None
         for pause in self._conference_waits if meet else ():
@@ -357,7 +354,7 @@ class GoogleCalendarProvider:
             except CalendarError:
                 raise
             except Exception as exc:
-                mapped = _failure(exc)
+                mapped = failure_of(exc)
                 if mapped is exc:
                     raise
                 raise mapped from None
@@ -370,25 +367,6 @@ class GoogleCalendarProvider:
             missing_ok=missing_ok,
             refresh=lambda: self._ensure_fresh(force=True),
         )
-
-
-def _failure(exc: Exception) -> Exception:
-    """What a library exception of one attempt means (a StatusError goes to the shared policy)."""
-    from google.auth.exceptions import RefreshError
-    from googleapiclient.errors import Error as ClientError
-    from googleapiclient.errors import HttpError
-
-    if isinstance(exc, RefreshError):
-        return refresh_error(exc)
-    if isinstance(exc, HttpError):
-        answer = status_of(exc)
-        if answer.status == 410 and "fullSyncRequired" in answer.reasons:
-            return CursorExpired("Google asks for a full sync again.")
-        return _Duplicate() if answer.status == 409 and "duplicate" in answer.reasons else answer
-    if isinstance(exc, ClientError | ValueError):
-        # An answer the client library could not use (not JSON, unexpected shape...).
-        return ProviderUnavailable(f"Google sent an unusable answer ({type(exc).__name__}).")
-    return exc
 
 
 def google_factory(
