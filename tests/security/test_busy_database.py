@@ -42,7 +42,8 @@ async def _short_lock_waits(database_url: str) -> str:
 async def _lock_held(database_url: str) -> AsyncIterator[None]:
     """Another connection holding the lock a sign-in needs, until the block ends."""
     if database_url.startswith("sqlite"):
-        other = sqlite3.connect(database_url.split("///", 1)[1], isolation_level=None)
+        # Wait as long as it takes for the app's own short writes (start-up, the outbox) to end.
+        other = sqlite3.connect(database_url.split("///", 1)[1], isolation_level=None, timeout=30)
         other.execute("BEGIN IMMEDIATE")
         try:
             yield
