@@ -7,6 +7,7 @@ the database, as an operator would)."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,9 +43,11 @@ async def _short_lock_waits(database_url: str) -> str:
 async def _lock_held(database_url: str) -> AsyncIterator[None]:
     """Another connection holding the lock a sign-in needs, until the block ends."""
     if database_url.startswith("sqlite"):
-        # Wait as long as it takes for the app's own short writes (start-up, the outbox) to end.
-        other = sqlite3.connect(database_url.split("///", 1)[1], isolation_level=None, timeout=30)
-        other.execute("BEGIN IMMEDIATE")
+        # Wait, off the event loop, for the app's own short writes (start-up, the outbox) to end:
+        # blocking the loop would keep them from ever committing.
+        other = sqlite3.connect(database_url.split("///", 1)[1], isolation_level=None, timeout=30,
+                                check_same_thread=False)
+        await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
         try:
             yield
         finally:
