@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.booking.events import booking_description, booking_event, booking_title, invitation_uid
-from bot.booking.meeting_time import emails_gettext
+from bot.booking.meeting_time import emails_gettext, where_lines
 from bot.calendar.ics.write import event_to_ics
 from bot.pages.links import Links
 from bot.pages.public import token_hash
@@ -42,11 +42,7 @@ def invitation(host: User, title: str, booking: Booking, *, cancelled: bool = Fa
     event = booking_event(host, title, booking, uid=invitation_uid(booking), named=named)
     _ = emails_gettext(booking.language or host.locale)
     place = booking.location or booking.join_url or ""
-    where = "\n".join(line for line in (
-        _("Where: {place}").format(place=booking.location)
-        if booking.location and booking.location != booking.join_url else "",
-        _("Join the video call: {link}").format(link=booking.join_url) if booking.join_url else "",
-    ) if line)
+    where = where_lines(booking.location, booking.join_url, booking.language or host.locale)
     link = _("Change or cancel: {link}").format(link=manage) if manage else ""
     # The description in the visitor's words: where it is, their note and answers, the manage link.
     event = dataclasses.replace(

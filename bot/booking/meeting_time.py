@@ -5,8 +5,9 @@ December 2, 2026 · 10:00-10:30 AM", with the language's own dash and 12- or 24-
 :func:`zone_label` names the zone ("Tokyo time", "horário de Tóquio", "Tokyo-tid"; a zone
 without a city by its name, "UTC"), :func:`length_label` the length ("30 minutes").
 :func:`when_text` joins time and zone as the e-mails write them; :func:`moment_text` writes one
-instant so. Languages are any tag :func:`bot.i18n.supported_locale` reads (a booking's
-``en``/``pt``/``da``, a host's ``pt_BR``); the words come from the ``emails`` catalog.
+instant so; :func:`where_lines` says where a meeting is (its place, its video link). Languages are
+any tag :func:`bot.i18n.supported_locale` reads (a booking's ``en``/``pt``/``da``, a host's
+``pt_BR``); the words come from the ``emails`` catalog.
 """
 
 from __future__ import annotations
@@ -77,3 +78,15 @@ def moment_text(moment: datetime, zone: str, language: str | None) -> str:
     locale = locale_for(language)
     day = format_date(local.date(), "full", locale=locale)
     return f"{day} · {format_time(local, 'short', locale=locale)} ({zone_label(zone, language)})"
+
+
+def where_lines(location: str | None, join_url: str | None, language: str | None) -> str:
+    """Where a meeting is, as lines of text: its place (unless that is the video link) and its video
+    link; empty when neither is known."""
+    _ = emails_gettext(language)
+    lines = []
+    if location and location != join_url:
+        lines.append(_("Where: {place}").format(place=location))
+    if join_url:
+        lines.append(_("Join the video call: {link}").format(link=join_url))
+    return "\n".join(lines)

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.booking.add_to_calendar import invitation
 from bot.booking.events import answer_lines
-from bot.booking.meeting_time import emails_gettext, moment_text, when_text
+from bot.booking.meeting_time import emails_gettext, moment_text, when_text, where_lines
 from bot.notices.addresses import header_value
 from bot.notices.chat import enqueue_notice, notice_message
 from bot.notices.email import email_message, enqueue_email
@@ -44,17 +44,6 @@ def _answers(answers: Mapping[str, Any] | None) -> str:
     """The visitor's answers as a paragraph of the host's e-mail (empty: none)."""
     lines = answer_lines(answers)
     return f"\n\n{lines}" if lines else ""
-
-
-def where_lines(booking: Booking, language: str | None) -> str:
-    """Where the meeting is (its place, its video link) as lines of an e-mail; empty: not said."""
-    _ = emails_gettext(language)
-    lines = []
-    if booking.location and booking.location != booking.join_url:
-        lines.append(_("Where: {place}").format(place=booking.location))
-    if booking.join_url:
-        lines.append(_("Join the video call: {link}").format(link=booking.join_url))
-    return "\n".join(lines)
 
 
 def _paragraphs(*parts: str) -> str:
@@ -110,7 +99,7 @@ def announce_booked(session: AsyncSession, host: User, title: str, booking: Book
     lang = _visitor_language(host, booking, by_host=by_host)
     _ = emails_gettext(lang)
     when = when_text(booking.start_at, booking.end_at, booking.timezone, lang)
-    where = where_lines(booking, lang)
+    where = where_lines(booking.location, booking.join_url, lang)
     if by_host:
         _tell_visitor(
             session, host, booking,
@@ -158,7 +147,7 @@ def announce_booked(session: AsyncSession, host: User, title: str, booking: Book
         text=_paragraphs(
             (_("{visitor} <{email}> requested “{title}” for {when}.") if requested
              else _("{visitor} <{email}> booked “{title}” for {when}.")).format(**names),
-            where_lines(booking, host.locale),
+            where_lines(booking.location, booking.join_url, host.locale),
             _("Note: {note}").format(note=booking.note or _("(none)")) + _answers(booking.answers),
             _("No calendar is connected, so please confirm it yourself.") if requested else "",
         ),
@@ -176,7 +165,7 @@ def announce_video_link(session: AsyncSession, host: User, title: tuple[str, boo
         subject=_("Video link: {title} with {host}").format(title=title[0], host=host.display_name),
         text=_paragraphs(
             _("Your meeting on {when} now has its video link.").format(when=when),
-            where_lines(booking, lang)),
+            where_lines(booking.location, booking.join_url, lang)),
         ics=invitation(host, title[0], booking, named=title[1]),
     )
 
@@ -199,7 +188,8 @@ def announce_moved(
     _tell_visitor(
         session, host, booking,
         subject=(_("Moved: {title}") if by_host else _("Moved: {title} with {host}")).format(**times),
-        text=_paragraphs(lead.format(**times), where_lines(booking, lang), link.format(link=manage)),
+        text=_paragraphs(lead.format(**times), where_lines(booking.location, booking.join_url, lang),
+                         link.format(link=manage)),
         ics=None if booking.status == "requested" else invitation(
             host, title, booking, named=not by_host, manage=None if by_host else manage),
     )
