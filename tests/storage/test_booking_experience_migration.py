@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import inspect, text
 
 from storage.db import create_engine, upgrade
-from tests.support.migrations import downgrade
+from tests.support.migrations import downgrade, insert_host
 
 
 async def test_0012_gives_existing_pages_and_bookings_empty_values_and_goes_back_down(
@@ -15,10 +15,7 @@ async def test_0012_gives_existing_pages_and_bookings_empty_values_and_goes_back
     try:
         await upgrade(engine, "0011")
         async with engine.begin() as conn:
-            await conn.execute(text(
-                "INSERT INTO users (display_name, email, timezone, locale, slug, pages_enabled,"
-                " is_admin, created_at) VALUES ('H', 'h@example.com', 'UTC', 'en', 'h', true, false,"
-                " CURRENT_TIMESTAMP)"))
+            await insert_host(conn)
             await conn.execute(text(
                 "INSERT INTO scheduling_pages (owner_id, slug, title, description, durations, rules,"
                 " questions, enabled, is_default, in_widget, created_at, updated_at)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import inspect, text
 
 from storage.db import create_engine, current_revision, upgrade
-from tests.support.migrations import columns, downgrade
+from tests.support.migrations import columns, downgrade, insert_host
 
 
 async def test_0008_fills_search_text_adds_tasks_and_goes_back_down(database_url: str) -> None:
@@ -13,13 +13,7 @@ async def test_0008_fills_search_text_adds_tasks_and_goes_back_down(database_url
     try:
         await upgrade(engine, "0007")
         async with engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "INSERT INTO users (display_name, email, timezone, locale, slug, pages_enabled,"
-                    " is_admin, created_at)"
-                    " VALUES ('H', 'h@example.com', 'UTC', 'en', 'h', true, false, CURRENT_TIMESTAMP)"
-                )
-            )
+            await insert_host(conn)
             await conn.execute(
                 text(
                     "INSERT INTO contacts (owner_id, email, name, created_at, updated_at) SELECT id,"

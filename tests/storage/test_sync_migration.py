@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import inspect, text
 
 from storage.db import create_engine, current_revision, upgrade
-from tests.support.migrations import downgrade
+from tests.support.migrations import downgrade, insert_host
 
 
 async def test_0009_turns_sync_on_for_existing_hosts_and_goes_back_down(database_url: str) -> None:
@@ -13,10 +13,7 @@ async def test_0009_turns_sync_on_for_existing_hosts_and_goes_back_down(database
     try:
         await upgrade(engine, "0008")
         async with engine.begin() as conn:
-            await conn.execute(text(
-                "INSERT INTO users (display_name, email, timezone, locale, slug, pages_enabled,"
-                " is_admin, created_at)"
-                " VALUES ('H', 'h@example.com', 'UTC', 'en', 'h', true, false, CURRENT_TIMESTAMP)"))
+            await insert_host(conn)
             await conn.execute(text(
                 "INSERT INTO contacts (owner_id, email, name, company, phone, notes, search_text, created_at,"
                 " updated_at) SELECT id, 'ana@example.com', 'Ana', '', '', '', 'ana', CURRENT_TIMESTAMP,"
@@ -46,10 +43,7 @@ async def test_0011_counts_busy_versions_from_zero_and_goes_back_down(database_u
     try:
         await upgrade(engine, "0010")
         async with engine.begin() as conn:
-            await conn.execute(text(
-                "INSERT INTO users (display_name, email, timezone, locale, slug, pages_enabled,"
-                " is_admin, created_at) VALUES ('H', 'h@example.com', 'UTC', 'en', 'h', true, false,"
-                " CURRENT_TIMESTAMP)"))
+            await insert_host(conn)
             await conn.execute(text(
                 "INSERT INTO contacts (owner_id, email, name, company, phone, notes, search_text, created_at,"
                 " updated_at) SELECT id, 'ana@example.com', 'Ana', '', '', '', 'ana', CURRENT_TIMESTAMP,"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from storage.db import create_engine, current_revision, upgrade
-from tests.support.migrations import columns, downgrade
+from tests.support.migrations import columns, downgrade, insert_host
 
 
 async def test_0010_keeps_the_switch_off_and_the_rows_and_goes_back_down(database_url: str) -> None:
@@ -14,11 +14,7 @@ async def test_0010_keeps_the_switch_off_and_the_rows_and_goes_back_down(databas
     try:
         await upgrade(engine, "0009")
         async with engine.begin() as conn:
-            await conn.execute(text(
-                "INSERT INTO users (display_name, email, timezone, locale, slug, pages_enabled,"
-                " calendar_sync, is_admin, created_at)"
-                " VALUES ('H', 'h@example.com', 'UTC', 'en', 'h', true, true, false, CURRENT_TIMESTAMP)"))
-            user = (await conn.execute(text("SELECT id FROM users"))).scalar_one()
+            user = await insert_host(conn, calendar_sync=True)
             await conn.execute(text(
                 "INSERT INTO tasks (owner_id, title, due_date, timezone, done, created_at, updated_at)"
                 " VALUES (:u, 'Send the proposal', '2026-11-27', 'UTC', false, CURRENT_TIMESTAMP,"
