@@ -237,7 +237,10 @@
     while (item.firstChild) { item.removeChild(item.firstChild); }
     if (data && data.reply) {
       item.setAttribute("lang", (data.locale || "en").replace("_", "-"));
-      data.reply.blocks.forEach(function (block) { renderBlock(block, item); });
+      data.reply.blocks.forEach(function (block) {
+        renderBlock(block, item);
+        if (block.type === "chips") { item.classList.add("sb-wide"); }
+      });
     } else {
       item.appendChild(element("p", null, (data && data.error) || labels.failed));
     }
