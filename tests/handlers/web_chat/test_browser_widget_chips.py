@@ -62,12 +62,24 @@ async def _focused_class(page: Page) -> str:
         " return a ? a.className : ''; }"))
 
 
+@pytest.fixture
+def shots() -> Path:
+    """The screenshots' folder."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS
+
+
+def _name(moment: datetime) -> str:
+    """A chip's accessible name, computed here: its day and its time."""
+    day = format_skeleton("MMMEd", moment.date(), locale="en")
+    return f"{day} at {format_time(moment, 'h:mm a', locale='en')}"
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 async def test_chips_in_the_browsers_zone_open_the_prefilled_form_and_book(
-    live_demo: LiveDemo, browser: Browser, width: int
+    live_demo: LiveDemo, browser: Browser, width: int, shots: Path
 ) -> None:
     await known_tomorrow(live_demo.app[SESSIONS])
-    SHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     page = await _open(browser, problems, width)
     await page.goto(live_demo.url("/demo/site"))
@@ -86,17 +98,14 @@ async def test_chips_in_the_browsers_zone_open_the_prefilled_form_and_book(
     for index in range(await chips.count()):
         chip = chips.nth(index)
         local = datetime.fromisoformat(str(await chip.get_attribute("data-start"))).astimezone(tokyo)
-        clock = format_time(local, "h:mm a", locale="en")
-        day = format_skeleton("MMMEd", local.date(), locale="en")
-        assert _spaces(await chip.inner_text()) == _spaces(clock)
-        assert _spaces(str(await chip.get_attribute("aria-label"))) == _spaces(f"{day} at {clock}")
-    await page.screenshot(path=str(SHOTS / f"chips-{width}.png"))
+        assert _spaces(await chip.inner_text()) == _spaces(format_time(local, "h:mm a", locale="en"))
+        assert _spaces(str(await chip.get_attribute("aria-label"))) == _spaces(_name(local))
+    await page.screenshot(path=str(shots / f"chips-{width}.png"))
 
     chip = chips.nth(1)
     start = datetime.fromisoformat(str(await chip.get_attribute("data-start")))
     local = start.astimezone(tokyo)
-    name = f"{format_skeleton('MMMEd', local.date(), locale='en')} at {format_time(local, 'h:mm a', locale='en')}"
-    await answer.get_by_role("button", name=name).click()
+    await answer.get_by_role("button", name=_name(local)).click()
     frame = page.frame_locator(f"{WIDGET} iframe.sb-frame")
     await expect(frame.locator("input[name=start]")).to_have_value(start.isoformat())
     await expect(frame.locator("#tz")).to_have_value(BROWSER_ZONE)
@@ -125,14 +134,14 @@ async def test_chips_in_the_browsers_zone_open_the_prefilled_form_and_book(
     else:
         assert not covers and panel["width"] <= 442, panel  # a panel: 440 px and its border
     await frame.locator("input[name=name]").wait_for()
-    await page.screenshot(path=str(SHOTS / f"booking-{width}.png"))
+    await page.screenshot(path=str(shots / f"booking-{width}.png"))
 
     email = f"tokyo{width}@example.com"
     await frame.locator("input[name=name]").fill("Aiko Tanaka")
     await frame.locator("input[name=email]").fill(email)
     await frame.locator("#book button[type=submit]").click()
     await expect(frame.locator("h1")).to_have_text("You're booked")
-    await page.screenshot(path=str(SHOTS / f"booked-{width}.png"))
+    await page.screenshot(path=str(shots / f"booked-{width}.png"))
     async with live_demo.app[SESSIONS]() as session:
         booking = (await session.execute(select(Booking).where(Booking.visitor_email == email))).scalar_one()
     made = booking.start_at if booking.start_at.tzinfo else booking.start_at.replace(tzinfo=UTC)

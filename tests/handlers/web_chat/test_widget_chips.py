@@ -53,7 +53,8 @@ def _groups(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _texts(data: dict[str, Any]) -> list[str]:
-    return ["".join(p.get("text", "") for p in b["parts"]) for b in data["reply"]["blocks"] if b["type"] == "text"]
+    return ["".join(p.get("text", "") for p in b["parts"])
+            for b in data["reply"]["blocks"] if b["type"] == "text"]
 
 
 async def _page_starts(client: TestClient, zone: str, minutes: int = 30) -> list[datetime]:
