@@ -5,7 +5,10 @@
  * It adds a chat bubble inside a shadow root, so the site's styles and the widget's never touch.
  * Visitors ask to book ("can I book a meeting?", "quero marcar uma reunião", "kan jeg booke et
  * møde?"); answers come from POST /widget/messages (public, CORS, no cookies) as data blocks, shown
- * with textContent only. A "book" block opens the host's scheduling page inline, in an iframe.
+ * with textContent only. A "book" block opens the host's scheduling page inline, in an iframe; each
+ * free time is a chip (a button named with its day and time, in the browser's zone, which every
+ * message sends) that opens the page's form at that time. On a narrow screen the booking view
+ * covers the whole viewport (Escape or the back button return to the chat).
  */
 (function () {
   "use strict";
@@ -16,10 +19,13 @@
   var page = source.searchParams.get("page") || script.getAttribute("data-page") || "";
   var language = source.searchParams.get("lang") || script.getAttribute("data-lang") ||
     navigator.language || "";
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
   var labels = {
     open: "Chat", close: "Close", message: "Your message", placeholder: "", send: "Send",
-    back: "Back", failed: "That did not go through. Please try again."
+    back: "Back", booking: "Book a time", failed: "That did not go through. Please try again."
   };
+  var narrow = window.matchMedia ? window.matchMedia("(max-width: 480px)") : null;
 
   function element(tag, className, text) {
     var node = document.createElement(tag);
@@ -90,6 +96,7 @@
 
   var booking = element("div", "sb-booking");
   booking.hidden = true;
+  booking.setAttribute("role", "region");
   var back = element("button", "sb-back", labels.back);
   back.type = "button";
   var bookingFrame = null;
@@ -111,18 +118,49 @@
     input.setAttribute("aria-label", labels.message);
     send.textContent = labels.send;
     back.textContent = labels.back;
+    booking.setAttribute("aria-label", labels.booking);
     panel.setAttribute("aria-label", labels.open);
   }
 
-  function openBooking(block) {
+  // The booking view: the page in a frame; full screen (a modal dialog) on a narrow viewport.
+  var opener = null;
+  function fitScreen() {
+    var full = !booking.hidden && !!narrow && narrow.matches;
+    frame.classList.toggle("sb-full", full);
+    if (full) { panel.setAttribute("aria-modal", "true"); } else { panel.removeAttribute("aria-modal"); }
+  }
+  if (narrow) {
+    if (narrow.addEventListener) { narrow.addEventListener("change", fitScreen); }
+    else if (narrow.addListener) { narrow.addListener(fitScreen); }
+  }
+
+  function openBooking(block, from) {
     if (bookingFrame) { booking.removeChild(bookingFrame); }
     bookingFrame = element("iframe", "sb-frame");
     bookingFrame.title = block.label;
     bookingFrame.src = isWebAddress(block.embed) ? block.embed : "about:blank";
     booking.appendChild(bookingFrame);
+    opener = from || null;
     chat.hidden = true;
     booking.hidden = false;
+    frame.classList.add("sb-booking-open");
+    fitScreen();
+    back.focus();
   }
+
+  function closeBooking() {
+    booking.hidden = true;
+    chat.hidden = false;
+    frame.classList.remove("sb-booking-open");
+    fitScreen();
+    if (opener && opener.isConnected) { opener.focus(); } else { input.focus(); }
+    opener = null;
+  }
+
+  // Full screen, focus stays in the widget: leaving it (Tab past the frame) comes back to "back".
+  document.addEventListener("focusin", function (event) {
+    if (frame.classList.contains("sb-full") && event.target !== host) { back.focus(); }
+  });
 
   function appendParts(parent, parts) {
     parts.forEach(function (part) {
@@ -132,6 +170,7 @@
     return parent;
   }
 
+  var days = 0;
   function renderBlock(block, into) {
     var node;
     if (block.type === "text") {
@@ -148,11 +187,32 @@
         node.appendChild(element("dt", null, pair[0]));
         node.appendChild(appendParts(element("dd"), pair[1]));
       });
+    } else if (block.type === "chips") {
+      node = element("div", "sb-times");
+      var group = element("div", "sb-chips");
+      group.setAttribute("role", "group");
+      if (block.heading) {
+        var day = element("p", "sb-day", block.heading);
+        day.id = "sb-day-" + (++days);
+        group.setAttribute("aria-labelledby", day.id);
+        node.appendChild(day);
+      }
+      block.chips.forEach(function (chip) {
+        var button = element("button", "sb-chip", chip.label);
+        button.type = "button";
+        button.setAttribute("aria-label", chip.name);
+        button.setAttribute("data-start", chip.start);
+        button.addEventListener("click", function () {
+          openBooking({ label: chip.name, embed: chip.embed }, button);
+        });
+        group.appendChild(button);
+      });
+      node.appendChild(group);
     } else if (block.type === "book") {
       node = element("p", "sb-actions");
       var open = element("button", "sb-book", block.label);
       open.type = "button";
-      open.addEventListener("click", function () { openBooking(block); });
+      open.addEventListener("click", function () { openBooking(block, open); });
       node.appendChild(open);
       node.appendChild(link(block.url, block.open, "sb-newtab"));
     } else if (block.type === "link") {
@@ -177,7 +237,10 @@
     while (item.firstChild) { item.removeChild(item.firstChild); }
     if (data && data.reply) {
       item.setAttribute("lang", (data.locale || "en").replace("_", "-"));
-      data.reply.blocks.forEach(function (block) { renderBlock(block, item); });
+      data.reply.blocks.forEach(function (block) {
+        renderBlock(block, item);
+        if (block.type === "chips") { item.classList.add("sb-wide"); }
+      });
     } else {
       item.appendChild(element("p", null, (data && data.error) || labels.failed));
     }
@@ -193,7 +256,7 @@
       mode: "cors",
       credentials: "omit",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ page: page, text: text, lang: language })
+      body: JSON.stringify({ page: page, text: text, lang: language, tz: zone })
     }).then(function (response) {
       return response.json().then(function (data) {
         applyLabels(data.labels);
@@ -208,6 +271,7 @@
 
   var started = false;
   function toggle(open) {
+    if (!open && !booking.hidden) { closeBooking(); }
     panel.hidden = !open;
     bubble.setAttribute("aria-expanded", open ? "true" : "false");
     if (open && !started) { started = true; ask(""); }
@@ -216,7 +280,7 @@
 
   bubble.addEventListener("click", function () { toggle(panel.hidden); });
   close.addEventListener("click", function () { toggle(false); bubble.focus(); });
-  back.addEventListener("click", function () { booking.hidden = true; chat.hidden = false; input.focus(); });
+  back.addEventListener("click", closeBooking);
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var text = input.value.trim();
@@ -225,7 +289,8 @@
     ask(text);
   });
   root.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && !panel.hidden) { toggle(false); bubble.focus(); }
+    if (event.key !== "Escape" || panel.hidden) { return; }
+    if (!booking.hidden) { closeBooking(); } else { toggle(false); bubble.focus(); }
   });
 
   function mount() { document.body.appendChild(host); }

@@ -71,6 +71,7 @@ def widget_labels(locale: str) -> dict[str, str]:
         "placeholder": _("Ask to book a meeting…"),
         "send": _("Send"),
         "back": _("Back to the chat"),
+        "booking": _("Book a time"),
         "failed": _("That did not go through. Please try again."),
     }
 

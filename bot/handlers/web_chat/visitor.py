@@ -4,28 +4,42 @@
 book a meeting?", "quero marcar uma reunião", "kan jeg booke et møde?") and tells the intent
 (``book``, ``free``, ``greeting`` or ``help``) and, when the words give it away, the language
 they are in, so a visitor is answered in the language they wrote. :func:`answer` builds the
-channel-neutral :class:`~bot.conversation.reply.Reply`: the next free times come from the
-conversation core's preview of the page (:meth:`Conversation.unfurl`, what anyone holding the
-link may see), and a ``book`` button carries the page's URL for the widget to open inline.
+channel-neutral :class:`~bot.conversation.reply.Reply`: the next free times, worded in the
+visitor's own zone (:func:`visitor_zone`: the browser's, else the host's, and the reply says
+which), each a button (action :data:`~bot.handlers.web_chat.render.SLOT_ACTION`, value: the
+instant) that opens the page's form at that time; and a ``book`` button carries the page's URL for
+the widget to open inline.
 
-The handler reads the page once (:class:`bot.pages.public.PublicView`); its mode decides: a page
-that is switched off says so, and while a calendar cannot be read no time is offered. Only pages
-the host offered in the widget get here (the handler checks ``in_widget``); :func:`refusal` is
-the polite answer for the others.
+The free times come from the page's own engine (the handler passes
+:func:`bot.handlers.pages.visitor.offered`: the page's rules, lengths, notice and horizon), so a
+time offered here is a time the page offers. The handler reads the page once
+(:class:`bot.pages.public.PublicView`); its mode decides: a page that is switched off says so, and
+while a calendar cannot be read no time is offered. Only pages the host offered in the widget get
+here (the handler checks ``in_widget``); :func:`refusal` is the polite answer for the others.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
-from bot.conversation.core import Conversation
+from babel import Locale
+
+from bot.availability import AvailabilityRules
+from bot.conversation import dates
 from bot.conversation.reply import Block, Button, Reply, Section, Text
 from bot.conversation.when import normalize
-from bot.handlers.web_chat.render import BOOK_ACTION
+from bot.handlers.pages.month import clock_of, time_label
+from bot.handlers.web_chat.render import BOOK_ACTION, SLOT_ACTION
 from bot.handlers.web_chat.texts import gettext_for
+from bot.i18n import supported_locale
 from bot.pages.public import Mode, PublicView
+from bot.scheduling.results import UserAvailability
+from bot.zones import zone_named
 
 INTENTS = ("book", "free", "greeting", "help")
 
@@ -106,10 +120,88 @@ def refusal(host_name: str, locale: str) -> Reply:
                          "with {host} another way.").format(host=host_name)),), private=False)
 
 
+DAYS_AHEAD = 14
+"""How far ahead the widget looks for free times (the page's horizon may stop sooner)."""
+
+CHIP_DAYS = 3
+"""Days with free times the widget offers at most (the page shows them all)."""
+
+CHIPS_PER_DAY = 4
+"""Free times the widget offers at most on each of those days."""
+
+FreeTimes = Callable[[AvailabilityRules, datetime, datetime, int], Awaitable[UserAvailability]]
+"""A page's free slots under its rules from a start to an end, of a length (minutes): the page's
+own engine."""
+
+
+@dataclass(frozen=True, slots=True)
+class VisitorZone:
+    """The zone the widget words times in, and what the browser sent when it named no zone."""
+
+    name: str
+    unknown: str | None = None
+
+
+def visitor_zone(sent: object, fallback: str) -> VisitorZone:
+    """The browser's zone (``sent``) when it is an IANA zone, else ``fallback`` (the host's).
+
+    Nothing sent (an older widget) is no mistake; anything else that names no zone is kept, cut
+    short, for the reply to say so.
+    """
+    if sent is None or sent == "":
+        return VisitorZone(fallback)
+    named = zone_named(sent) if isinstance(sent, str) else None
+    if named is not None:
+        return VisitorZone(named)
+    shown = str(sent)
+    return VisitorZone(fallback, shown if len(shown) <= 40 else shown[:40] + "…")
+
+
+def booking_url(page_url: str, start: datetime, zone: str, minutes: int) -> str:
+    """The page's address with its form open at ``start`` for ``minutes``, worded in ``zone``."""
+    query = urlencode({"start": start.isoformat(), "tz": zone, "d": str(minutes)})
+    return f"{page_url}?{query}#book"
+
+
+def zone_sentence(zone: VisitorZone, locale: str) -> str:
+    """Which zone the times are in (and, when the browser's was no zone, that it was not used)."""
+    _ = gettext_for(locale)
+    shown = f"{dates.zone_name(ZoneInfo(zone.name), locale)} ({zone.name})"
+    if zone.unknown is not None:
+        return _("“{zone}” is not a time zone I know, so the times are in {shown}.").format(
+            zone=zone.unknown, shown=shown)
+    return _("The times are in {zone}.").format(zone=shown)
+
+
+def time_chips(starts: list[datetime], view: PublicView, zone: VisitorZone, minutes: int,
+               locale: str) -> list[Block]:
+    """The first free times of the first days, in the visitor's zone: per day a heading (a
+    :class:`Section` without lines) and a button per time (value: the instant, ISO 8601)."""
+    where = ZoneInfo(zone.name)
+    babel_locale = Locale.parse(supported_locale(locale))
+    clock = clock_of(None, babel_locale)
+    by_day: dict[str, list[datetime]] = {}
+    for start in starts:
+        day = dates.day(start.astimezone(where).date(), locale)
+        if day not in by_day and len(by_day) == CHIP_DAYS:
+            break
+        by_day.setdefault(day, [])
+        if len(by_day[day]) < CHIPS_PER_DAY:
+            by_day[day].append(start)
+    blocks: list[Block] = []
+    for day, times in by_day.items():
+        blocks.append(Section(day))
+        blocks.extend(Button(time_label(start, where, babel_locale, clock),
+                             url=booking_url(view.url, start, zone.name, minutes),
+                             action=SLOT_ACTION, value=start.isoformat()) for start in times)
+    return blocks
+
+
 async def answer(
-    conversation: Conversation, intent: VisitorIntent, view: PublicView, *, now: datetime, locale: str,
+    intent: VisitorIntent, view: PublicView, *, free: FreeTimes, now: datetime, locale: str,
+    zone: VisitorZone,
 ) -> Reply:
-    """The widget's answer to ``intent`` about the page of ``view``."""
+    """The widget's answer to ``intent`` about the page of ``view``; free times in ``zone``."""
     _ = gettext_for(locale)
     host_name, page_title = view.host.display_name, view.page.title
     book = Button(_("Book here"), url=view.url, action=BOOK_ACTION, value=view.url, primary=True)
@@ -124,18 +216,25 @@ async def answer(
                    "is {host} free?”").format(title=page_title, host=host_name)),
             book,
         ), private=False)
-    sections: list[Block] = []
-    bookable = view.mode is not Mode.OFF
-    if view.mode in (Mode.BOOKABLE, Mode.OFFLINE):  # blocked: no time is offered (the page takes details)
-        preview = await conversation.unfurl(view.url, now=now, locale=locale)
-        sections = [b for b in (preview.blocks if preview else ()) if isinstance(b, Section)]
-        bookable = preview is not None and any(isinstance(b, Button) and b.url for b in preview.blocks)
-    if not bookable:
+    if view.mode is Mode.OFF:
         return Reply((Text(_("{host} is not taking bookings right now. Please try again later.").format(
             host=host_name)),), private=False)
     if intent.kind == "book":
         opening = _("Of course! Pick a time for “{title}” with {host} right here.")
     else:
         opening = _("Here is when {host} is free for “{title}”. Pick a time right here.")
-    blocks: list[Block] = [Text(opening.format(title=page_title, host=host_name)), *sections, book]
+    blocks: list[Block] = [Text(opening.format(title=page_title, host=host_name))]
+    # Blocked (a calendar cannot be read) or being set up: no time is offered; the page explains.
+    if view.mode in (Mode.BOOKABLE, Mode.OFFLINE) and view.rules is not None:
+        minutes = view.page.durations[0]
+        found = await free(view.rules, now, now + timedelta(days=DAYS_AHEAD), minutes)
+        starts = [slot.start for slot in found.result.slots]
+        if starts:
+            blocks.append(Text(zone_sentence(zone, locale)))
+            blocks.extend(time_chips(starts, view, zone, minutes, locale))
+        elif found.complete:
+            blocks.append(Text(_("There are no free times in the next two weeks.")))
+        else:
+            blocks.append(Text(_("I cannot see the free times right now: open the page to pick one.")))
+    blocks.append(book)
     return Reply(tuple(blocks), private=False)

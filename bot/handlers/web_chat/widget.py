@@ -7,14 +7,17 @@ A site owner pastes one line::
 ``GET /widget.js`` serves ``static/widget.js``: it reads its own address (Slotbot's origin and the
 page), adds a bubble inside a shadow root (its styles, ``static/widget.css``, cannot leak into the
 site or the site's into it) and talks to ``POST /widget/messages`` with JSON
-``{"page": "user/page", "text": "...", "lang": "pt-BR"}``. That API is public: CORS for any
+``{"page": "user/page", "text": "...", "lang": "pt-BR", "tz": "Asia/Tokyo"}`` (``tz``: the
+browser's zone; free times are worded in it, and when it names no zone in the host's, the reply
+saying which). That API is public: CORS for any
 origin, no cookies, a per-client rate limit (past a per-page limit messages are slowed down, never
 refused), short messages only. It answers
 ``{"reply": ..., "labels": ..., "locale": ...}`` (blocks from :mod:`bot.handlers.web_chat.render`); a
 ``book`` block opens the scheduling page inline in an iframe (``/meetings/<user>/<page>?embed=1``,
-which that page lets any site frame). Only pages the host offered in the widget (``in_widget``,
-set in the dashboard) are offered; the others get a polite refusal (403), unknown pages a clear
-error (404).
+which that page lets any site frame), and each free time is a chip that opens the page's form at
+that time (``?start=...``; a time taken meanwhile shows the calendar with a sentence). Only pages
+the host offered in the widget (``in_widget``, set in the dashboard) are offered; the others get
+a polite refusal (403), unknown pages a clear error (404).
 
 Demo only: ``/demo/site`` is a pretend customer website with the widget for the demo page.
 """
@@ -30,8 +33,9 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.availability import AvailabilityRules
 from bot.demo.seed import DEMO_SLUG
-from bot.handlers.pages.visitor import RateLimiter
+from bot.handlers.pages.visitor import RateLimiter, offered
 from bot.handlers.site import add_start_link
 from bot.handlers.web_chat import visitor
 from bot.handlers.web_chat.render import reply_view
@@ -44,8 +48,9 @@ from bot.handlers.web_chat.texts import (
     widget_labels,
 )
 from bot.i18n import supported_locale
-from bot.keys import CONVERSATION, PUBLIC_PAGES, SETTINGS, TEMPLATES
+from bot.keys import PUBLIC_PAGES, SETTINGS, TEMPLATES
 from bot.pages.public import PublicView
+from bot.scheduling.results import UserAvailability
 
 log = logging.getLogger(__name__)
 
@@ -144,9 +149,15 @@ async def message(request: web.Request) -> web.Response:
         refused = visitor.refusal(host.display_name, locale)
         return _json({"error": refused.plain_text(), "reply": reply_view(refused, locale), "labels": labels,
                       "locale": locale}, 403)
+    zone = visitor.visitor_zone(body.get("tz"), host.timezone)
+
+    async def free(rules: AvailabilityRules, start: datetime, end: datetime,
+                   minutes: int) -> UserAvailability:
+        return await offered(request, host, rules, minutes, now, start=start, end=end)
+
+    now = datetime.now(UTC)
     try:
-        reply = await visitor.answer(request.app[CONVERSATION], intent, view, now=datetime.now(UTC),
-                                     locale=locale)
+        reply = await visitor.answer(intent, view, free=free, now=now, locale=locale, zone=zone)
     except Exception:
         log.exception("widget request failed")
         return _json({"error": sorry(locale), "labels": labels, "locale": locale}, 500)

@@ -228,7 +228,7 @@ async def test_an_opted_in_page_gives_the_link_in_the_visitors_language(
     assert book["label"] == button and book["url"] == "http://127.0.0.1:8080/meetings/demo"
     page_lang = {"en": "en", "pt_BR": "pt", "da": "da"}[locale]
     assert book["embed"] == f"http://127.0.0.1:8080/meetings/demo?embed=1&lang={page_lang}"
-    assert any(b["type"] == "section" for b in data["reply"]["blocks"])  # the next free times
+    assert any(b["type"] == "chips" for b in data["reply"]["blocks"])  # the next free times
     assert data["labels"]["send"]
 
 
