@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time as monotonic
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -166,6 +166,31 @@ class Scheduler:
             has_calendars=bool(checked),
         )
 
+    async def occurrences(
+        self, user_id: int, *, start: datetime, end: datetime
+    ) -> tuple[str, list[tuple[str, CalendarBusy]]]:
+        """The user's zone and each checked calendar's name with its occurrences in ``[start, end)``.
+
+        Read live from the providers and never cached: these blocks carry event titles, which
+        only the host's own private answers may show (availability answers drop them, see
+        :meth:`_fetch`). A calendar that cannot be read carries its error.
+        """
+        async with self._read_sessions() as session:
+            user = await session.get(User, user_id)
+            if user is None:
+                raise UnknownUser(user_id)
+            rows = (
+                await session.execute(
+                    select(Calendar, CalendarConnection)
+                    .join(CalendarConnection, Calendar.connection_id == CalendarConnection.id)
+                    .where(Calendar.user_id == user_id, Calendar.checks_conflicts)
+                    .order_by(Calendar.id)
+                )
+            ).all()
+        checked = [_Checked(calendar, connection) for calendar, connection in rows]
+        answers = await self._read(checked, start, end, user.timezone)
+        return user.timezone, [(c.calendar.name, answers[c.calendar.id]) for c in checked]
+
     async def _busy(
         self,
         user_id: int,
@@ -208,6 +233,17 @@ class Scheduler:
         zone: str,
         version: int,
     ) -> dict[int, CalendarBusy]:
+        answers = {
+            calendar_id: _untitled(busy)
+            for calendar_id, busy in (await self._read(checked, start, end, zone)).items()
+        }
+        if all(a.error is None for a in answers.values()):
+            self._cache[key] = (self._clock(), version, answers)
+        return answers
+
+    async def _read(
+        self, checked: list[_Checked], start: datetime, end: datetime, zone: str
+    ) -> dict[int, CalendarBusy]:
         by_connection: dict[int, list[_Checked]] = {}
         answers: dict[int, CalendarBusy] = {}
         for item in checked:
@@ -226,8 +262,6 @@ class Scheduler:
         )
         for result in results:
             answers.update(result)
-        if all(a.error is None for a in answers.values()):
-            self._cache[key] = (self._clock(), version, answers)
         return answers
 
     async def _ask(
@@ -282,3 +316,10 @@ class Scheduler:
                 options={"timezone": zone},
             ),
         )
+
+
+def _untitled(busy: CalendarBusy) -> CalendarBusy:
+    """``busy`` without event titles: availability (cached, and shown to visitors) never needs them."""
+    if not any(block.title for block in busy.blocks):
+        return busy
+    return CalendarBusy(blocks=tuple(replace(block, title="") for block in busy.blocks), error=busy.error)
