@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time as monotonic
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,6 +27,7 @@ from bot.accounts.credentials import CREDENTIALS_PURPOSE, credential_saver
 from bot.availability import AvailabilityRules, find_slots
 from bot.calendar.base import (
     AccessLost,
+    AccessRole,
     CalendarBusy,
     CalendarError,
     CalendarProvider,
@@ -43,6 +45,18 @@ from storage.crypto import SecretBox
 from storage.models import Booking, Calendar, CalendarConnection, CalendarSyncState, User
 
 log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class ReadsEvents(Protocol):
+    """A provider whose :meth:`~bot.calendar.base.CalendarProvider.busy` gives no titles (Google's
+    ``freeBusy``) and that can read the events themselves for the host's own agenda."""
+
+    async def events(
+        self, *, start: datetime, end: datetime, calendar_ids: Sequence[str]
+    ) -> Mapping[str, CalendarBusy]:
+        """Each calendar's events in ``[start, end)`` with titles, as ``busy`` answers."""
+        ...
 
 
 @dataclass(slots=True)
@@ -188,7 +202,7 @@ class Scheduler:
                 )
             ).all()
         checked = [_Checked(calendar, connection) for calendar, connection in rows]
-        answers = await self._read(checked, start, end, user.timezone)
+        answers = await self._read(checked, start, end, user.timezone, titled=True)
         return user.timezone, [(c.calendar.name, answers[c.calendar.id]) for c in checked]
 
     async def _busy(
@@ -242,7 +256,7 @@ class Scheduler:
         return answers
 
     async def _read(
-        self, checked: list[_Checked], start: datetime, end: datetime, zone: str
+        self, checked: list[_Checked], start: datetime, end: datetime, zone: str, *, titled: bool = False
     ) -> dict[int, CalendarBusy]:
         by_connection: dict[int, list[_Checked]] = {}
         answers: dict[int, CalendarBusy] = {}
@@ -258,22 +272,21 @@ class Scheduler:
             else:
                 by_connection.setdefault(item.connection.id, []).append(item)
         results = await asyncio.gather(
-            *(self._ask(items, start, end, zone) for items in by_connection.values())
+            *(self._ask(items, start, end, zone, titled=titled) for items in by_connection.values())
         )
         for result in results:
             answers.update(result)
         return answers
 
     async def _ask(
-        self, items: list[_Checked], start: datetime, end: datetime, zone: str
+        self, items: list[_Checked], start: datetime, end: datetime, zone: str, *, titled: bool = False
     ) -> dict[int, CalendarBusy]:
         connection = items[0].connection
         by_external = {item.calendar.external_id: item.calendar for item in items}
         try:
             provider = self.provider_for(connection, zone=zone)
             answer: Mapping[str, CalendarBusy] = await asyncio.wait_for(
-                provider.busy(start=start, end=end, calendar_ids=list(by_external)),
-                timeout=self._timeout,
+                _read_calendars(provider, by_external, start, end, titled=titled), timeout=self._timeout,
             )
         except TimeoutError:
             error: CalendarError = ProviderTimeout(f"{connection.account_email} did not answer in time")
@@ -316,6 +329,24 @@ class Scheduler:
                 options={"timezone": zone},
             ),
         )
+
+
+async def _read_calendars(
+    provider: CalendarProvider, calendars: Mapping[str, Calendar], start: datetime, end: datetime, *,
+    titled: bool,
+) -> Mapping[str, CalendarBusy]:
+    """``busy`` of every calendar; with ``titled``, the events themselves where the provider's
+    busy time has no titles (:class:`ReadsEvents`), except of calendars shared as free/busy only."""
+    if not (titled and isinstance(provider, ReadsEvents)):
+        return await provider.busy(start=start, end=end, calendar_ids=list(calendars))
+    full = [key for key, calendar in calendars.items() if calendar.access_role != AccessRole.FREE_BUSY]
+    rest = [key for key in calendars if key not in full]
+    answers: dict[str, CalendarBusy] = {}
+    if full:
+        answers.update(await provider.events(start=start, end=end, calendar_ids=full))
+    if rest:
+        answers.update(await provider.busy(start=start, end=end, calendar_ids=rest))
+    return answers
 
 
 def _untitled(busy: CalendarBusy) -> CalendarBusy:
