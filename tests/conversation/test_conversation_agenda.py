@@ -11,10 +11,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.calendar.base import ProviderRegistry
+from bot.calendar.local import local_factory
 from bot.conversation.intents import command, understand
 from bot.conversation.reply import Reply
+from bot.scheduling.scheduler import Scheduler
 from storage.crypto import SecretBox
-from storage.models import Calendar
+from storage.models import Calendar, LocalEvent
 from tests.conversation.test_conversation import flat, sections, texts
 from tests.conversation.test_direct_answers import AFTER_DST_ICS
 from tests.support.conversation_world import (
@@ -188,11 +191,13 @@ async def test_a_day_of_25_hours_and_a_series_expanded_inside_it(
     answer = await ask(made, "what do I have tomorrow?", now=saturday)
     # Local midnight to local midnight: 25 hours. The daily series gives its one instance of the day;
     # 23:30 UTC is 00:30 on Monday, so the night shift is not on Sunday.
-    assert sections(answer) == [("Sun, Oct 25", ["8:00 - 8:15 AM · Stand-up", "11:00 - 11:45 PM · Late review"])]
+    assert sections(answer) == [("Sun, Oct 25", ["8:00 - 8:15 AM · Stand-up",
+                                                 "11:00 - 11:45 PM · Late review"])]
     da = await ask(made, "hvad har jeg i morgen?", "da", now=saturday)
     assert sections(da) == [("søn. 25. okt.", ["08.00-08.15 · Stand-up", "23.00-23.45 · Late review"])]
     monday = await ask(made, "what do I have on monday?", now=saturday)
-    assert sections(monday) == [("Mon, Oct 26", ["12:30 - 1:00 AM · Night shift", "8:00 - 8:15 AM · Stand-up"])]
+    assert sections(monday) == [("Mon, Oct 26", ["12:30 - 1:00 AM · Night shift",
+                                                 "8:00 - 8:15 AM · Stand-up"])]
 
 
 async def test_titles_only_in_the_hosts_private_answers(world: World) -> None:
@@ -210,3 +215,30 @@ async def test_titles_only_in_the_hosts_private_answers(world: World) -> None:
     # The link the host shares for everyone carries no title either.
     shared = await world.conversation.action(world.speaker, "share_link", "Book a time: x", now=NOW)
     assert not shared.private and "Review" not in shared.plain_text()
+
+
+async def test_titles_are_read_live_and_availability_keeps_none(
+    sessions: async_sessionmaker[AsyncSession], secrets: SecretBox, make_settings: Any
+) -> None:
+    made = await make_world(sessions, secrets, make_settings)
+    _, ids = await add_calendars(made, secrets, {"Work": WORK_ICS})
+    registry = ProviderRegistry()
+    registry.register("local", local_factory(lambda: sessions))
+    scheduler = Scheduler(sessions, registry, secrets)
+    start, end = datetime(2026, 3, 27, tzinfo=CPH), datetime(2026, 3, 28, tzinfo=CPH)
+    user = made.speaker.user_id
+
+    found = await scheduler.availability(user, start=start, end=end, now=NOW)
+    assert found.result.busy  # the cached answer of the engine...
+    cached = [block for _, _, answers in scheduler._cache.values()
+              for busy in answers.values() for block in busy.blocks]
+    assert cached and not any(block.title for block in cached)  # ...keeps no title
+
+    _, calendars = await scheduler.occurrences(user, start=start, end=end)
+    assert [b.title for b in calendars[0][1].blocks] == ["Planning", "Review", "Focus time"]
+    async with sessions() as session, session.begin():
+        event = (await session.execute(
+            select(LocalEvent).where(LocalEvent.calendar_id == ids["Work"]))).scalar_one()
+        event.ical = WORK_ICS.replace("SUMMARY:Review", "SUMMARY:Budget review")
+    _, again = await scheduler.occurrences(user, start=start, end=end)
+    assert [b.title for b in again[0][1].blocks] == ["Planning", "Budget review", "Focus time"]  # live
