@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time
 from urllib.parse import quote, unquote, urlsplit
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,10 +20,14 @@ from bot.accounts.connections import ConnectError, Connections
 from bot.accounts.identities import Identities
 from bot.accounts.tokens import Tokens
 from bot.availability import AvailabilityRules
+from bot.calendar.base import AllDaySpan, BusyBlock
 from bot.contacts.scheduling import MeetingNotFound, MeetingRefused, RecordMeetings
 from bot.contacts.tasks import MAX_TITLE, TaskDetails, Tasks
 from bot.conversation.backend import (
     Account,
+    Agenda,
+    AgendaItem,
+    AgendaProblem,
     CalendarState,
     Host,
     MeetingContact,
@@ -145,6 +150,26 @@ class AppBackend:
         return await self._scheduler.availability(
             user_id, start=start, end=end, now=now, rules=rules, duration_minutes=duration_minutes
         )
+
+    async def agenda(self, user_id: int, *, start: datetime, end: datetime) -> Agenda:
+        """Through :meth:`Scheduler.occurrences` (read live, never cached): every checked
+        calendar's events overlapping the window, all-day ones placed on the user's days; an
+        event on two calendars (an invitation seen twice) is listed once."""
+        timezone, calendars = await self._scheduler.occurrences(user_id, start=start, end=end)
+        zone = ZoneInfo(timezone)
+        items: dict[tuple[datetime, datetime, bool, str], AgendaItem] = {}
+        problems: list[AgendaProblem] = []
+        for name, busy in calendars:
+            if busy.error is not None:
+                problems.append(AgendaProblem(name, busy.error.reason))
+                continue
+            for block in busy.blocks:
+                item = _agenda_item(block, name, zone)
+                if item is not None and item.start < end and start < item.end:
+                    items.setdefault((item.start, item.end, item.all_day, item.title.casefold()), item)
+        ordered = sorted(items.values(), key=lambda i: (i.start.astimezone(zone).date(), not i.all_day,
+                                                        i.start, i.end, i.title))
+        return Agenda(tuple(ordered), tuple(problems), tuple(name for name, _ in calendars))
 
     async def login_link(self, user_id: int, next_path: str = "/dashboard") -> str:
         """``<base>/dashboard/login?token=...&next=...``: single use, valid for 15 minutes."""
@@ -275,6 +300,18 @@ class AppBackend:
             )
         ).scalar_one_or_none()
         return found is not None
+
+
+def _agenda_item(block: BusyBlock, calendar: str, zone: ZoneInfo) -> AgendaItem | None:
+    """One occurrence for the agenda (None: cancelled, or an invitation the user declined)."""
+    if block.cancelled or block.declined:
+        return None
+    span = block.span
+    if isinstance(span, AllDaySpan):
+        first = datetime.combine(span.start, time(0), zone)
+        after = datetime.combine(span.end, time(0), zone)
+        return AgendaItem(first, after, True, block.title, str(block.show_as), calendar)
+    return AgendaItem(span.start, span.end, False, block.title, str(block.show_as), calendar)
 
 
 def _host(user: User) -> Host:

@@ -88,12 +88,18 @@ class BusyBlock:
     Only blocks whose :meth:`blocks_time` is true take time away: cancelled events, declined
     invitations and events shown as free never do; tentative, out-of-office, working elsewhere
     and unknown do (Slotbot never offers time it is not sure is free).
+
+    ``title``: the event's title when the service gave one (``""`` otherwise: free/busy answers
+    carry none). The engine never reads it; it is shown only to the calendar's owner, in a
+    private answer. It takes no part in equality and is left out of ``repr`` (so logs never
+    carry it).
     """
 
     span: TimedSpan | AllDaySpan
     show_as: ShowAs = ShowAs.BUSY
     cancelled: bool = False
     declined: bool = False
+    title: str = field(default="", compare=False, repr=False)
 
     def blocks_time(self) -> bool:
         """Whether this occurrence makes its time unavailable."""

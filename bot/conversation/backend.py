@@ -182,6 +182,48 @@ class Availability(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class AgendaItem:
+    """One event of the host's own calendars, for the host's eyes only.
+
+    ``start``/``end``: aware instants; an all-day event (``all_day``) runs from local midnight of
+    its first day to local midnight after its last, in the host's zone. ``title``: ``""`` when
+    the service gave none (a free/busy answer). ``show_as``: ``busy``, ``tentative``, ``free``,
+    ``oof``, ``working_elsewhere`` or ``unknown``. ``calendar``: the calendar's name.
+    """
+
+    start: datetime
+    end: datetime
+    all_day: bool
+    title: str
+    show_as: str
+    calendar: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgendaProblem:
+    """A checked calendar whose events could not be read, and why (reasons as :class:`UnreadableCalendar`)."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Agenda:
+    """The host's events in a window, merged across every checked calendar, soonest first
+    (all-day events first on their day), with the calendars that could not be read."""
+
+    items: tuple[AgendaItem, ...]
+    problems: tuple[AgendaProblem, ...]
+    calendars: tuple[str, ...]
+    """Names of the calendars consulted (every checked one)."""
+
+    @property
+    def has_calendars(self) -> bool:
+        """Whether any calendar is checked for conflicts."""
+        return bool(self.calendars)
+
+
 class Backend(Protocol):
     """Everything the conversation asks of the app."""
 
@@ -253,4 +295,9 @@ class Backend(Protocol):
     ) -> ScheduledMeeting:
         """Schedule a meeting with the contact (invited when calendar sync is on), or
         :class:`MeetingRefusal`."""
+        ...
+
+    async def agenda(self, user_id: int, *, start: datetime, end: datetime) -> Agenda:
+        """The user's own events overlapping ``[start, end)`` with their titles (cancelled and
+        declined ones left out), read live. Only for the user's own private answers."""
         ...

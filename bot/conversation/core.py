@@ -6,7 +6,8 @@ Start with :class:`Conversation`. A channel resolves its user to a :class:`Speak
 button is pressed, :meth:`Conversation.unfurl` for a posted link and :meth:`Conversation.home`
 for a start screen, and renders the :class:`~bot.conversation.reply.Reply` it gets back.
 
-Intents (:mod:`.intents`) pick the answer: free time (:mod:`.free_time`), links and pages
+Intents (:mod:`.intents`) pick the answer: free time (:mod:`.free_time`), the host's own events
+of a day (:mod:`.agenda`, titles in private replies only), links and pages
 (:mod:`.sharing`), calendar accounts (:mod:`.accounts`), a meeting with a contact
 (:mod:`.meeting`), help and language (here). Unknown input
 gets a short help, never silence; a question that names a time ("tomorrow afternoon?") is a free
@@ -19,7 +20,7 @@ from datetime import datetime
 
 from babel import Locale
 
-from bot.conversation import accounts, dates, free_time, meeting, sharing, tasks
+from bot.conversation import accounts, agenda, dates, free_time, meeting, sharing, tasks
 from bot.conversation.backend import Backend
 from bot.conversation.intents import Intent, command, understand
 from bot.conversation.notices import notice_reply as notice_reply
@@ -131,6 +132,8 @@ class Conversation:
         kind = intent.kind
         if kind == "free":
             return await free_time.answer(turn, intent.argument)
+        if kind == "agenda":
+            return await agenda.answer(turn, intent.argument)
         if kind == "schedule":
             return await meeting.answer(turn, intent.argument)
         if kind == "task":
@@ -191,6 +194,7 @@ def help_reply(locale: str) -> Reply:
         Text(_("Here is what I can do:")),
         Section(_("Ask in your own words, or use /meet:"), (
             _("“when am I free tomorrow afternoon?” — your free time across your calendars"),
+            _("“what's on my calendar today?” — your events of a day, for your eyes only"),
             _("“share my link” — your booking link, to post in a conversation"),
             _("“schedule 30 minutes with ana@example.com tomorrow” — a meeting with a contact at "
               "one of your free times"),

@@ -4,6 +4,9 @@
 inside the hours asked for), minus busy time, cut at ``now``, grouped by local day.
 :func:`answer` asks the backend for busy time across every checked calendar and words the result.
 
+A "no" names what is busy with the host's own event titles (read for the asked window only; see
+:mod:`.free_at`): these replies are private, and the asker is always the host.
+
 Unknown is never free: when a calendar cannot be read the answer says which one and why, and the
 ranges it still shows are clearly marked as free only in the calendars that could be read; when
 no calendar could be read it shows no ranges at all.
@@ -12,10 +15,13 @@ no calendar could be read it shows no ranges at all.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
+from bot.availability import Interval
 from bot.conversation import dates
 from bot.conversation.accounts import connect_buttons, settings_button
+from bot.conversation.backend import AgendaItem
 from bot.conversation.free_at import look_ahead_end, point_answer, why_not_free
 from bot.conversation.free_days import MIN_MINUTES as MIN_MINUTES
 from bot.conversation.free_days import FreeDay as FreeDay
@@ -30,6 +36,20 @@ _ASKS_WHEN = re.compile(r"\b(?:when|quando|hvornår|hvornar|what times?|que hora
 
 MAX_DAYS = 14
 """Longest window answered at once (longer questions are cut, and the answer says so)."""
+
+def _overlaps(busy: Sequence[Interval], start: datetime, end: datetime) -> bool:
+    low, high = start.timestamp(), end.timestamp()
+    return any(s < high and low < e for s, e in busy)
+
+
+async def _own_events(turn: Turn, start: datetime, end: datetime) -> tuple[AgendaItem, ...]:
+    """The host's own events in the window, to name what is busy. The speaker is always the host
+    and these answers are private replies; an unreadable calendar just leaves names out."""
+    if end <= start:
+        return ()
+    found = await turn.backend.agenda(turn.user_id, start=start, end=end)
+    return found.items
+
 
 def window_label(turn: Turn, when: When) -> str:
     """The window of a question as the answer names it: a day (with hours) or a range of days."""
@@ -113,10 +133,13 @@ async def answer(turn: Turn, text: str) -> Reply:
     one_day = start.astimezone(turn.zone).date() == (end - timedelta(microseconds=1)).astimezone(
         turn.zone).date()
     if direct and not problems:
-        answered = point_answer(turn, rules, start, end, found.result.busy_seconds)
-        return Reply((*answered, Text(_("Times are in {zone}.").format(zone=zone_name))))
+        busy = found.result.busy_seconds
+        events = await _own_events(turn, start, end) if _overlaps(busy, start, end) else ()
+        answered = point_answer(turn, rules, start, end, busy, events)
+        return Reply((*answered, Text(_("Times are in {zone}.").format(zone=zone_name))), private=True)
     if one_day and not days and not problems:
-        return Reply((*notes, why_not_free(turn, rules, start, end, label)))
+        events = await _own_events(turn, max(start, turn.now), end)
+        return Reply((*notes, why_not_free(turn, rules, start, end, label, events)), private=True)
     if problems:
         heading = (_("These look free in the calendars that could be read — not certain:") if one_day
                    else _("These look free in the calendars that could be read, {window} — not certain:"))

@@ -4,7 +4,9 @@
 "forbind min Google-kalender"); :func:`command` reads the arguments of the slash command
 ("connect google", "free next week", "link intro"). Both answer an :class:`Intent`:
 
-``task`` (argument: the text; the core passes the message as written), ``schedule`` (argument:
+``task`` (argument: the text; the core passes the message as written), ``agenda`` (argument: the
+text holding the day: "what's on my calendar today?", "o que tenho amanhã?", "hvad har jeg i
+morgen?"), ``schedule`` (argument:
 the text, holding the contact's e-mail address and the time),
 ``connect`` (argument: ``google``, ``microsoft``, ``exchange``, ``feed``, ``other`` or ``""``), ``free``
 (argument: the text holding the time expression), ``link`` (argument: what may name a page),
@@ -23,8 +25,8 @@ from dataclasses import dataclass
 from bot.conversation.daytime import normalize
 
 INTENTS = (
-    "task", "schedule", "connect", "free", "link", "pages", "calendars", "settings", "disconnect", "help",
-    "language", "greeting", "unknown",
+    "task", "agenda", "schedule", "connect", "free", "link", "pages", "calendars", "settings", "disconnect",
+    "help", "language", "greeting", "unknown",
 )
 
 
@@ -48,6 +50,19 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("task", re.compile(
         r"^(?:(?:add|new|create|adicionar|adicione|nova|criar|tilføj|ny|opret)\s+(?:a\s+|uma\s+|en\s+)?)?"
         r"(?:task|to-?do|tarefa|opgave)\b")),
+    ("agenda", re.compile(
+        r"^(?!.*\b(?:free|available|availability|livre|livres|disponível|disponivel|ledig|ledige"
+        r"|fri tid|har jeg tid)\b)(?:.*\b(?:"
+        r"what(?:'s| is)? (?:on|in) (?:my|the) (?:calendar|agenda|schedule)"
+        r"|what do i have|what have i got|what(?:'s| is) on (?:for )?(?:today|tomorrow)"
+        r"|what(?:'s| is) my (?:agenda|schedule|day)|my (?:agenda|schedule) (?:for )?(?:today|tomorrow)"
+        r"|o que (?:eu )?tenho|o que (?:há|ha|tem) (?:na|em) (?:minha )?agenda|minha agenda (?:de |para )?"
+        r"(?:hoje|amanhã|amanha)|meus compromissos"
+        r"|hvad har jeg|hvad står der i (?:min )?kalender(?:en)?|hvad sker der i (?:min )?kalender(?:en)?"
+        r"|min kalender i (?:dag|morgen)|hvad skal jeg i (?:dag|morgen)"
+        r")\b"
+        r"|.*\b(?:show|mostrar|mostre|vis)\b.*\b(?:calendar|agenda|kalender|kalenderen)\b.*\b(?:today"
+        r"|tomorrow|hoje|amanhã|amanha|i dag|i morgen)\b)")),
     ("schedule", re.compile(
         r"\b(?:schedule|book|set up|arrange|plan|agendar|agende|marcar|marque|planlæg|planlaeg)\b"
         r".*\S@\S|^(?:schedule|agendar|planlæg|planlaeg)\b")),
@@ -105,6 +120,7 @@ _COMMANDS = {
     "help": "help", "ajuda": "help", "hjælp": "help",
     "language": "language", "lang": "language", "idioma": "language", "sprog": "language",
     "task": "task", "tarefa": "task", "opgave": "task",
+    "agenda": "agenda", "kalender": "agenda",
     "schedule": "schedule", "agendar": "schedule", "planlæg": "schedule", "planlaeg": "schedule",
 }
 
@@ -148,7 +164,7 @@ def _with_argument(kind: str, text: str) -> Intent:
         return Intent(kind, language_of(" ".join(stripped.split())))
     if kind == "link":
         return Intent(kind, " ".join(_LINK_NOISE.sub(" ", text).split()))
-    if kind in ("free", "schedule"):
+    if kind in ("free", "schedule", "agenda"):
         return Intent(kind, text)
     return Intent(kind)
 
@@ -176,7 +192,7 @@ def command(text: str) -> Intent:
         return understand(text)
     if kind == "free":
         return Intent(kind, said if word in ("when", "quando", "hvornår") else rest)
-    if kind == "schedule":
+    if kind in ("schedule", "agenda"):
         return Intent(kind, said)
     if kind == "link":
         return _with_argument(kind, rest)

@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time as monotonic
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,6 +27,7 @@ from bot.accounts.credentials import CREDENTIALS_PURPOSE, credential_saver
 from bot.availability import AvailabilityRules, find_slots
 from bot.calendar.base import (
     AccessLost,
+    AccessRole,
     CalendarBusy,
     CalendarError,
     CalendarProvider,
@@ -43,6 +45,18 @@ from storage.crypto import SecretBox
 from storage.models import Booking, Calendar, CalendarConnection, CalendarSyncState, User
 
 log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class ReadsEvents(Protocol):
+    """A provider whose :meth:`~bot.calendar.base.CalendarProvider.busy` gives no titles (Google's
+    ``freeBusy``) and that can read the events themselves for the host's own agenda."""
+
+    async def events(
+        self, *, start: datetime, end: datetime, calendar_ids: Sequence[str]
+    ) -> Mapping[str, CalendarBusy]:
+        """Each calendar's events in ``[start, end)`` with titles, as ``busy`` answers."""
+        ...
 
 
 @dataclass(slots=True)
@@ -166,6 +180,31 @@ class Scheduler:
             has_calendars=bool(checked),
         )
 
+    async def occurrences(
+        self, user_id: int, *, start: datetime, end: datetime
+    ) -> tuple[str, list[tuple[str, CalendarBusy]]]:
+        """The user's zone and each checked calendar's name with its occurrences in ``[start, end)``.
+
+        Read live from the providers and never cached: these blocks carry event titles, which
+        only the host's own private answers may show (availability answers drop them, see
+        :meth:`_fetch`). A calendar that cannot be read carries its error.
+        """
+        async with self._read_sessions() as session:
+            user = await session.get(User, user_id)
+            if user is None:
+                raise UnknownUser(user_id)
+            rows = (
+                await session.execute(
+                    select(Calendar, CalendarConnection)
+                    .join(CalendarConnection, Calendar.connection_id == CalendarConnection.id)
+                    .where(Calendar.user_id == user_id, Calendar.checks_conflicts)
+                    .order_by(Calendar.id)
+                )
+            ).all()
+        checked = [_Checked(calendar, connection) for calendar, connection in rows]
+        answers = await self._read(checked, start, end, user.timezone, titled=True)
+        return user.timezone, [(c.calendar.name, answers[c.calendar.id]) for c in checked]
+
     async def _busy(
         self,
         user_id: int,
@@ -208,6 +247,17 @@ class Scheduler:
         zone: str,
         version: int,
     ) -> dict[int, CalendarBusy]:
+        answers = {
+            calendar_id: _untitled(busy)
+            for calendar_id, busy in (await self._read(checked, start, end, zone)).items()
+        }
+        if all(a.error is None for a in answers.values()):
+            self._cache[key] = (self._clock(), version, answers)
+        return answers
+
+    async def _read(
+        self, checked: list[_Checked], start: datetime, end: datetime, zone: str, *, titled: bool = False
+    ) -> dict[int, CalendarBusy]:
         by_connection: dict[int, list[_Checked]] = {}
         answers: dict[int, CalendarBusy] = {}
         for item in checked:
@@ -222,24 +272,21 @@ class Scheduler:
             else:
                 by_connection.setdefault(item.connection.id, []).append(item)
         results = await asyncio.gather(
-            *(self._ask(items, start, end, zone) for items in by_connection.values())
+            *(self._ask(items, start, end, zone, titled=titled) for items in by_connection.values())
         )
         for result in results:
             answers.update(result)
-        if all(a.error is None for a in answers.values()):
-            self._cache[key] = (self._clock(), version, answers)
         return answers
 
     async def _ask(
-        self, items: list[_Checked], start: datetime, end: datetime, zone: str
+        self, items: list[_Checked], start: datetime, end: datetime, zone: str, *, titled: bool = False
     ) -> dict[int, CalendarBusy]:
         connection = items[0].connection
         by_external = {item.calendar.external_id: item.calendar for item in items}
         try:
             provider = self.provider_for(connection, zone=zone)
             answer: Mapping[str, CalendarBusy] = await asyncio.wait_for(
-                provider.busy(start=start, end=end, calendar_ids=list(by_external)),
-                timeout=self._timeout,
+                _read_calendars(provider, by_external, start, end, titled=titled), timeout=self._timeout,
             )
         except TimeoutError:
             error: CalendarError = ProviderTimeout(f"{connection.account_email} did not answer in time")
@@ -282,3 +329,28 @@ class Scheduler:
                 options={"timezone": zone},
             ),
         )
+
+
+async def _read_calendars(
+    provider: CalendarProvider, calendars: Mapping[str, Calendar], start: datetime, end: datetime, *,
+    titled: bool,
+) -> Mapping[str, CalendarBusy]:
+    """``busy`` of every calendar; with ``titled``, the events themselves where the provider's
+    busy time has no titles (:class:`ReadsEvents`), except of calendars shared as free/busy only."""
+    if not (titled and isinstance(provider, ReadsEvents)):
+        return await provider.busy(start=start, end=end, calendar_ids=list(calendars))
+    full = [key for key, calendar in calendars.items() if calendar.access_role != AccessRole.FREE_BUSY]
+    rest = [key for key in calendars if key not in full]
+    answers: dict[str, CalendarBusy] = {}
+    if full:
+        answers.update(await provider.events(start=start, end=end, calendar_ids=full))
+    if rest:
+        answers.update(await provider.busy(start=start, end=end, calendar_ids=rest))
+    return answers
+
+
+def _untitled(busy: CalendarBusy) -> CalendarBusy:
+    """``busy`` without event titles: availability (cached, and shown to visitors) never needs them."""
+    if not any(block.title for block in busy.blocks):
+        return busy
+    return CalendarBusy(blocks=tuple(replace(block, title="") for block in busy.blocks), error=busy.error)

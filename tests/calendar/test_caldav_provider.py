@@ -92,6 +92,8 @@ async def test_a_weekly_series_is_expanded_by_slotbot_across_the_dst_change(
     # 09:00 local on both sides of the change on 30 March (UTC+1, then UTC+2); the moved one at 14:00.
     assert starts == [_local(17, 9), _local(24, 9), _local(31, 14)]
     assert [s.utcoffset() for s in starts] == [timedelta(hours=1), timedelta(hours=1), timedelta(hours=2)]
+    # Each occurrence carries its SUMMARY; the moved one its override's own.
+    assert [b.title for b in answer[calendar].blocks] == ["Standup", "Standup", "Moved"]
     [report] = caldav_proxy.reports()
     assert "<c:time-range" in report.body and "expand" not in report.body  # no expansion by the server
 

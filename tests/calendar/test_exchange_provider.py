@@ -153,3 +153,35 @@ async def test_a_retried_create_finds_its_event_and_delete_sends_cancellations(
     assert [c.item_id for c in fake.cancellations] == [first.external_id]
     assert fake.host.calendar.events == []
     await provider.delete_event(first.external_id, calendar_id=calendar)  # gone already: fine
+
+
+async def test_calendar_view_items_carry_their_subject_as_title(
+    fake: FakeExchange, provider: ExchangeCalendarProvider
+) -> None:
+    calendar = fake.host.calendar
+    monday = datetime(2026, 3, 30, 9, tzinfo=BERLIN)
+    fake.add_event(calendar, monday, monday + timedelta(hours=1), subject="Focus time", show_as="Tentative")
+    fake.add_event(calendar, date(2026, 3, 31), date(2026, 4, 1), all_day=True, time_zone="Europe/Berlin",
+                   subject="Company offsite")
+
+    answer = await provider.busy(start=datetime(2026, 3, 30, tzinfo=BERLIN),
+                                 end=datetime(2026, 4, 2, tzinfo=BERLIN), calendar_ids=[calendar.id])
+
+    titles = {b.title: b.span for b in answer[calendar.id].blocks}
+    assert titles == {"Focus time": TimedSpan(monday, monday + timedelta(hours=1)),
+                      "Company offsite": AllDaySpan(date(2026, 3, 31), date(2026, 4, 1))}
+
+
+async def test_free_busy_only_colleagues_have_no_titles(
+    fake: FakeExchange, provider: ExchangeCalendarProvider
+) -> None:
+    boss = fake.add_mailbox("boss@contoso.example")
+    boss.share_with(fake.host.email, "free_busy")
+    start = datetime(2031, 3, 3, 9, tzinfo=UTC)
+    fake.add_event(boss.calendar, start, start + timedelta(hours=1), subject="Salary review")
+    key = FREE_BUSY + "boss@contoso.example"
+
+    answer = await provider.busy(start=start - timedelta(hours=1), end=start + timedelta(hours=3),
+                                 calendar_ids=[key])
+
+    assert [b.title for b in answer[key].blocks] == [""]

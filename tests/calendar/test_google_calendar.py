@@ -619,3 +619,60 @@ async def test_mapping_reads_event_resources_as_the_library_returns_them(
     items = service.events().list(calendarId=HOST, timeMin=T0.isoformat()).execute()["items"]
     blocks = [busy_block_from_event(item) for item in items]
     assert [b.blocks_time() for b in blocks if b is not None] == [False, True]
+
+
+# -- events with titles (the host's own agenda) ------------------------------------------------
+
+
+async def test_busy_from_freebusy_has_no_titles(
+    google_fake: FakeGoogle, provider: GoogleCalendarProvider
+) -> None:
+    google_fake.add_busy(HOST, T0 + timedelta(hours=9), T0 + timedelta(hours=10), summary="Dentist")
+    result = await provider.busy(start=T0, end=T0 + timedelta(days=1), calendar_ids=[HOST])
+    assert [b.title for b in result[HOST].blocks] == [""]  # freeBusy answers carry no titles
+
+
+async def test_events_read_titles_every_page_and_all_day_events(
+    google_fake: FakeGoogle, provider: GoogleCalendarProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.calendar.google.provider.EVENTS_PAGE_SIZE", 2)
+    google_fake.add_busy(HOST, T0 + timedelta(hours=13), T0 + timedelta(hours=14), summary="Review")
+    google_fake.add_busy(HOST, T0 + timedelta(hours=9), T0 + timedelta(hours=10), summary="Planning")
+    google_fake.add_busy(HOST, T0 + timedelta(hours=15), T0 + timedelta(hours=16), summary="Focus time",
+                         transparency="transparent")
+    google_fake.add_event(HOST, {"summary": "Company offsite", "start": {"date": "2031-03-03"},
+                                 "end": {"date": "2031-03-04"}})
+    google_fake.add_busy(HOST, T0 + timedelta(days=2), T0 + timedelta(days=2, hours=1), summary="Later")
+
+    result = await provider.events(start=T0, end=T0 + timedelta(days=1), calendar_ids=[HOST])
+
+    blocks = result[HOST].blocks
+    assert result[HOST].error is None
+    assert [b.title for b in blocks] == ["Company offsite", "Planning", "Review", "Focus time"]
+    assert blocks[0].span == AllDaySpan(date(2031, 3, 3), date(2031, 3, 4))
+    assert blocks[3].show_as is ShowAs.FREE
+    calls = google_fake.api_calls("events.list")
+    assert len(calls) == 2  # four events in the window, two a page
+    assert all(c.query.get("singleEvents") == "true" and "timeMax" in c.query for c in calls)
+
+
+async def test_events_of_a_calendar_that_lost_access_carry_the_error_alone(
+    google_fake: FakeGoogle, provider: GoogleCalendarProvider
+) -> None:
+    google_fake.add_calendar("gone@group.calendar.google.com", access_role="reader")
+    google_fake.add_busy(HOST, T0 + timedelta(hours=9), T0 + timedelta(hours=10), summary="Planning")
+    google_fake.lose_access("gone@group.calendar.google.com", 404)
+
+    result = await provider.events(
+        start=T0, end=T0 + timedelta(days=1), calendar_ids=[HOST, "gone@group.calendar.google.com"]
+    )
+
+    assert [b.title for b in result[HOST].blocks] == ["Planning"]
+    assert isinstance(result["gone@group.calendar.google.com"].error, AccessLost)
+
+
+def test_mapping_reads_the_summary_as_title() -> None:
+    block = busy_block_from_event(_resource(summary="  Board call "))
+    assert block is not None and block.title == "Board call"
+    untitled = busy_block_from_event(_resource())
+    assert untitled is not None and untitled.title == ""

@@ -463,3 +463,35 @@ def test_unused_date_in_rule_window_yields_nothing() -> None:
     )
     assert calendar.busy_intervals(utc(2025, 3, 6), utc(2026, 3, 4), CPH) == []
     assert len(calendar.busy_intervals(utc(2025, 3, 1), utc(2026, 3, 4), CPH)) == 3
+
+
+def test_occurrences_carry_their_summary_as_title_and_series_expand_inside_the_window() -> None:
+    calendar = parse_ics(ics(
+        """UID:standup
+SUMMARY:Stand-up\\, daily
+DTSTART;TZID=Europe/Copenhagen:20261023T090000
+DTEND;TZID=Europe/Copenhagen:20261023T093000
+RRULE:FREQ=DAILY;COUNT=30""",
+        """UID:standup
+RECURRENCE-ID;TZID=Europe/Copenhagen:20261026T090000
+SUMMARY;LANGUAGE=en:Stand-up (moved)
+DTSTART;TZID=Europe/Copenhagen:20261026T100000
+DTEND;TZID=Europe/Copenhagen:20261026T103000""",
+        """UID:offsite
+SUMMARY:Company offsite
+DTSTART;VALUE=DATE:20261025
+DTEND;VALUE=DATE:20261026""",
+        """UID:untitled
+DTSTART:20261025T120000Z
+DTEND:20261025T130000Z""",
+    ))
+    # Sunday 25 October 2026: Copenhagen falls back at 03:00 (a 25-hour day).
+    day = datetime(2026, 10, 25, tzinfo=CPH), datetime(2026, 10, 26, tzinfo=CPH)
+    blocks = calendar.busy_blocks(*day, CPH)
+    assert [(fmt(b, CPH), b.title) for b in blocks] == [
+        ("10-25..10-26 all-day", "Company offsite"),
+        ("10-25 09:00-10-25 09:30", "Stand-up, daily"),  # the text unescaped, one instance only
+        ("10-25 13:00-10-25 14:00", ""),
+    ]
+    monday = calendar.busy_blocks(datetime(2026, 10, 26, tzinfo=CPH), datetime(2026, 10, 27, tzinfo=CPH), CPH)
+    assert [(fmt(b, CPH), b.title) for b in monday] == [("10-26 10:00-10-26 10:30", "Stand-up (moved)")]

@@ -278,6 +278,7 @@ async def test_calendar_view_paging_in_utc(
         "start",
         "end",
         "responseStatus",
+        "subject",  # the title, shown only to the calendar's owner
     }
     assert first.query["startDateTime"] == "2030-06-03T00:00:00Z"
     assert first.query["endDateTime"] == "2030-06-04T00:00:00Z"
@@ -311,6 +312,34 @@ async def test_busy_maps_show_as_and_status(
     assert by_start[at(13)].declined and not by_start[at(13)].blocks_time()
     all_day = by_start[date(2030, 6, 3)]
     assert all_day.span == AllDaySpan(date(2030, 6, 3), date(2030, 6, 4)) and all_day.blocks_time()
+
+
+async def test_busy_reads_each_events_subject_as_its_title(
+    microsoft_fake: FakeMicrosoft, make_provider: MakeProvider
+) -> None:
+    fake = microsoft_fake
+    calendar = fake.user().default_calendar
+    fake.add_event(calendar, at(9), at(10), subject="Focus time", show_as="tentative")
+    fake.add_event(calendar, date(2030, 6, 3), date(2030, 6, 4), subject="Company offsite")
+    fake.add_event(calendar, at(11), at(12), subject="")
+    provider, _ = await make_provider()
+
+    blocks = (await provider.busy(start=at(0), end=at(0, day=1), calendar_ids=[calendar.id]))[
+        calendar.id
+    ].blocks
+
+    by_start = {b.span.start: b for b in blocks}
+    assert by_start[at(9)].title == "Focus time" and by_start[at(9)].show_as is ShowAs.TENTATIVE
+    assert by_start[date(2030, 6, 3)].title == "Company offsite"
+    assert by_start[at(11)].title == ""
+    assert "Focus time" not in repr(blocks)  # titles stay out of logs
+
+
+def test_mapping_reads_the_subject_only_when_graph_gives_it() -> None:
+    event = {"start": {"dateTime": "2030-06-03T09:00:00", "timeZone": "UTC"},
+             "end": {"dateTime": "2030-06-03T10:00:00", "timeZone": "UTC"}, "showAs": "busy"}
+    assert graph_event_to_block({**event, "subject": " Board call "}).title == "Board call"
+    assert graph_event_to_block(event).title == ""  # e.g. a schedule item without details
 
 
 async def test_retry_after_is_honoured_then_success(

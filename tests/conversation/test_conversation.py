@@ -300,7 +300,7 @@ async def test_help_unknown_input_and_greetings(world: World) -> None:
                                 ("pt_BR", "ajuda", "Veja o que posso fazer:"),
                                 ("da", "hjælp", "Det kan jeg:")):
         answer = await talk.message(world.as_locale(locale), text, now=NOW)
-        assert texts(answer) == first and len(sections(answer)[0][1]) == 9
+        assert texts(answer) == first and len(sections(answer)[0][1]) == 10
     assert texts(await talk.command(world.speaker, "", now=NOW)) == "Here is what I can do:"
     unknown = await talk.command(world.as_locale("pt_BR"), "frobnicate", now=NOW)
     assert texts(unknown).startswith("Desculpe, não entendi.")

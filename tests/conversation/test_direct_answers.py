@@ -61,20 +61,22 @@ async def test_a_free_moment_is_a_yes_in_three_languages(world: World) -> None:
 
 async def test_a_busy_moment_is_a_no_with_the_next_free_time(world: World) -> None:
     en = await ask(world, "am I free at 1pm tomorrow?")
-    assert "No — 1:00 - 2:00 PM is busy." in en
+    assert "No — 1:00 - 2:00 PM is busy (Review)." in en  # the host's own event, in a private answer
     assert "Next free: 2:30 PM." in en
-    assert "Review" not in en  # merged busy time carries no titles: never a made-up name
+    assert "Planning" not in en  # only what is busy in the window asked about is named
     pt = await ask(world, "estou livre amanhã às 13h?", "pt_BR")
-    assert "Não — 13:00 - 14:00 está ocupado." in pt and "Próximo horário livre: 14:30." in pt
+    assert "Não — 13:00 - 14:00 está ocupado (Review)." in pt and "Próximo horário livre: 14:30." in pt
     da = await ask(world, "er jeg ledig i morgen kl. 13?", "da")
-    assert "Nej — 13.00-14.00 er optaget." in da and "Næste ledige tid: 14.30." in da
+    assert "Nej — 13.00-14.00 er optaget (Review)." in da and "Næste ledige tid: 14.30." in da
 
 
 async def test_a_length_asked_for_is_the_window(world: World) -> None:
     yes = await ask(world, "am I free at 2:30pm tomorrow for 90 minutes?")
     assert yes.startswith("Yes, 2:30 - 4:00 PM is free.")
     no = await ask(world, "am I free at 3pm tomorrow for 2 hours?")  # the dentist at 16:00
-    assert "No — 3:00 - 5:00 PM is busy." in no
+    # 3-4 PM is free (Focus time is shown as free): only the dentist hour is busy, and it is named.
+    assert "No — only part of 3:00 - 5:00 PM is free: 4:00 - 5:00 PM is busy (Planning)." in no
+    assert "Focus time" not in no
     assert "Next free: Mon, Mar 30, 10:00 AM." in no  # Monday 9-10 is the board call
 
 
@@ -85,7 +87,7 @@ async def test_outside_working_hours_and_across_summer_time(world: World) -> Non
     monday = await ask(world, "am I free at 10am on monday?")  # 08:00 UTC: summer time
     assert monday.startswith("Yes, 10:00 - 11:00 AM is free.")
     board = await ask(world, "er jeg ledig mandag kl. 9?", "da")
-    assert "Nej — 09.00-10.00 er optaget." in board and "Næste ledige tid: 10.00." in board
+    assert "Nej — 09.00-10.00 er optaget (Board call)." in board and "Næste ledige tid: 10.00." in board
 
 
 async def test_a_day_without_free_time_says_why(world: World) -> None:
@@ -94,11 +96,13 @@ async def test_a_day_without_free_time_says_why(world: World) -> None:
     assert sections(saturday) == []
     pt = await ask(world, "quando estou livre no sábado?", "pt_BR")
     assert pt == "Sáb., 28 de mar. está fora do seu horário de trabalho."
-    # Tuesday is blocked by an all-day event; busy time has no titles, so it is "fully booked".
+    # Tuesday is blocked by an all-day event: the host is told which one.
     tuesday = await ask(world, "when am I free on tuesday?")
-    assert tuesday == "Tue, Mar 31 is fully booked."
+    assert tuesday == "Tue, Mar 31: Company offsite (all day)."
     da = await ask(world, "hvornår er jeg ledig tirsdag?", "da")
-    assert da == "Tirs. 31. mar. er fuldt booket."
+    assert da == "Tirs. 31. mar.: Company offsite (hele dagen)."
+    pt = await ask(world, "quando estou livre na terça?", "pt_BR")
+    assert pt == "Ter., 31 de mar.: Company offsite (dia inteiro)."
 
 
 async def test_the_day_is_named_once(world: World) -> None:
@@ -120,7 +124,7 @@ async def test_the_answer_is_in_the_language_the_question_is_written_in(world: W
     da = await ask(world, "er jeg ledig i morgen kl. 15?", "en")
     assert da.startswith("Ja, 15.00-16.00 er ledig.")
     pt = await ask(world, "estou livre amanhã às 13h?", "da")
-    assert pt.startswith("Não — 13:00 - 14:00 está ocupado.")
+    assert pt.startswith("Não — 13:00 - 14:00 está ocupado (Review).")
     en = await ask(world, "am I free at 3pm tomorrow?", "pt_BR")
     assert en.startswith("Yes, 3:00 - 4:00 PM is free.")
     unclear = await ask(world, "15h?", "da")  # says nothing about its language: the user's

@@ -54,8 +54,10 @@ MAX_CONNECTIONS = 8
 """Sessions exchangelib keeps per mailbox (Exchange's default EWSMaxConcurrency is 27)."""
 VIEW_FIELDS = (
     "start", "end", "legacy_free_busy_status", "is_cancelled", "my_response_type", "_start_timezone",
+    "subject",
 )
-"""What a calendar view asks for (``is_all_day`` is left out: see :mod:`.mapping`)."""
+"""What a calendar view asks for (``is_all_day`` is left out: see :mod:`.mapping`); the subject
+is shown only to the calendar's owner, in a private answer."""
 
 
 class BookingId(ExtendedProperty):  # type: ignore[misc]

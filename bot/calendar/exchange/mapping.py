@@ -23,7 +23,7 @@ def show_as_from_ews(status: str | None) -> ShowAs:
 
 
 def item_block(start: datetime, end: datetime, *, zone: tzinfo | None, status: str | None,
-               cancelled: bool, response: str | None) -> BusyBlock:
+               cancelled: bool, response: str | None, title: str = "") -> BusyBlock:
     """One CalendarView item as a :class:`BusyBlock`.
 
     Exchange stores an all-day item as the UTC instants of the local midnights in the item's own
@@ -31,7 +31,7 @@ def item_block(start: datetime, end: datetime, *, zone: tzinfo | None, status: s
     hours in UTC, which makes an item ending on a spring-forward day one day short; so the flag
     is not asked for and an item whose start and end are local midnights in its zone (at least a
     day apart) is read as whole days, from the raw instants. ``Decline`` as the mailbox owner's
-    response means declined.
+    response means declined. ``title``: the item's subject.
     """
     show_as = show_as_from_ews(status)
     declined = (response or "").lower() == "decline"
@@ -41,7 +41,7 @@ def item_block(start: datetime, end: datetime, *, zone: tzinfo | None, status: s
         midnights = all(v.time() == time(0) for v in (local_start, local_end))
         if midnights and local_end.date() > local_start.date():
             span = AllDaySpan(local_start.date(), local_end.date())
-    return BusyBlock(span, show_as=show_as, cancelled=cancelled, declined=declined)
+    return BusyBlock(span, show_as=show_as, cancelled=cancelled, declined=declined, title=title.strip())
 
 
 def free_busy_block(start: datetime, end: datetime, busy_type: str) -> BusyBlock:

@@ -175,6 +175,7 @@ class ExchangeCalendarProvider:
                     item_block(
                         item.start, item.end, zone=item._start_timezone, status=item.legacy_free_busy_status,
                         cancelled=bool(item.is_cancelled), response=item.my_response_type,
+                        title=item.subject if isinstance(item.subject, str) else "",
                     )
                     for item in items
                     if item.start is not None and item.end is not None and item.end > item.start

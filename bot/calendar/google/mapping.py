@@ -49,6 +49,7 @@ def busy_block_from_event(resource: Mapping[str, Any]) -> BusyBlock | None:
     attendee entry (``self: true``) with ``responseStatus: declined`` sets ``declined`` and
     ``tentative`` shows as tentative. ``start.date`` makes an :class:`AllDaySpan`, ``start.dateTime``
     a :class:`TimedSpan` (an offset-less dateTime takes the ``timeZone`` given beside it).
+    ``summary`` is the block's title.
     """
     start, end = resource.get("start"), resource.get("end")
     if not isinstance(start, Mapping) or not isinstance(end, Mapping):
@@ -77,6 +78,7 @@ def busy_block_from_event(resource: Mapping[str, Any]) -> BusyBlock | None:
         show_as=show_as,
         cancelled=resource.get("status") == "cancelled",
         declined=response == "declined",
+        title=summary.strip() if isinstance(summary := resource.get("summary"), str) else "",
     )
 
 

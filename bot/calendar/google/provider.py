@@ -2,7 +2,8 @@
 
 Start with :func:`google_factory` (what the app registers) and :class:`GoogleCalendarProvider`:
 ``calendarList`` for calendars (paged), ``freeBusy`` for busy time (split at 50 calendars and 90
-days per request, run concurrently), ``events.insert`` / ``events.delete`` with
+days per request, run concurrently), ``events.list`` for the host's own events with their titles
+(:meth:`GoogleCalendarProvider.events`, the agenda only), ``events.insert`` / ``events.delete`` with
 ``sendUpdates=all`` for bookings. Every request goes through google-api-python-client in the
 app's worker threads, on its own ``httplib2.Http`` (those objects are not thread-safe), and
 through the shared policy of :mod:`bot.calendar.http` (retries, ``Retry-After``, status ->
@@ -48,12 +49,15 @@ from bot.calendar.google.changes import read_changes, unwatch, watch
 from bot.calendar.google.client import VOCABULARY, refresh_error, run_blocking, untyped
 from bot.calendar.google.credentials import credentials_json_of, google_credentials, same_credentials
 from bot.calendar.google.failures import Duplicate, failure_of
-from bot.calendar.google.mapping import calendar_info, freebusy_outcome
+from bot.calendar.google.mapping import busy_block_from_event, calendar_info, freebusy_outcome
 from bot.calendar.http import Gone, RetryPolicy
 from bot.calendar.paging import MAX_PAGES, collect_pages
 from bot.calendar.threads import WorkerThreads
 from bot.calendar.tokens import TokenStore
 from bot.settings import GoogleSettings
+
+EVENTS_PAGE_SIZE = 250
+"""Events asked for per ``events.list`` page (Google's default; it allows up to 2500)."""
 
 FREEBUSY_MAX_CALENDARS = 50
 """Google's limit of calendars per ``freeBusy`` request."""
@@ -176,6 +180,54 @@ class GoogleCalendarProvider:
             else CalendarBusy(blocks=tuple(sorted(blocks[cid], key=_block_start)))
             for cid in ids
         }
+
+    async def events(
+        self, *, start: datetime, end: datetime, calendar_ids: Sequence[str]
+    ) -> Mapping[str, CalendarBusy]:
+        """Each calendar's events in ``[start, end)`` with their titles, through ``events.list``.
+
+        ``freeBusy`` (what :meth:`busy` reads) gives no titles; this is read only for the host's
+        own agenda. ``singleEvents=true`` expands a series inside the window only; every page is
+        followed. A calendar that cannot be read carries its error, as in :meth:`busy`.
+        """
+        ids = list(dict.fromkeys(calendar_ids))
+        empty = check_window(start, end, ids)
+        if empty is not None or not ids:
+            return empty or {}
+        results = await asyncio.gather(*(self._events(cid, start, end) for cid in ids),
+                                       return_exceptions=True)
+        out: dict[str, CalendarBusy] = {}
+        for cid, result in zip(ids, results, strict=True):
+            if isinstance(result, ReauthRequired):
+                raise result
+            if isinstance(result, CalendarError):
+                out[cid] = CalendarBusy(error=result)
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                out[cid] = CalendarBusy(blocks=tuple(result))  # in start order (orderBy)
+        return out
+
+    async def _events(self, calendar_id: str, start: datetime, end: datetime) -> list[BusyBlock]:
+        base: dict[str, Any] = {
+            "calendarId": calendar_id, "singleEvents": True, "orderBy": "startTime",
+            "timeMin": start.astimezone(UTC).isoformat(), "timeMax": end.astimezone(UTC).isoformat(),
+            "maxResults": EVENTS_PAGE_SIZE,
+        }
+
+        async def page(token: str) -> tuple[list[BusyBlock], str | None]:
+            params = {**base, "pageToken": token} if token else base
+            async with self._semaphore:
+                answer = await self._call(lambda s: s.events().list(**params), what="read events")
+            try:
+                found = [busy_block_from_event(item) for item in answer.get("items", [])
+                         if isinstance(item, Mapping)]
+            except (KeyError, TypeError, ValueError):
+                raise ProviderUnavailable("Google sent an event that cannot be read.") from None
+            following = answer.get("nextPageToken")
+            return [b for b in found if b is not None], str(following) if following else None
+
+        return await collect_pages(page, "", what="Google events", max_pages=MAX_PAGES)
 
     async def create_event(self, event: NewEvent, *, calendar_id: str) -> CreatedEvent:
         """Insert ``event`` in ``calendar_id`` only (``calendars.py``: a booking's attendees are

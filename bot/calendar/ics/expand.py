@@ -147,8 +147,9 @@ class IcsCalendar:
         """Every occurrence overlapping ``[start, end)`` as a :class:`BusyBlock`, sorted by start.
 
         Free and cancelled occurrences are included with their flags (an override that removed
-        its instance appears as itself). All-day occurrences are :class:`AllDaySpan` values;
-        ``zone`` decides which of them overlap the window and where floating times lie.
+        its instance appears as itself); each carries its SUMMARY (an override's own) as title.
+        All-day occurrences are :class:`AllDaySpan` values; ``zone`` decides which of them
+        overlap the window and where floating times lie.
         """
         lo, hi = _window(start, end)
         first = bisect_left(self._fixed_starts, lo - self._fixed_longest)
@@ -157,13 +158,13 @@ class IcsCalendar:
         found += [item for item in self._fixed_long if item[0] < hi and item[1] > lo]
         found += self._expand_dynamic(lo, hi, self._zones.get(zone), busy_only=False)
         out: list[BusyBlock] = []
-        for s, e, show, cancelled, days in sorted(found, key=lambda o: o[:2]):
+        for s, e, show, cancelled, days, title in sorted(found, key=lambda o: o[:2]):
             span: TimedSpan | AllDaySpan
             if days is not None:
                 span = AllDaySpan(days[0], days[1])
             else:
                 span = TimedSpan(datetime.fromtimestamp(s, UTC), datetime.fromtimestamp(e, UTC))
-            out.append(BusyBlock(span=span, show_as=show, cancelled=cancelled))
+            out.append(BusyBlock(span=span, show_as=show, cancelled=cancelled, title=title))
         return out
 
     # -- internals ------------------------------------------------------------------------
@@ -174,9 +175,10 @@ class IcsCalendar:
         if not isinstance(start, datetime):
             first = start.toordinal()
             last = first + event.length.days
-            return host.at(first, 0), host.at(last, 0), event.show, event.cancelled, (start, _day(last))
+            return (host.at(first, 0), host.at(last, 0), event.show, event.cancelled, (start, _day(last)),
+                    event.title)
         begin, end = self._zones.instant(start, host), _end(self._zones, event, host)
-        return begin, end, event.show, event.cancelled, None
+        return begin, end, event.show, event.cancelled, None, event.title
 
     def _expand_dynamic(self, lo: int, hi: int, host: _Zone, *, busy_only: bool) -> list[_Occurrence]:
         """Occurrences of floating and all-day one-offs and of every series in ``[lo, hi)``."""

@@ -46,7 +46,7 @@ _TZID_NAMES = frozenset({"DTSTART", "DTEND", "RECURRENCE-ID", "RDATE", "EXDATE"}
 _VERBATIM = frozenset({"X-MICROSOFT-CDO-BUSYSTATUS", _RAW_DURATION})  # vUnknown: not unescaped
 _PLAIN_VALUES = (None, "DATE", "DATE-TIME")
 _PARAM = re.compile(r';([A-Za-z0-9-]+)=(?:"([^"\s][^"]*[^"\s]|[^"\s]?)"|([^;:"\s]*))')
-_TEXTS = frozenset({"UID", "STATUS", "TRANSP", "X-MICROSOFT-CDO-BUSYSTATUS", _RAW_DURATION})
+_TEXTS = frozenset({"UID", "STATUS", "TRANSP", "X-MICROSOFT-CDO-BUSYSTATUS", "SUMMARY", _RAW_DURATION})
 _datetime_from_iso = datetime.fromisoformat
 _combine = datetime.combine  # with a tzinfo: what ``replace(tzinfo=...)`` gives, several times faster
 _date_from_iso = date.fromisoformat

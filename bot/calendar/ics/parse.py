@@ -115,6 +115,7 @@ class _Event:
     this_and_future: bool = False  # RECURRENCE-ID;RANGE=THISANDFUTURE
     sequence: int = 0
     stamp: Moment | None = None  # DTSTAMP
+    title: str = ""  # SUMMARY
 
 
 def _one(props: Props, name: str, where: str) -> Any:
@@ -192,6 +193,7 @@ def _read_event(props: Props, errors: Errors, index: int, warnings: list[str]) -
         rid_prop is not None and str(rid_prop.params.get("RANGE", "")).upper() == "THISANDFUTURE",
         _sequence(props) if "SEQUENCE" in props else 0,
         _stamp(props) if "DTSTAMP" in props else None,
+        _text(props, "SUMMARY").strip(),
     )
 
 

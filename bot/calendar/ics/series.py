@@ -41,7 +41,7 @@ from bot.calendar.ics.zones import (
 if TYPE_CHECKING:  # parse builds the events; here only their type
     from bot.calendar.ics.parse import _Event
 
-_Occurrence = tuple[int, int, ShowAs, bool, "tuple[date, date] | None"]
+_Occurrence = tuple[int, int, ShowAs, bool, "tuple[date, date] | None", str]
 _LAST_DAY = date.max.toordinal()
 
 
@@ -139,7 +139,7 @@ def _expand_series(zones: _Zones, plan: _Plan, lo: int, hi: int, lower: int, upp
     ``lower`` and ``upper`` are the day ordinals, in the series' wall clock, to generate.
     """
     event = plan.event
-    length, show, cancelled = event.length, event.show, event.cancelled
+    length, show, cancelled, title = event.length, event.show, event.cancelled, event.title
     all_day = not isinstance(event.start, datetime)
     zone = plan.zone or host
     skip = plan.skip
@@ -163,16 +163,16 @@ def _expand_series(zones: _Zones, plan: _Plan, lo: int, hi: int, lower: int, upp
             if ordinal in skip_days or begin in seen:
                 continue
             seen.add(begin)
-            days, shown, gone = nominal, show, cancelled
+            days, shown, gone, named = nominal, show, cancelled, title
             index = bisect_left(rids, ordinal) - 1
             if index >= 0:
                 future = plan.futures[index]
                 ordinal += future.start.toordinal() - rids[index]
-                days, shown, gone = future.length.days, future.show, future.cancelled
+                days, shown, gone, named = future.length.days, future.show, future.cancelled, future.title
                 begin = at(ordinal, 0)
             end = at(ordinal + days, 0)
             if begin < hi and end > lo and end > begin:
-                out.append((begin, end, shown, gone, (_day(ordinal), _day(ordinal + days))))
+                out.append((begin, end, shown, gone, (_day(ordinal), _day(ordinal + days)), named))
         _expand_rdates(zones, plan, lo, hi, host, exact, seen, skip, [], out)
     else:
         futures = _timed_futures(zones, plan, zone, host) if plan.futures else []
@@ -189,13 +189,14 @@ def _expand_series(zones: _Zones, plan: _Plan, lo: int, hi: int, lower: int, upp
                 _, shift, elapsed, future = futures[index]
                 begin = at(ordinal, seconds + shift)
                 end, shown, gone = _clamp(begin + elapsed), future.show, future.cancelled
+                named = future.title
             else:
                 end = begin + exact if exact is not None else at(ordinal + nominal, seconds) + length.seconds
                 if end > _MAX_EPOCH:
                     end = _MAX_EPOCH
-                shown, gone = show, cancelled
+                shown, gone, named = show, cancelled, title
             if begin < hi and end > lo and end > begin:
-                out.append((begin, end, shown, gone, None))
+                out.append((begin, end, shown, gone, None, named))
         _expand_rdates(zones, plan, lo, hi, host, exact, seen, skip, futures, out)
 
 
@@ -208,13 +209,13 @@ def _expand_rdates(zones: _Zones, plan: _Plan, lo: int, hi: int, host: _Zone, ex
                    futures: _Futures, out: list[_Occurrence]) -> None:
     """Append a series' RDATE occurrences (dates, and any in an all-day series, are all-day)."""
     event = plan.event
-    length, show, cancelled = event.length, event.show, event.cancelled
+    length, show, cancelled, title = event.length, event.show, event.cancelled, event.title
     nominal = length.days
     zone = plan.zone or host
     rid_ats = [f[0] for f in futures]
     all_day = not isinstance(event.start, datetime)
     for moment, period_end in event.rdates:
-        shown, gone = show, cancelled
+        shown, gone, named = show, cancelled, title
         days: tuple[date, date] | None = None
         if all_day or not isinstance(moment, datetime):
             ordinal = _day_of(moment)
@@ -244,6 +245,6 @@ def _expand_rdates(zones: _Zones, plan: _Plan, lo: int, hi: int, host: _Zone, ex
             _, shift, elapsed, future = futures[index]
             ordinal, seconds = _parts(zone.wall(begin))
             begin = zone.at(ordinal, seconds + shift)
-            end, shown, gone = _clamp(begin + elapsed), future.show, future.cancelled
+            end, shown, gone, named = _clamp(begin + elapsed), future.show, future.cancelled, future.title
         if begin < hi and end > lo and end > begin:
-            out.append((begin, end, shown, gone, days))
+            out.append((begin, end, shown, gone, days, named))

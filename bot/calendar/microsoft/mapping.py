@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.calendar.base import AccessRole, AllDaySpan, BusyBlock, CalendarInfo, ShowAs, TimedSpan
 
-CALENDAR_VIEW_FIELDS = "showAs,isCancelled,isAllDay,start,end,responseStatus"
-"""What ``calendarView`` is asked for: the free/busy facts, nothing about the event's content."""
+CALENDAR_VIEW_FIELDS = "showAs,isCancelled,isAllDay,start,end,responseStatus,subject"
+"""What ``calendarView`` is asked for: the free/busy facts and the title (shown only to the
+calendar's owner in a private answer), nothing else of the event's content."""
 
 CALENDAR_FIELDS = "id,name,isDefaultCalendar,canEdit,owner"
 """What ``/me/calendars`` is asked for."""
@@ -76,8 +77,9 @@ def graph_event_to_block(event: Mapping[str, Any]) -> BusyBlock:
     which blocks time); ``isCancelled`` marks it cancelled; ``responseStatus.response ==
     "declined"`` marks it declined; ``isAllDay`` gives an :class:`AllDaySpan` of the event's local
     dates (Graph keeps all-day events on whole dates whatever zone it reports them in). Times are
-    read with their ``timeZone`` (``UTC`` when asked with ``Prefer: outlook.timezone="UTC"``).
-    Raises ``ValueError`` for an event without readable times.
+    read with their ``timeZone`` (``UTC`` when asked with ``Prefer: outlook.timezone="UTC"``);
+    ``subject`` is the block's title (``""`` when absent). Raises ``ValueError`` for an event
+    without readable times.
     """
     start_value, end_value = event.get("start"), event.get("end")
     if not isinstance(start_value, Mapping) or not isinstance(end_value, Mapping):
@@ -94,7 +96,9 @@ def graph_event_to_block(event: Mapping[str, Any]) -> BusyBlock:
     show_as = show_as_from_status(event.get("showAs") or "unknown")
     response = event.get("responseStatus")
     declined = isinstance(response, Mapping) and str(response.get("response") or "").lower() == "declined"
-    return BusyBlock(span=span, show_as=show_as, cancelled=bool(event.get("isCancelled")), declined=declined)
+    subject = event.get("subject")
+    return BusyBlock(span=span, show_as=show_as, cancelled=bool(event.get("isCancelled")), declined=declined,
+                     title=subject.strip() if isinstance(subject, str) else "")
 
 
 def calendar_info(item: object, account_email: str) -> CalendarInfo | None:
