@@ -206,8 +206,10 @@ class Scheduler:
         ids = frozenset(c.calendar.id for c in checked)
         if not live:
             cached = self._cache.get(key)
-            if (cached and self._clock() - cached[0] < min(fresh.seconds, cached[3])
-                    and cached[1] == fresh.version and set(cached[2]) == ids):
+            if (cached and self._clock() - cached[0] < fresh.seconds and cached[1] == fresh.version
+                    and set(cached[2]) == ids):
+                if cached[3] != fresh.seconds:  # e.g. every calendar is pushed now: kept longer
+                    self._cache[key] = (*cached[:3], fresh.seconds)
                 return cached[2]
             shared = self._inflight.get(key)
             if shared is not None and shared[0] == ids and shared[1] == fresh.version:
