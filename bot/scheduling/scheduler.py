@@ -94,6 +94,7 @@ class Scheduler:
             tuple[int, datetime, datetime], tuple[float, int, dict[int, CalendarBusy], float]
         ] = {}
         self._listeners: list[Callable[[int], None]] = []
+        self._forgotten: dict[int, int] = {}  # user -> forget() calls: an answer asked before one is not kept
         self._inflight: dict[
             tuple[int, datetime, datetime],
             tuple[frozenset[int], int, asyncio.Future[dict[int, CalendarBusy]]],
@@ -105,7 +106,9 @@ class Scheduler:
         self._listeners.append(listener)
 
     def forget(self, user_id: int) -> None:
-        """Drop cached busy time of ``user_id`` (after a calendar or booking change)."""
+        """Drop cached busy time of ``user_id`` (after a calendar or booking change); an answer being
+        read right now is not kept either (it may have read the calendar before the change)."""
+        self._forgotten[user_id] = self._forgotten.get(user_id, 0) + 1
         for key in [k for k in self._cache if k[0] == user_id]:
             del self._cache[key]
         for key in [k for k in self._inflight if k[0] == user_id]:
@@ -215,7 +218,8 @@ class Scheduler:
             if shared is not None and shared[0] == ids and shared[1] == fresh.version:
                 # The same question is being asked right now: wait for its answer, don't ask twice.
                 return await asyncio.shield(shared[2])
-        task = asyncio.ensure_future(self._fetch(key, checked, start, end, zone, fresh))
+        task = asyncio.ensure_future(
+            self._fetch(key, checked, start, end, zone, fresh, self._forgotten.get(user_id, 0)))
         if not live:
             self._inflight[key] = (ids, fresh.version, task)
         try:
@@ -232,6 +236,7 @@ class Scheduler:
         end: datetime,
         zone: str,
         fresh: _Freshness,
+        forgotten: int,
     ) -> dict[int, CalendarBusy]:
         by_connection: dict[int, list[_Checked]] = {}
         answers: dict[int, CalendarBusy] = {}
@@ -251,7 +256,7 @@ class Scheduler:
         )
         for result in results:
             answers.update(result)
-        if all(a.error is None for a in answers.values()):
+        if all(a.error is None for a in answers.values()) and forgotten == self._forgotten.get(key[0], 0):
             self._cache[key] = (self._clock(), fresh.version, answers, fresh.seconds)
         return answers
 

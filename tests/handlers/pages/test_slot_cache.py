@@ -6,19 +6,23 @@ Also :class:`bot.pages.slot_cache.SlotCache` on its own (generations, expiry, si
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.booking.visitor import Visitor
-from bot.demo.seed import DEMO_TIMEZONE
+from bot.calendar.base import CalendarBusy
+from bot.demo.seed import DEMO_TIMEZONE, seed
 from bot.handlers.pages.page import SLOT_CACHE
 from bot.keys import BOOKINGS, PUBLIC_PAGES, SESSIONS, SYNC
 from bot.pages.slot_cache import SlotCache, SlotKey
+from bot.scheduling.scheduler import Scheduler
+from storage.crypto import SecretBox
 from storage.models import LocalEvent, SchedulingPage
 from tests.conftest import AppClient
 from tests.support.page_client import FORM_COOKIE, offered_starts, spread_starts
@@ -258,3 +262,40 @@ def test_the_cache_keeps_the_most_recently_used_entries() -> None:
     assert len(cache) == 2
     assert cache.get(_key(zone="Asia/Tokyo"), NOW) is None
     assert cache.get(_key(zone="UTC"), NOW) is not None
+
+
+class _GatedProvider:
+    """A calendar that answers (free) only when the test opens the gate."""
+
+    def __init__(self, gate: asyncio.Event) -> None:
+        self.gate = gate
+
+    async def busy(self, *, start: datetime, end: datetime,
+                   calendar_ids: Sequence[str]) -> Mapping[str, CalendarBusy]:
+        await self.gate.wait()
+        return {cid: CalendarBusy() for cid in calendar_ids}
+
+
+async def test_busy_time_read_while_the_host_changed_is_not_kept(
+    sessions: async_sessionmaker[AsyncSession], secrets: SecretBox
+) -> None:
+    """A calendar read that began before a change (forget) may have read the old calendar: the
+    scheduler does not keep it, so nothing built on it (the slot cache) is kept either."""
+    from tests.scheduling.test_scheduling import MONDAY, NOW, _add_remote, _registry
+
+    host = await seed(sessions, secrets)
+    await _add_remote(sessions, host.user_id, "remote", secrets)
+    gate = asyncio.Event()
+    scheduler = Scheduler(sessions, _registry(sessions, remote=lambda ctx: _GatedProvider(gate)), secrets)
+    told: list[int] = []
+    scheduler.on_forget(told.append)
+    window = {"start": MONDAY, "end": MONDAY + timedelta(days=1)}
+    asking = asyncio.create_task(scheduler.availability(host.user_id, now=NOW, **window))
+    await asyncio.sleep(0.2)  # the read is under way
+    scheduler.forget(host.user_id)
+    gate.set()
+    await asking
+    assert told == [host.user_id]
+    assert scheduler.fresh_for(host.user_id, **window) == 0  # not kept
+    await scheduler.availability(host.user_id, now=NOW, **window)
+    assert scheduler.fresh_for(host.user_id, **window) > 0  # asked afresh: kept
