@@ -202,13 +202,27 @@ class PublicPages:
         self._links = links
 
     async def view(self, user_slug: str, page_slug: str | None = None) -> PublicView | None:
-        """The page ``page_slug`` of the host ``user_slug`` (no slug: the default page), or None."""
+        """The page ``page_slug`` of the host ``user_slug`` (no slug: the default page), or None.
+
+        One query: the host, their pages (the named one, or default first) and their calendar
+        connections' states, joined (a page view's only read when its slots are cached).
+        """
+        query = (
+            select(User, SchedulingPage, CalendarConnection.status)
+            .join(SchedulingPage, SchedulingPage.owner_id == User.id)
+            .outerjoin(CalendarConnection, CalendarConnection.user_id == User.id)
+            .where(User.slug == user_slug)
+        )
+        if page_slug:
+            query = query.where(SchedulingPage.slug == page_slug)
+        query = query.order_by(SchedulingPage.is_default.desc(), SchedulingPage.id, CalendarConnection.id)
         async with self._sessions() as session:
-            user = (
-                await session.execute(select(User).where(User.slug == user_slug))
-            ).scalar_one_or_none()
-            page = None if user is None else await named_or_default(session, user.id, page_slug)
-            return None if user is None or page is None else await self._view(session, user, page)
+            rows = (await session.execute(query)).all()
+            if not rows:
+                return None
+            user, page = rows[0][0], rows[0][1]
+            states = tuple(state for _, row, state in rows if row.id == page.id and state is not None)
+            return await self._view(session, user, page, states)
 
     async def view_of(self, page_id: int) -> PublicView | None:
         """The page with id ``page_id`` (and its host), or None."""
@@ -245,9 +259,11 @@ class PublicPages:
             locale=user.locale or "en",
         )
 
-    async def _view(self, session: AsyncSession, user: User, row: SchedulingPage) -> PublicView:
+    async def _view(self, session: AsyncSession, user: User, row: SchedulingPage,
+                    states: tuple[str, ...] | None = None) -> PublicView:
         host, page = await self._host(session, user), _page(row)
-        states = await connection_states(session, user.id)
+        if states is None:
+            states = await connection_states(session, user.id)
         try:
             rules: AvailabilityRules | None = rules_from_json(
                 row.rules, timezone=user.timezone, durations=page.durations

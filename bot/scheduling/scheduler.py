@@ -6,8 +6,11 @@ concurrently (each provider with a timeout), merges the answers through the pure
 read. A calendar that could not be read is *unknown*, never free: then no slot is offered.
 
 Busy answers are cached for a short time so repeated questions do not hit the providers again;
-``live=True`` (used when booking) always asks the providers. Nothing here knows about Slack,
-Teams or the web: channels call in and render the result.
+``live=True`` (used when booking) always asks the providers. :meth:`Scheduler.forget` drops a
+host's cached busy time after a booking or calendar change and tells every listener given to
+:meth:`Scheduler.on_forget` (the scheduling pages' slot cache, :mod:`bot.pages.slot_cache`);
+:meth:`Scheduler.fresh_for` says how long a window's cached busy time still serves. Nothing here
+knows about Slack, Teams or the web: channels call in and render the result.
 """
 
 from __future__ import annotations
@@ -100,18 +103,41 @@ class Scheduler:
         # change anywhere bumps the host's ``busy_version``, which every answer reads first.
         self._pushed_cache_seconds = max(cache_seconds, pushed_cache_seconds)
         self._clock = clock
-        self._cache: dict[tuple[int, datetime, datetime], tuple[float, int, dict[int, CalendarBusy]]] = {}
+        # (user, start, end) -> (read at, busy_version, answers, seconds it may serve)
+        self._cache: dict[
+            tuple[int, datetime, datetime], tuple[float, int, dict[int, CalendarBusy], float]
+        ] = {}
+        self._listeners: list[Callable[[int], None]] = []
+        self._forgotten: dict[int, int] = {}  # user -> forget() calls: an answer asked before one is not kept
         self._inflight: dict[
             tuple[int, datetime, datetime],
             tuple[frozenset[int], int, asyncio.Future[dict[int, CalendarBusy]]],
         ] = {}
 
+    def on_forget(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener(user_id)`` whenever :meth:`forget` drops a user's busy time (caches
+        built on it, e.g. the scheduling pages' slots, drop theirs)."""
+        self._listeners.append(listener)
+
     def forget(self, user_id: int) -> None:
-        """Drop cached busy time of ``user_id`` (after a calendar or booking change)."""
+        """Drop cached busy time of ``user_id`` (after a calendar or booking change); an answer being
+        read right now is not kept either (it may have read the calendar before the change)."""
+        self._forgotten[user_id] = self._forgotten.get(user_id, 0) + 1
         for key in [k for k in self._cache if k[0] == user_id]:
             del self._cache[key]
         for key in [k for k in self._inflight if k[0] == user_id]:
             del self._inflight[key]  # questions asked from now on are asked afresh
+        for listener in self._listeners:
+            listener(user_id)
+
+    def fresh_for(self, user_id: int, start: datetime, end: datetime) -> float:
+        """Seconds the cached busy time of ``user_id`` in ``[start, end)`` keeps serving (0: none is
+        cached, e.g. a calendar could not be read). What is built on an answer of
+        :meth:`availability` for that window must not outlive it."""
+        cached = self._cache.get((user_id, start.replace(second=0, microsecond=0), end))
+        if cached is None:
+            return 0.0
+        return max(0.0, cached[0] + cached[3] - self._clock())
 
     async def availability(
         self,
@@ -224,12 +250,15 @@ class Scheduler:
             cached = self._cache.get(key)
             if (cached and self._clock() - cached[0] < fresh.seconds and cached[1] == fresh.version
                     and set(cached[2]) == ids):
+                if cached[3] != fresh.seconds:  # e.g. every calendar is pushed now: kept longer
+                    self._cache[key] = (*cached[:3], fresh.seconds)
                 return cached[2]
             shared = self._inflight.get(key)
             if shared is not None and shared[0] == ids and shared[1] == fresh.version:
                 # The same question is being asked right now: wait for its answer, don't ask twice.
                 return await asyncio.shield(shared[2])
-        task = asyncio.ensure_future(self._fetch(key, checked, start, end, zone, fresh.version))
+        task = asyncio.ensure_future(
+            self._fetch(key, checked, start, end, zone, fresh, self._forgotten.get(user_id, 0)))
         if not live:
             self._inflight[key] = (ids, fresh.version, task)
         try:
@@ -245,14 +274,15 @@ class Scheduler:
         start: datetime,
         end: datetime,
         zone: str,
-        version: int,
+        fresh: _Freshness,
+        forgotten: int,
     ) -> dict[int, CalendarBusy]:
         answers = {
             calendar_id: _untitled(busy)
             for calendar_id, busy in (await self._read(checked, start, end, zone)).items()
         }
-        if all(a.error is None for a in answers.values()):
-            self._cache[key] = (self._clock(), version, answers)
+        if all(a.error is None for a in answers.values()) and forgotten == self._forgotten.get(key[0], 0):
+            self._cache[key] = (self._clock(), fresh.version, answers, fresh.seconds)
         return answers
 
     async def _read(

@@ -9,16 +9,26 @@ posting it goes through :meth:`bot.booking.service.Bookings.book`. Forms carry a
 (:mod:`bot.handlers.pages.form_token`: double submit, or signed on embedded pages); booking POSTs
 are limited per client and, past a per-page limit, slowed down (never refused). Every response
 says ``X-Robots-Tag: noindex``. Manage links live in :mod:`bot.handlers.pages.manage`.
+
+A page view reads the page's public view (one read) and takes its free times, formatted, from the
+slot cache (:mod:`bot.pages.slot_cache`, :data:`SLOT_CACHE`; the scheduler's ``forget`` empties
+a host's entries). The plain list (no chosen time, nothing of the visitor in it) is kept rendered
+with an ETag: ``If-None-Match`` gets a 304, and the browser may keep it (``private, no-cache``);
+every other answer stays ``no-store``. :meth:`bot.pages.slot_cache.SlotCache.wall_clock` is the
+page's "now".
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import hashlib
+from collections.abc import Hashable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from babel import Locale
 
 from bot.booking.visitor import (
     BookingBlocked,
@@ -33,7 +43,7 @@ from bot.booking.visitor import (
 from bot.handlers.pages import ics_download, manage
 from bot.handlers.pages.confirmation import confirmation_page, just_booked
 from bot.handlers.pages.form_token import csrf_ok, csrf_token, set_csrf
-from bot.handlers.pages.month import clock_of, slot_summary
+from bot.handlers.pages.month import choose_month, clock_of, day_times, month_grid, slot_summary
 from bot.handlers.pages.posted_language import posted_language
 from bot.handlers.pages.prefill import remember_visitor, remembered_visitor
 from bot.handlers.pages.visitor import (
@@ -41,8 +51,8 @@ from bot.handlers.pages.visitor import (
     allow_framing,
     locale_of,
     message,
-    month_picker,
     not_found,
+    offered,
     offers,
     respond,
     translator,
@@ -50,14 +60,18 @@ from bot.handlers.pages.visitor import (
     zone_note,
     zone_or,
 )
-from bot.keys import BOOKINGS, LINKS, PUBLIC_PAGES, SETTINGS
+from bot.keys import BOOKINGS, LINKS, PUBLIC_PAGES, SCHEDULER, SETTINGS
 from bot.pages.public import Mode, PublicPage, PublicView, booking_mode
+from bot.pages.slot_cache import SlotCache, SlotData, SlotKey
+from bot.zone_names import zone_choices, zone_label
 
 FIELD_OF = {"Please tell us your name.": "name", "Please enter a valid e-mail address.": "email"}
 """The form field each refusal of :meth:`bot.booking.visitor.Visitor.validated` is about."""
 
 PER_IP = web.AppKey("pages_per_ip", RateLimiter)
 PER_PAGE = web.AppKey("pages_per_page", RateLimiter)
+SLOT_CACHE = web.AppKey("pages_slot_cache", SlotCache)
+KEPT_CACHE_CONTROL = "private, no-cache"  # the plain list: the browser may keep it, and asks first
 
 
 def setup(app: web.Application) -> None:
@@ -65,6 +79,8 @@ def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
     app[PER_IP] = RateLimiter(settings.booking_limit_per_ip, 60.0)
     app[PER_PAGE] = RateLimiter(settings.booking_limit_per_page, 60.0)
+    cache = app[SLOT_CACHE] = SlotCache()
+    app[SCHEDULER].on_forget(cache.invalidate_user)  # bookings, moves, cancels, calendar changes
     app.router.add_get("/meetings/{user}", page_view)
     app.router.add_get("/meetings/{user}/{page}", page_view)
     app.router.add_post("/meetings/{user}", page_post)
@@ -131,8 +147,9 @@ async def render_page(request: web.Request, view: PublicView, *, note: str = "",
         return _framed(respond(request, "page_off.html", base, status), embedded)
     mode = booking_mode(view.states) if preview else view.mode
     csrf = csrf_token(request, embedded_page=page.id if embedded else None)
+    prefill = await _prefill(request, source)
     base.update({"offline": mode is Mode.OFFLINE, "blocked": mode is Mode.BLOCKED, "csrf": csrf,
-                 "prefill": await _prefill(request, source)})
+                 "prefill": prefill})
     if mode is Mode.BLOCKED:
         response = respond(request, "page_blocked.html", base, status)
     elif view.rules is None:
@@ -141,9 +158,10 @@ async def render_page(request: web.Request, view: PublicView, *, note: str = "",
     else:
         chosen = source.get("start") or request.query.get("start", "")
         picked = visitor_moment(chosen)
+        entry: SlotData | None = None
         if listed:
-            base.update(await month_picker(request, host, view.rules, duration, zone, locale,
-                                           datetime.now(UTC), focus=picked))
+            entry = await _month_picker(request, view, duration, zone, lang, locale, focus=picked)
+            base.update(entry.context)
             picked = next((datetime.fromisoformat(t["start"]) for t in base["times"] if t["start"] == chosen),
                           None)
         else:
@@ -156,9 +174,71 @@ async def render_page(request: web.Request, view: PublicView, *, note: str = "",
             "chosen_missing": bool(chosen) and picked is None,
             "errors": errors or {},
         })
-        response = respond(request, "page.html", base, status)
+        plain = (entry is not None and not chosen and not preview and not form and not note
+                 and status == 200 and not any(prefill.values()))
+        if entry is not None and plain:
+            response = _kept_page(request, entry, (request.path, tuple(base["query"].items()), mode), base)
+        else:
+            response = respond(request, "page.html", base, status)
     set_csrf(request, response, csrf, "/meetings", embedded=embedded)
     return _framed(response, embedded)
+
+
+def _kept_page(request: web.Request, entry: SlotData, options: Hashable,
+               context: dict[str, Any]) -> web.Response:
+    """The plain list (nothing of the visitor in it: no chosen time, no form values, no token),
+    rendered once per slot list and options and kept with its ETag; 304 when the browser has it."""
+    kept = entry.page(options)
+    if kept is None:
+        body = respond(request, "page.html", context).body
+        assert isinstance(body, bytes)
+        kept = (body, '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"')
+        entry.keep_page(options, *kept)
+    body, etag = kept
+    headers = {"ETag": etag, "Cache-Control": KEPT_CACHE_CONTROL, "X-Robots-Tag": "noindex, nofollow"}
+    if any(tag.value == etag[1:-1] for tag in request.if_none_match or ()):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, headers=headers, content_type="text/html", charset="utf-8")
+
+
+def _view_digest(view: PublicView) -> str:
+    """A digest of everything read for the page (its repr: every field, rules and states too)."""
+    return hashlib.blake2b(repr(view).encode("utf-8"), digest_size=16).hexdigest()
+
+
+async def _month_picker(request: web.Request, view: PublicView, duration: int, zone: ZoneInfo, lang: str,
+                        locale: Locale, *, focus: datetime | None) -> SlotData:
+    """The month calendar's context (:func:`bot.handlers.pages.visitor.month_picker`'s), from the
+    slot cache, else computed (one availability call covering the visible month) and kept."""
+    host, rules = view.host, view.rules
+    assert rules is not None
+    cache = request.app[SLOT_CACHE]
+    now = cache.wall_clock()
+    clock = clock_of(request.query.get("clock"), locale)
+    day = focus.astimezone(zone).date().isoformat() if focus else request.query.get("day")
+    choice = choose_month(request.query.get("month"), day, rules=rules, now=now,
+                          zone=zone, host_zone=ZoneInfo(host.timezone))
+    key = SlotKey(user_id=host.id, page_id=view.page.id, view=_view_digest(view), duration=duration,
+                  zone=zone.key, lang=lang, clock=clock, month=choice.month, day=choice.asked_day,
+                  today=choice.today, last=choice.last)
+    entry = cache.get(key, now)
+    if entry is not None:
+        return entry
+    generation = cache.generation(host.id)  # before asking: a change meanwhile is not kept
+    answer = await offered(request, host, rules, duration, now, start=choice.start, end=choice.end)
+    starts = [slot.start for slot in answer.result.slots]
+    grid = month_grid(choice, starts, zone, locale)
+    context = {
+        "calendar": grid, "clock": clock, "complete": answer.complete,
+        "times": day_times(starts, grid["selected"], zone, locale, clock),
+        "zone_label": zone_label(zone.key, locale, now), "zones": zone_choices(locale, now),
+        "slot_data": {"starts": [start.isoformat() for start in starts], "clock": clock,
+                      "day": None if grid["selected"] is None else grid["selected"].isoformat(),
+                      "locale": str(locale).replace("_", "-")},
+    }
+    return cache.put(key, context=context, starts=tuple(starts),
+                     notice=timedelta(minutes=rules.minimum_notice_minutes), generation=generation,
+                     fresh_for=request.app[SCHEDULER].fresh_for(host.id, choice.start, choice.end))
 
 
 def _query(request: web.Request, zone: str, duration: int, lang: str, embedded: bool) -> dict[str, str]:
