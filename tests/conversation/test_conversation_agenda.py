@@ -230,7 +230,7 @@ async def test_titles_are_read_live_and_availability_keeps_none(
 
     found = await scheduler.availability(user, start=start, end=end, now=NOW)
     assert found.result.busy  # the cached answer of the engine...
-    cached = [block for _, _, answers in scheduler._cache.values()
+    cached = [block for _, _, answers, _ in scheduler._cache.values()
               for busy in answers.values() for block in busy.blocks]
     assert cached and not any(block.title for block in cached)  # ...keeps no title
 
