@@ -54,7 +54,7 @@ from bot.contacts.tasks import Tasks
 from bot.conversation.core import Conversation
 from bot.notices.chat import NOTICE_KIND, ChatNotifier
 from bot.notices.email import EMAIL_KIND, Mailer
-from bot.notices.outbox import OutboxWorker
+from bot.notices.outbox import OutboxWorker, wake_on_commit
 from bot.pages.domains import Domains
 from bot.pages.links import Links
 from bot.pages.public import PublicPages
@@ -200,6 +200,7 @@ def build(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
         )
     )
     outbox = OutboxWorker(sessions, {}, poll_seconds=settings.outbox_poll_seconds)
+    wake_on_commit(sessions, outbox.wake)  # a committed enqueue runs now, not at the next poll
     outbox.register(EMAIL_KIND, Mailer(settings.smtp).send_payload)
     outbox.register(SYNC_EVENT_KIND, EventSync(sessions, scheduler, announce_link=announce_video_link).sync)
     outbox.register(NOTICE_KIND, chat_notifier.handle)

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from aiohttp import web
 
+from bot import templating
 from bot.keys import ENGINE, SETTINGS, START_LINKS, TEMPLATES
 from storage.readiness import readiness
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+STATIC_DIR = templating.STATIC_DIR
+IMMUTABLE = "public, max-age=31536000, immutable"
+"""Cache-Control of a static file asked for by its current hash: that address never changes."""
+REVALIDATE = "no-cache"
+"""Cache-Control of a static file asked for by its plain name (``widget.js`` on customer sites) or an
+old hash: kept, but checked (If-Modified-Since / ETag) before each use."""
 ROBOTS_TXT = "User-agent: *\nDisallow: /meetings*\n"
 
 
@@ -21,7 +26,21 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/robots.txt", robots)
-    app.router.add_static("/static/", STATIC_DIR, append_version=False)
+    app.router.add_get("/static/{name}", static_file)
+
+
+async def static_file(request: web.Request) -> web.StreamResponse:
+    """A file of ``bot/static``; cached for a year when asked for by its current hash
+    (``?v=``, as :meth:`~bot.templating.StaticFiles.url` writes it), else revalidated each time."""
+    files = request.app[TEMPLATES].static
+    name = request.match_info["name"]
+    path = files.path(name)
+    if path is None:
+        raise web.HTTPNotFound()
+    response = web.FileResponse(path)
+    response.headers["Cache-Control"] = IMMUTABLE if files.current(name, request.query.get("v", "")) \
+        else REVALIDATE
+    return response
 
 
 async def healthz(request: web.Request) -> web.Response:

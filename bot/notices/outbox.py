@@ -13,8 +13,18 @@ registered for their ``kind`` and records the outcome:
 A payload's secrets (an e-mail's text with its manage link) are sealed while it waits and dropped
 once it is delivered, when the row keeps only an audit record (:mod:`bot.notices.envelope`).
 
-Claiming is an optimistic conditional ``UPDATE``, so several workers (processes) can share one
-database. Delivery is at-least-once: handlers make their effect idempotent (e.g. by event uid).
+The worker holds no transaction while a handler runs: it claims a batch in one short transaction
+(the rows become ``running`` with a lease), runs the handlers outside any transaction, and records
+each outcome in another short one. So on SQLite the write lock is never held across a side effect's
+network I/O, and a booking never waits for an e-mail to leave.
+
+Claiming lets several workers (processes) share one database: on PostgreSQL the batch is selected
+``FOR UPDATE SKIP LOCKED`` (a worker skips the rows another is claiming instead of waiting for
+them); on SQLite, where writes are serialized anyway, each row is taken by a conditional
+``UPDATE``. Delivery is at-least-once: handlers make their effect idempotent (e.g. by event uid).
+
+The worker wakes as soon as a transaction that enqueued a message commits, when its session came
+from a factory given to :func:`wake_on_commit`; otherwise it finds the message at its next poll.
 """
 
 from __future__ import annotations
@@ -26,8 +36,9 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, event, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.notices.envelope import Message, delivered, follow_ups, unwrap, wrap
 from storage.crypto import SecretBox, SecretKeyError
@@ -38,6 +49,10 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 Clock = Callable[[], datetime]
+
+WAKE_INFO = "slotbot.outbox.wake"  # session.info: called after a commit that enqueued a message
+_ENQUEUED = "slotbot.outbox.enqueued"  # session.info: this transaction added a message
+_HOOKED = "slotbot.outbox.hooked"  # session.info: the commit listeners are on this session
 
 
 class PermanentFailure(Exception):
@@ -73,7 +88,37 @@ def _add(session: AsyncSession, kind: str, stored: dict[str, Any], *, due: datet
     message = OutboxMessage(kind=kind, payload=stored, dedupe_key=dedupe_key, max_attempts=max_attempts,
                             next_attempt_at=due)
     session.add(message)
+    _wake_after_commit(session.sync_session)
     return message
+
+
+def wake_on_commit(sessions: async_sessionmaker[AsyncSession], wake: Callable[[], None]) -> None:
+    """Have every session of ``sessions`` call ``wake`` (in the event loop) after a commit that
+    enqueued a message, so the worker runs it at once instead of at its next poll."""
+    sessions.configure(info={**sessions.kw.get("info", {}), WAKE_INFO: wake})
+
+
+def _wake_after_commit(session: Session) -> None:
+    """Mark ``session``'s transaction as one that enqueued; the first time, hook its commit."""
+    info = session.info
+    if WAKE_INFO not in info:
+        return
+    info[_ENQUEUED] = True
+    if not info.get(_HOOKED):
+        info[_HOOKED] = True
+        event.listen(session, "after_commit", _committed)
+        event.listen(session, "after_rollback", _rolled_back)
+
+
+def _committed(session: Session) -> None:
+    if session.info.pop(_ENQUEUED, False):
+        wake = session.info.get(WAKE_INFO)
+        if callable(wake):
+            wake()
+
+
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_ENQUEUED, None)
 
 
 class OutboxWorker:
@@ -102,6 +147,7 @@ class OutboxWorker:
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not security)
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
 
     def register(self, kind: str, handler: Handler) -> None:
@@ -116,8 +162,13 @@ class OutboxWorker:
         return timedelta(seconds=ceiling * (0.5 + self._rng.random() / 2))
 
     def wake(self) -> None:
-        """Ask the worker to look for due messages now (after an enqueue commits)."""
-        self._wake.set()
+        """Ask the worker to look for due messages now (after an enqueue commits); safe to call
+        from another thread."""
+        loop = self._loop
+        if loop is not None and _running_loop() is not loop:
+            loop.call_soon_threadsafe(self._wake.set)
+        else:
+            self._wake.set()
 
     async def run_once(self) -> int:
         """Claim and run every message due now; return how many were run."""
@@ -131,31 +182,39 @@ class OutboxWorker:
                 ran += 1
 
     async def _claim(self) -> list[tuple[int, str, dict[str, Any] | SecretKeyError]]:
+        """Take up to one batch of due messages (``running``, leased) in one short transaction."""
         now = self._clock()
         due = or_(
             and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
             and_(OutboxMessage.status == "running", OutboxMessage.locked_until < now),
         )
+        taken = {"status": "running", "locked_until": now + self._lease,
+                 "attempts": OutboxMessage.attempts + 1}
+        query = (
+            select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.payload)
+            .where(due)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(self._batch)
+        )
         claimed: list[tuple[int, str, dict[str, Any] | SecretKeyError]] = []
         async with self._sessions() as session, session.begin():
             box = secret_box(session)
-            rows = (
-                await session.execute(
-                    select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.payload)
-                    .where(due)
-                    .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-                    .limit(self._batch)
-                )
-            ).all()
-            for message_id, kind, payload in rows:
+            if session.get_bind().dialect.name == "postgresql":
+                # Rows another worker is claiming are locked: skip them rather than wait.
+                rows = (await session.execute(query.with_for_update(skip_locked=True))).all()
+                if rows:
+                    await session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id.in_([row[0] for row in rows]))
+                        .values(**taken)
+                        .execution_options(synchronize_session=False)
+                    )
+                return [(message_id, kind, _opened(kind, payload, box)) for message_id, kind, payload in rows]
+            for message_id, kind, payload in (await session.execute(query)).all():
                 result = await session.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id == message_id, due)
-                    .values(
-                        status="running",
-                        locked_until=now + self._lease,
-                        attempts=OutboxMessage.attempts + 1,
-                    )
+                    .values(**taken)
                     .execution_options(synchronize_session=False)
                 )
                 if result.rowcount == 1:  # type: ignore[attr-defined]
@@ -223,7 +282,12 @@ class OutboxWorker:
 
     async def run_forever(self) -> None:
         """Work the outbox until cancelled, waking on :meth:`wake`, when the next message is due (a
-        reminder planned for later) or every poll interval, whichever comes first."""
+        reminder planned for later) or every poll interval, whichever comes first.
+
+        After a pass that failed (the database is down, say) it waits a whole poll interval, woken
+        or not: a message that is due but cannot be worked must not keep the loop spinning.
+        """
+        self._loop = asyncio.get_running_loop()
         while True:
             try:
                 await self.run_once()
@@ -231,6 +295,9 @@ class OutboxWorker:
                 raise
             except Exception:
                 log.exception("outbox worker pass failed")
+                self._wake.clear()
+                await asyncio.sleep(self._poll)
+                continue
             try:
                 timeout = await self.idle_seconds()
             except asyncio.CancelledError:
@@ -266,6 +333,13 @@ def _opened(kind: str, stored: dict[str, Any], box: SecretBox | None) -> dict[st
         return unwrap(kind, stored, box)
     except SecretKeyError as exc:
         return exc
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,15 +1,19 @@
-"""The outbox: retries with backoff, never re-runs a success, survives a worker restart."""
+"""The outbox: retries with backoff, never re-runs a success, survives a worker restart, wakes on a
+committed enqueue, never spins on a failing pass, and shares its work safely between workers."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.notices.outbox import OutboxWorker, PermanentFailure, enqueue
+from bot.notices.outbox import OutboxWorker, PermanentFailure, enqueue, wake_on_commit
+from storage.db import create_engine, session_factory
 from storage.models import OutboxMessage
 
 
@@ -174,3 +178,126 @@ async def test_two_workers_never_run_one_message_twice(
     workers = [OutboxWorker(sessions, {"k": handler}, clock=clock, batch_size=3) for _ in range(3)]
     await asyncio.gather(*(w.run_once() for w in workers))
     assert sorted(runs) == list(range(20))
+
+
+async def test_a_committed_enqueue_wakes_the_worker_without_waiting_for_its_poll(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    ran = asyncio.Event()
+
+    async def handler(payload: dict[str, Any]) -> None:
+        ran.set()
+
+    worker = OutboxWorker(sessions, {"k": handler}, poll_seconds=3600)
+    wake_on_commit(sessions, worker.wake)
+    worker.start()
+    try:
+        await asyncio.sleep(0.2)  # the first pass found nothing; the worker sleeps for an hour
+        async with sessions() as session, session.begin():
+            enqueue(session, "k", {})
+        await asyncio.wait_for(ran.wait(), timeout=5)
+    finally:
+        await worker.stop()
+
+
+async def test_only_a_commit_that_enqueued_wakes(sessions: async_sessionmaker[AsyncSession]) -> None:
+    wakes: list[int] = []
+    wake_on_commit(sessions, lambda: wakes.append(1))
+    async with sessions() as session:
+        async with session.begin():
+            await session.execute(select(OutboxMessage.id))
+        assert wakes == []  # a commit without an enqueue
+        try:
+            async with session.begin():
+                enqueue(session, "k", {})
+                raise RuntimeError("booking failed")
+        except RuntimeError:
+            pass
+        async with session.begin():
+            await session.execute(select(OutboxMessage.id))
+        assert wakes == []  # the enqueue was rolled back
+        async with session.begin():
+            enqueue(session, "k", {})
+            enqueue(session, "k", {})
+        assert wakes == [1]  # once per commit
+
+
+async def test_a_failing_pass_waits_its_poll_interval_instead_of_spinning(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with sessions() as session, session.begin():
+        enqueue(session, "k", {})  # due now: the next due time is "at once"
+    worker = OutboxWorker(sessions, {}, poll_seconds=0.25)
+    passes: list[int] = []
+
+    async def broken() -> list[Any]:
+        passes.append(1)
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(worker, "_claim", broken)
+    worker.start()
+    try:
+        await asyncio.sleep(0.6)
+        worker.wake()  # a wake does not cut the wait after a failure short
+        await asyncio.sleep(0.1)
+    finally:
+        await worker.stop()
+    assert 1 <= len(passes) <= 4
+
+
+async def test_on_postgresql_a_claim_skips_rows_another_worker_holds(
+    database_url: str, engine: AsyncEngine,
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("FOR UPDATE SKIP LOCKED is PostgreSQL's")
+    clock = Clock()
+    engines = [engine, create_engine(database_url)]  # two processes: two engines, one migrated database
+    try:
+        first, second = (session_factory(e) for e in engines)
+        held = await _enqueue(first, clock, "k", {"n": 0})
+        free = await _enqueue(first, clock, "k", {"n": 1})
+        runs: list[int] = []
+
+        async def handler(payload: dict[str, Any]) -> None:
+            runs.append(payload["n"])
+
+        worker = OutboxWorker(second, {"k": handler}, clock=clock)
+        async with first() as session, session.begin():  # another worker, mid-claim
+            await session.execute(
+                select(OutboxMessage.id).where(OutboxMessage.id == held).with_for_update()
+            )
+            assert await asyncio.wait_for(worker.run_once(), timeout=5) == 1
+            assert runs == [1]
+        assert await worker.run_once() == 1
+        assert runs == [1, 0]
+        assert {(await _message(first, i)).status for i in (held, free)} == {"done"}
+    finally:
+        await engines[1].dispose()
+
+
+async def test_on_postgresql_two_processes_never_run_one_message_twice(
+    database_url: str, engine: AsyncEngine,
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("two engines on one SQLite file are the single-process case above")
+    clock = Clock()
+    engines = [engine, create_engine(database_url)]  # two processes: two engines, one migrated database
+    try:
+        factories = [session_factory(e) for e in engines]
+        for n in range(60):
+            await _enqueue(factories[0], clock, "k", {"n": n})
+        runs: list[tuple[int, int]] = []
+
+        def handler_of(worker: int) -> Any:
+            async def handler(payload: dict[str, Any]) -> None:
+                runs.append((worker, payload["n"]))
+                await asyncio.sleep(0.002)
+            return handler
+
+        workers = [OutboxWorker(factories[w % 2], {"k": handler_of(w)}, clock=clock, batch_size=4)
+                   for w in range(4)]
+        await asyncio.gather(*(w.run_once() for w in workers))
+        assert sorted(n for _, n in runs) == list(range(60))
+        assert len({w for w, _ in runs}) > 1  # the work was shared, not done by one
+    finally:
+        await engines[1].dispose()

@@ -111,7 +111,8 @@ async def test_a_coloured_page_shows_its_host_and_its_colour(client: TestClient)
 
 async def test_the_favicon_is_linked_and_answers(client: TestClient) -> None:
     start = await (await client.get("/")).text()
-    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in start
+    assert re.search(r'<link rel="icon" href="/static/favicon\.svg\?v=[0-9a-f]+" type="image/svg\+xml">',
+                     start)
     for path in ("/favicon.ico", "/static/favicon.svg"):
         icon = await client.get(path)
         assert icon.status == 200 and (await icon.read()).startswith(b"<svg"), path
