@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import create_app
 from bot.demo.seed import seed
-from bot.keys import SECRETS, SESSIONS
+from bot.keys import OUTBOX, SECRETS, SESSIONS
 from bot.settings import Settings
 from storage.crypto import SecretBox
 from storage.db import create_engine, session_factory, upgrade
@@ -37,7 +37,7 @@ class AppClient(Protocol):
     """What the ``app_client`` fixture gives: start the app with settings from ``env``."""
 
     def __call__(self, *, own_address: bool = False, seed_demo: bool = False,
-                 **env: str) -> Awaitable[TestClient]: ...
+                 outbox_worker: bool = True, **env: str) -> Awaitable[TestClient]: ...
 
 
 TEST_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode().rstrip("=")
@@ -124,10 +124,13 @@ def app_client(aiohttp_client: Any, make_settings: Any, engine: AsyncEngine) -> 
 
     ``own_address=True`` serves it on a port chosen first, and ``SLOTBOT_BASE_URL`` (unless given)
     is that address, so OAuth callbacks and links point back at this server. ``seed_demo=True``
-    seeds the demo host (``bot.demo.seed``) before returning.
+    seeds the demo host (``bot.demo.seed``) before returning. ``outbox_worker=False`` stops the
+    outbox worker once the app has started: messages wait in the outbox for the test to read them
+    (and for ``tests.support.outbox.settle`` to run them).
     """
 
-    async def start(*, own_address: bool = False, seed_demo: bool = False, **env: str) -> TestClient:
+    async def start(*, own_address: bool = False, seed_demo: bool = False, outbox_worker: bool = True,
+                    **env: str) -> TestClient:
         server_kwargs: dict[str, Any] = {}
         if own_address:
             port = free_port()
@@ -137,6 +140,8 @@ def app_client(aiohttp_client: Any, make_settings: Any, engine: AsyncEngine) -> 
             create_app(make_settings(**env), engine=engine), server_kwargs=server_kwargs
         )
         assert client.app is not None
+        if not outbox_worker:
+            await client.app[OUTBOX].stop()
         if seed_demo:
             await seed(client.app[SESSIONS], client.app[SECRETS])
         return client

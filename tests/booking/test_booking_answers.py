@@ -31,7 +31,7 @@ QUESTIONS = [{"label": "Company", "required": True}, {"label": "Phone", "require
 
 @pytest.fixture
 async def client(app_client: AppClient) -> TestClient:
-    client = await app_client(seed_demo=True, SLOTBOT_OUTBOX_POLL_SECONDS="3600")
+    client = await app_client(seed_demo=True, outbox_worker=False)
     assert client.app is not None
     async with client.app[SESSIONS]() as session, session.begin():
         await session.execute(update(SchedulingPage).values(questions=QUESTIONS))

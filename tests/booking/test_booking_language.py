@@ -24,7 +24,7 @@ from tests.support.outbox import settle
 
 async def _client(app_client: AppClient, inbox: Inbox) -> TestClient:
     return await app_client(seed_demo=True, SMTP_HOST="127.0.0.1", SMTP_PORT=str(inbox.port), SMTP_TLS="none",
-                            SLOTBOT_OUTBOX_POLL_SECONDS="3600")  # settle() runs the outbox
+                            outbox_worker=False)  # settle() runs the outbox
 
 
 async def _booking(client: TestClient) -> Booking:

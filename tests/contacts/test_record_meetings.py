@@ -66,7 +66,7 @@ def summary(ics: str) -> str:
 
 async def setup(app_client: AppClient) -> tuple[TestClient, RecordMeetings, int, int, int]:
     """The app, the service, the demo host and its calendar, and a contact Ana."""
-    client, demo = await demo_client(app_client, SLOTBOT_OUTBOX_POLL_SECONDS="3600")  # settle() runs it
+    client, demo = await demo_client(app_client, outbox_worker=False)  # settle() runs it
     assert client.app is not None
     contact = await client.app[CONTACTS].add(demo.user_id, ContactDetails("ana@example.com", "Ana Souza"))
     return client, client.app[RECORD_MEETINGS], demo.user_id, demo.calendar_id, contact

@@ -26,7 +26,7 @@ STARTS = re.compile(r'name="start" value="([^"]+)"')
 
 
 async def _setup(app_client: AppClient) -> tuple[TestClient, str, int, int, int]:
-    client, demo = await demo_client(app_client, SLOTBOT_OUTBOX_POLL_SECONDS="3600")
+    client, demo = await demo_client(app_client, outbox_worker=False)
     assert client.app is not None
     csrf = await sign_in_for_csrf(client, demo.user_id)
     contact = await client.app[CONTACTS].add(demo.user_id, ContactDetails("ana@example.com", "Ana Souza"))

@@ -100,7 +100,7 @@ class Meter:
 @pytest.fixture
 async def metered(app_client: AppClient, engine: AsyncEngine) -> Any:
     # The outbox worker polls once an hour here, so only the requests themselves are counted.
-    client = await app_client(seed_demo=True, SLOTBOT_OUTBOX_POLL_SECONDS="3600",
+    client = await app_client(seed_demo=True, outbox_worker=False,
                               SLOTBOT_BOOKING_LIMIT_PER_IP="1")
     meter = Meter(engine, client)
     try:

@@ -24,7 +24,7 @@ from tests.conftest import AppClient
 @pytest.fixture
 async def client(app_client: AppClient) -> TestClient:
     # The outbox worker polls once at start and then sleeps: what the database is sent is ours.
-    client = await app_client(seed_demo=True, SLOTBOT_OUTBOX_POLL_SECONDS="3600")
+    client = await app_client(seed_demo=True, outbox_worker=False)
     await client.get("/meetings/demo")  # the form cookie, and every cache warm
     return client
 

@@ -13,9 +13,11 @@ from storage.models import User
 from tests.conftest import AppClient
 
 
-async def demo_client(app_client: AppClient, **env: str) -> tuple[TestClient, DemoHost]:
-    """The app (``app_client``, settings from ``env``) with the demo host seeded."""
-    client = await app_client(**env)
+async def demo_client(app_client: AppClient, *, outbox_worker: bool = True,
+                      **env: str) -> tuple[TestClient, DemoHost]:
+    """The app (``app_client``, settings from ``env``; see it for ``outbox_worker``) with the demo
+    host seeded."""
+    client = await app_client(outbox_worker=outbox_worker, **env)
     assert client.app is not None
     return client, await seed(client.app[SESSIONS], client.app[SECRETS])
 

@@ -31,7 +31,7 @@ from tests.support.booking_form import book_on_page
 
 @pytest.fixture
 async def client(app_client: AppClient) -> TestClient:
-    return await app_client(seed_demo=True, SLOTBOT_OUTBOX_POLL_SECONDS="3600")  # e-mails wait
+    return await app_client(seed_demo=True, outbox_worker=False)  # e-mails wait to be read
 
 
 def _href(page: str, pattern: str) -> str:
