@@ -89,3 +89,14 @@ def test_the_order_of_the_choice() -> None:
     assert choose_locale(None, "pt_BR", "da") == "pt_BR"
     assert choose_locale(None, "en", "da") == "da"  # English is also the account's default
     assert choose_locale(None, None, None) == "en"
+
+
+async def test_contacts_and_tasks_speak_portuguese_with_plurals(app_client: AppClient) -> None:
+    client = await app_client()
+    await _host(client, chosen="pt_BR")
+    empty = await (await client.get("/dashboard/contacts")).text()
+    assert "Nenhum contato ainda." in empty and "Adicionar um contato" in empty
+    tasks = await (await client.get("/dashboard/tasks?notice=added")).text()
+    assert "Tarefa adicionada." in tasks and "Adicionar uma tarefa" in tasks and "A fazer" in tasks
+    form = await (await client.get("/dashboard/contacts/import")).text()
+    assert "Importar contatos de um arquivo CSV" in form and "<strong>email</strong>" in form
