@@ -100,3 +100,11 @@ async def test_contacts_and_tasks_speak_portuguese_with_plurals(app_client: AppC
     assert "Tarefa adicionada." in tasks and "Adicionar uma tarefa" in tasks and "A fazer" in tasks
     form = await (await client.get("/dashboard/contacts/import")).text()
     assert "Importar contatos de um arquivo CSV" in form and "<strong>email</strong>" in form
+
+
+async def test_the_scheduling_pages_list_speaks_danish(app_client: AppClient) -> None:
+    client = await app_client()
+    await _host(client, account="da")
+    page = await (await client.get("/dashboard/pages")).text()
+    assert _lang(page) == "da"
+    assert "<h1>Bookingsider</h1>" in page and "Din adresse" in page and "Dine sider tager imod bookinger." in page
