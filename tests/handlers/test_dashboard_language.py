@@ -107,4 +107,5 @@ async def test_the_scheduling_pages_list_speaks_danish(app_client: AppClient) ->
     await _host(client, account="da")
     page = await (await client.get("/dashboard/pages")).text()
     assert _lang(page) == "da"
-    assert "<h1>Bookingsider</h1>" in page and "Din adresse" in page and "Dine sider tager imod bookinger." in page
+    assert "<h1>Bookingsider</h1>" in page and "Din adresse" in page
+    assert "Dine sider tager imod bookinger." in page
