@@ -109,3 +109,12 @@ async def test_the_scheduling_pages_list_speaks_danish(app_client: AppClient) ->
     assert _lang(page) == "da"
     assert "<h1>Bookingsider</h1>" in page and "Din adresse" in page
     assert "Dine sider tager imod bookinger." in page
+
+
+async def test_the_demo_free_time_page_speaks_the_language_asked(app_client: AppClient) -> None:
+    client = await app_client(seed_demo=True, SLOTBOT_DEMO="1")
+    danish = await (await client.get("/demo/free?lang=da&days=2")).text()
+    assert '<html lang="da">' in danish and "Hvornår har Demo Host tid?" in danish
+    assert "<th scope=\"col\">Ledig</th>" in danish
+    english = await (await client.get("/demo/free?lang=xx")).text()
+    assert '<html lang="en">' in english and "When is Demo Host free?" in english
