@@ -17,10 +17,10 @@ from bot.accounts.caldav import DISCLOSURE, CalDavAccounts
 from bot.accounts.connections import ConnectError
 from bot.accounts.tokens import Session
 from bot.calendar.caldav.connect import PRESETS, CalDavForm, CalDavRefused
-from bot.handlers.dashboard_base import message, page, reconnect_id, signed_in
+from bot.handlers.dashboard_base import N_, message, page, reconnect_id, signed_in, translator
 from bot.keys import CALDAV, SCHEDULER
 
-NOT_SET_UP = "CalDAV calendars are not set up on this server."
+NOT_SET_UP = N_("CalDAV calendars are not set up on this server.")
 
 
 def setup(app: web.Application) -> None:
@@ -46,15 +46,16 @@ def _form_response(request: web.Request, session: Session, form: CalDavForm, *, 
 async def form_page(request: web.Request, session: Session) -> web.StreamResponse:
     """The form (prefilled, password excepted, when reconnecting)."""
     service = _service(request)
+    _ = translator(request).gettext
     if service is None:
-        return message(request, "Cannot connect", NOT_SET_UP, 404)
+        return message(request, _("Cannot connect"), _(NOT_SET_UP), 404)
     reconnect = reconnect_id(request.query.get("reconnect"))
     preset = request.query.get("server", "icloud")
     form = CalDavForm(preset if preset in PRESETS else "icloud", "", "")
     if reconnect is not None:
         saved = await service.saved_form(session.user_id, reconnect)
         if saved is None:
-            return message(request, "Cannot reconnect", "That calendar account is not connected.", 404)
+            return message(request, _("Cannot reconnect"), _("That calendar account is not connected."), 404)
         form = saved
     return _form_response(request, session, form, reconnect=reconnect)
 
@@ -62,8 +63,9 @@ async def form_page(request: web.Request, session: Session) -> web.StreamRespons
 async def submit(request: web.Request, session: Session) -> web.StreamResponse:
     """Check and store the connection, or show the form again with the sentence."""
     service = _service(request)
+    _ = translator(request).gettext
     if service is None:
-        return message(request, "Cannot connect", NOT_SET_UP, 404)
+        return message(request, _("Cannot connect"), _(NOT_SET_UP), 404)
     data = await request.post()
 
     def text(name: str, limit: int) -> str:
@@ -80,7 +82,7 @@ async def submit(request: web.Request, session: Session) -> web.StreamResponse:
         return _form_response(request, session, kept, reconnect=reconnect, error=str(exc),
                               error_field=exc.field, status=400)
     except ConnectError as exc:
-        return message(request, "Nothing was connected", str(exc), 400)
+        return message(request, _("Nothing was connected"), str(exc), 400)
     request.app[SCHEDULER].forget(session.user_id)
     raise web.HTTPSeeOther(
         "/dashboard?" + urlencode({"notice": "connected", "connection": connected.connection_id})

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bot.accounts.tokens import Session
 from bot.contacts.csv_import import MAX_BYTES, MAX_ROWS, ImportRefused, import_csv
-from bot.handlers.dashboard_base import page, session_of, signed_in
+from bot.handlers.dashboard_base import page, session_of, signed_in, translator
 from bot.keys import CONTACTS
 
 FORM_OVERHEAD = 8 * 1024
@@ -57,7 +57,8 @@ async def _import(request: web.Request, session: Session) -> web.StreamResponse:
     form = await request.post()
     upload = form.get("file")
     if not isinstance(upload, web.FileField) or not upload.filename:
-        return _form(request, session, error="Choose a CSV file to import.", status=400)
+        _ = translator(request).gettext
+        return _form(request, session, error=_("Choose a CSV file to import."), status=400)
     data = upload.file.read(MAX_BYTES + 1)
     try:
         result = await import_csv(request.app[CONTACTS], session.user_id, data)

@@ -31,20 +31,21 @@ from bot.contacts.directory import (
 from bot.contacts.engagements import engagements_of
 from bot.contacts.scheduling import LENGTHS
 from bot.handlers import contact_import
-from bot.handlers.dashboard_base import message, page, signed_in
+from bot.handlers.dashboard_base import N_, message, page, signed_in, translator
 from bot.keys import CONTACTS, RECORD_MEETINGS, SESSIONS, TASKS
 from storage.models import Contact, User
 
-NOTICES = {"added": "Contact added.", "saved": "Details saved.", "deleted": "Contact deleted.",
-           "task-added": "Task added.", "task-saved": "Task saved.", "task-deleted": "Task deleted.",
-           "meeting-sent": "Invitation sent to {email}.",
-           "meeting-recorded": "Recorded on the record (calendar sync is off, nothing was sent).",
-           "meeting-recorded-nocal": "Recorded on the record (no calendar Slotbot can write to is "
-                                     "connected, nothing was sent).",
-           "meeting-moved": "Meeting moved. {email} has been sent the new time.",
-           "meeting-moved-recorded": "Meeting moved on the record (nothing was sent).",
-           "meeting-cancelled": "Meeting cancelled. {email} has been told.",
-           "meeting-cancelled-recorded": "Meeting cancelled on the record (nothing was sent)."}
+NOTICES = {"added": N_("Contact added."), "saved": N_("Details saved."), "deleted": N_("Contact deleted."),
+           "task-added": N_("Task added."), "task-saved": N_("Task saved."),
+           "task-deleted": N_("Task deleted."),
+           "meeting-sent": N_("Invitation sent to {email}."),
+           "meeting-recorded": N_("Recorded on the record (calendar sync is off, nothing was sent)."),
+           "meeting-recorded-nocal": N_("Recorded on the record (no calendar Slotbot can write to is "
+                                     "connected, nothing was sent)."),
+           "meeting-moved": N_("Meeting moved. {email} has been sent the new time."),
+           "meeting-moved-recorded": N_("Meeting moved on the record (nothing was sent)."),
+           "meeting-cancelled": N_("Meeting cancelled. {email} has been told."),
+           "meeting-cancelled-recorded": N_("Meeting cancelled on the record (nothing was sent).")}
 
 
 def setup(app: web.Application) -> None:
@@ -61,7 +62,16 @@ def setup(app: web.Application) -> None:
 
 def not_found(request: web.Request) -> web.Response:
     """The page for a contact that is not the host's (or not there at all)."""
-    return message(request, "No such contact", "This contact does not exist, or it is not one of yours.", 404)
+    _ = translator(request).gettext
+    return message(request, _("No such contact"),
+                   _("This contact does not exist, or it is not one of yours."), 404)
+
+
+def notice_of(request: web.Request) -> str:
+    """The sentence for the URL's notice code in the host's language ("" for none or an unknown one);
+    ``{email}`` is left for the caller."""
+    code = NOTICES.get(request.query.get("notice", ""))
+    return translator(request).gettext(code) if code else ""
 
 
 def _number(value: str | None) -> int:
@@ -81,7 +91,7 @@ async def contacts_page(request: web.Request, session: Session) -> web.StreamRes
         "csrf": session.csrf_token, "found": found, "name_of": display_name,
         "previous": link(found.page - 1) if found.page > 1 else "",
         "next": link(found.page + 1) if found.page < found.pages else "",
-        "notice": NOTICES.get(request.query.get("notice", ""), ""),
+        "notice": notice_of(request),
     })
 
 
@@ -127,7 +137,7 @@ async def record_response(
         zone = zone_of(user)
         engagements = await engagements_of(db, contact.id, zone)
     tasks = await request.app[TASKS].list(session.user_id, contact_id=contact.id)
-    notice = NOTICES.get(request.query.get("notice", ""), "") if status == 200 and not extra else ""
+    notice = notice_of(request) if status == 200 and not extra else ""
     return page(request, "contact.html", {
         "csrf": session.csrf_token, "contact": contact, "title": display_name(contact),
         "form": fields or blank(details_of(contact)), "problems": problems or {},

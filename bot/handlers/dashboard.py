@@ -8,7 +8,6 @@ the provider; the callback lands back on the dashboard.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,18 +18,20 @@ from bot.accounts.calendars import CalendarSettings, SettingsRefused
 from bot.accounts.connections import ConnectError, Connections
 from bot.accounts.tokens import Session, TokenRefused
 from bot.handlers import caldav, contacts, exchange, feeds, record_meetings, sync, task_calendar, tasks
-from bot.handlers.dashboard_base import COOKIE, message, page, reconnect_id, session_of, signed_in
+from bot.handlers.dashboard_base import (
+    COOKIE,
+    message,
+    page,
+    reconnect_id,
+    session_of,
+    signed_in,
+    translator,
+)
 from bot.keys import CALDAV, CONNECTIONS, EXCHANGE, FEEDS, SCHEDULER, SESSIONS, SETTINGS, TOKENS
 from storage.models import Calendar, CalendarConnection, User
 
-NOTICES = {
-    "connected": "Connected {email}: {count} calendars found{landing}.",
-    "colleague": "Added a colleague's calendar to {email}: {count} calendars now.",
-    "feed-refreshed": "Loaded the calendar feed {email} again.",
-    "sync-on": "Calendar sync is on: meetings with your contacts are recorded on their records again.",
-    "sync-off": "Calendar sync is off. What was recorded stays on your contacts' records.",
-}
-"""The dashboard's notices by code (``/dashboard?notice=<code>&connection=<id>``)."""
+NOTICE_CODES = ("connected", "colleague", "feed-refreshed", "sync-on", "sync-off")
+"""The dashboard's notices by code (``/dashboard?notice=<code>&connection=<id>``); see :func:`_notice`."""
 
 
 def setup(app: web.Application) -> None:
@@ -71,9 +72,9 @@ async def login(request: web.Request) -> web.StreamResponse:
                 path="/",
             )
     except TokenRefused as exc:
-        return message(
-            request, "This link cannot be used", f"{str(exc).capitalize()}. Ask Slotbot for a new one.", 403
-        )
+        _ = translator(request).gettext
+        return message(request, _("This link cannot be used"),
+                       _("{reason}. Ask Slotbot for a new one.").format(reason=str(exc).capitalize()), 403)
     return response
 
 
@@ -111,8 +112,9 @@ async def dashboard(request: web.Request, session: Session) -> web.StreamRespons
                 select(Calendar).where(Calendar.user_id == session.user_id).order_by(Calendar.id)
             )
         ).scalars().all()
+    _ = translator(request).gettext
     if user is None:
-        return message(request, "Unknown user", "This account no longer exists.", 404)
+        return message(request, _("Unknown user"), _("This account no longer exists."), 404)
     connections_view = [
         {
             "id": c.id,
@@ -138,33 +140,49 @@ async def dashboard(request: web.Request, session: Session) -> web.StreamRespons
             "exchange": request.app.get(EXCHANGE) is not None,
             "caldav": request.app.get(CALDAV) is not None,
             "feeds": request.app.get(FEEDS) is not None,
-            "notice": _notice(request.query, connections_view),
+            "notice": _notice(request, connections_view),
         },
     )
 
 
-def _notice(query: Mapping[str, str], connections: list[dict[str, Any]]) -> str:
-    """The sentence for the URL's notice code (:data:`NOTICES`), filled from the host's own data.
+def _notice(request: web.Request, connections: list[dict[str, Any]]) -> str:
+    """The sentence for the URL's notice code (:data:`NOTICE_CODES`), filled from the host's own data.
 
     The URL carries a code and ids only, never text, so a link cannot make the dashboard show
     words of someone else's choosing; an unknown code or another host's connection shows nothing.
     """
-    template = NOTICES.get(query.get("notice", ""))
-    if query.get("notice", "").startswith("sync-") and template is not None:
-        return template  # about the host's own switch, no connection in it
-    connection = next((c for c in connections if str(c["id"]) == query.get("connection")), None)
-    if template is None or connection is None:
+    catalog = translator(request)
+    _, ngettext = catalog.gettext, catalog.ngettext
+    code = request.query.get("notice", "")
+    if code == "sync-on":  # about the host's own switch, no connection in it
+        return _("Calendar sync is on: meetings with your contacts are recorded on their records again.")
+    if code == "sync-off":
+        return _("Calendar sync is off. What was recorded stays on your contacts' records.")
+    connection = next((c for c in connections if str(c["id"]) == request.query.get("connection")), None)
+    if code not in NOTICE_CODES or connection is None:
         return ""
-    calendars = connection["calendars"]
+    calendars, email = connection["calendars"], connection["email"]
+    count = len(calendars)
+    if code == "feed-refreshed":
+        return _("Loaded the calendar feed {email} again.").format(email=email)
+    if code == "colleague":
+        return ngettext("Added a colleague's calendar to {email}: {count} calendar now.",
+                        "Added a colleague's calendar to {email}: {count} calendars now.",
+                        count).format(email=email, count=count)
     default = next((cal.name for cal in calendars if cal.is_default), None)
-    landing = f"; bookings land in {default}" if default else ""
-    return template.format(email=connection["email"], count=len(calendars), landing=landing)
+    if default:
+        return ngettext("Connected {email}: {count} calendar found; bookings land in {calendar}.",
+                        "Connected {email}: {count} calendars found; bookings land in {calendar}.",
+                        count).format(email=email, count=count, calendar=default)
+    return ngettext("Connected {email}: {count} calendar found.",
+                    "Connected {email}: {count} calendars found.", count).format(email=email, count=count)
 
 
 def _label(request: web.Request, kind: str) -> str:
     provider = request.app[CONNECTIONS].providers.get(kind)
-    labels = {"local": "Local calendar", "exchange": "Microsoft Exchange", "caldav": "CalDAV",
-              "feed": "Calendar feed (ICS)"}
+    _ = translator(request).gettext
+    labels = {"local": _("Local calendar"), "exchange": "Microsoft Exchange", "caldav": "CalDAV",
+              "feed": _("Calendar feed (ICS)")}
     return provider.label if provider is not None else labels.get(kind, kind)
 
 
@@ -173,7 +191,7 @@ async def connect_page(request: web.Request, session: Session) -> web.StreamResp
     try:
         provider = request.app[CONNECTIONS].provider(request.match_info["kind"])
     except ConnectError as exc:
-        return message(request, "Cannot connect", str(exc), 404)
+        return message(request, translator(request).gettext("Cannot connect"), str(exc), 404)
     async with request.app[SESSIONS]() as db:
         user = await db.get(User, session.user_id)
     return page(
@@ -194,7 +212,7 @@ async def connect_start(request: web.Request, session: Session) -> web.StreamRes
             reconnect_id=reconnect_id(reconnect),
         )
     except ConnectError as exc:
-        return message(request, "Cannot connect", str(exc), 400)
+        return message(request, translator(request).gettext("Cannot connect"), str(exc), 400)
     raise web.HTTPSeeOther(url)
 
 
@@ -208,9 +226,10 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
             session_user=session.user_id if session else None,
         )
     except TokenRefused as exc:
-        return message(request, "This sign-in cannot be used", f"{str(exc).capitalize()}.", 403)
+        _ = translator(request).gettext
+        return message(request, _("This sign-in cannot be used"), f"{str(exc).capitalize()}.", 403)
     except ConnectError as exc:
-        return message(request, "Nothing was connected", str(exc), 400)
+        return message(request, translator(request).gettext("Nothing was connected"), str(exc), 400)
     request.app[SCHEDULER].forget(connected.user_id)
     raise web.HTTPSeeOther(
         "/dashboard?" + urlencode({"notice": "connected", "connection": connected.connection_id})
@@ -230,7 +249,7 @@ async def connection_action(request: web.Request, session: Session) -> web.Strea
         else:
             raise web.HTTPNotFound()
     except ConnectError as exc:
-        return message(request, "That did not work", str(exc), 400)
+        return message(request, translator(request).gettext("That did not work"), str(exc), 400)
     request.app[SCHEDULER].forget(session.user_id)
     raise web.HTTPSeeOther("/dashboard")
 
@@ -252,6 +271,6 @@ async def calendar_action(request: web.Request, session: Session) -> web.StreamR
         else:
             raise web.HTTPNotFound()
     except SettingsRefused as exc:
-        return message(request, "That did not work", str(exc), 400)
+        return message(request, translator(request).gettext("That did not work"), str(exc), 400)
     request.app[SCHEDULER].forget(session.user_id)
     raise web.HTTPSeeOther("/dashboard")

@@ -18,15 +18,15 @@ from bot.accounts.connections import ConnectError
 from bot.accounts.exchange import DISCLOSURE, ExchangeAccounts
 from bot.accounts.tokens import Session
 from bot.calendar.exchange.connect import ExchangeForm, ExchangeRefused
-from bot.handlers.dashboard_base import message, page, reconnect_id, signed_in
+from bot.handlers.dashboard_base import N_, message, page, reconnect_id, signed_in, translator
 from bot.keys import DEMO_EXCHANGE, EXCHANGE, SCHEDULER
 
 VERSION_CHOICES = (
-    ("", "Find out (recommended)"),
+    ("", N_("Find out (recommended)")),
     ("2010sp2", "Exchange 2010 SP2 or SP3"),
     ("2013", "Exchange 2013"),
     ("2016", "Exchange 2016"),
-    ("2019", "Exchange 2019 or Subscription Edition"),
+    ("2019", N_("Exchange 2019 or Subscription Edition")),
 )
 
 
@@ -45,7 +45,8 @@ def _form_response(request: web.Request, session: Session, form: ExchangeForm, *
                    error: str = "", error_field: str = "", status: int = 200) -> web.Response:
     context: dict[str, Any] = {
         "csrf": session.csrf_token, "form": form, "reconnect": reconnect, "error": error,
-        "error_field": error_field, "versions": VERSION_CHOICES, "disclosure": DISCLOSURE,
+        "error_field": error_field, "disclosure": DISCLOSURE,
+        "versions": [(code, translator(request).gettext(name)) for code, name in VERSION_CHOICES],
         "demo": request.app.get(DEMO_EXCHANGE),
     }
     return page(request, "connect_exchange.html", context, status)
@@ -55,15 +56,16 @@ def _form_response(request: web.Request, session: Session, form: ExchangeForm, *
 async def form_page(request: web.Request, session: Session) -> web.StreamResponse:
     """The form (prefilled, password excepted, when reconnecting)."""
     service = _service(request)
+    _ = translator(request).gettext
     if service is None:
-        return message(request, "Cannot connect", "Exchange is not set up on this server.", 404)
+        return message(request, _("Cannot connect"), _("Exchange is not set up on this server."), 404)
     reconnect = reconnect_id(request.query.get("reconnect"))
     demo = request.app.get(DEMO_EXCHANGE)
     form = ExchangeForm(email=demo.email if demo else "", password="", ews_url=demo.url if demo else "")
     if reconnect is not None:
         saved = await service.saved_form(session.user_id, reconnect)
         if saved is None:
-            return message(request, "Cannot reconnect", "That calendar account is not connected.", 404)
+            return message(request, _("Cannot reconnect"), _("That calendar account is not connected."), 404)
         form = saved
     return _form_response(request, session, form, reconnect=reconnect)
 
@@ -71,8 +73,9 @@ async def form_page(request: web.Request, session: Session) -> web.StreamRespons
 async def submit(request: web.Request, session: Session) -> web.StreamResponse:
     """Check and store the connection, or show the form again with the sentence."""
     service = _service(request)
+    _ = translator(request).gettext
     if service is None:
-        return message(request, "Cannot connect", "Exchange is not set up on this server.", 404)
+        return message(request, _("Cannot connect"), _("Exchange is not set up on this server."), 404)
     data = await request.post()
 
     def text(name: str, limit: int = 500) -> str:
@@ -91,7 +94,7 @@ async def submit(request: web.Request, session: Session) -> web.StreamResponse:
         return _form_response(request, session, kept, reconnect=reconnect, error=str(exc),
                               error_field=exc.field, status=400)
     except ConnectError as exc:
-        return message(request, "Nothing was connected", str(exc), 400)
+        return message(request, _("Nothing was connected"), str(exc), 400)
     request.app[SCHEDULER].forget(session.user_id)
     raise web.HTTPSeeOther(
         "/dashboard?" + urlencode({"notice": "connected", "connection": connected.connection_id})
@@ -109,7 +112,7 @@ async def add_colleague(request: web.Request, session: Session) -> web.StreamRes
         name = await service.add_colleague(session.user_id, int(request.match_info["id"]),
                                            email if isinstance(email, str) else "")
     except (ExchangeRefused, ConnectError) as exc:
-        return message(request, "That calendar was not added", str(exc), 400)
+        return message(request, translator(request).gettext("That calendar was not added"), str(exc), 400)
     request.app[SCHEDULER].forget(session.user_id)
     del name
     query = {"notice": "colleague", "connection": request.match_info["id"]}

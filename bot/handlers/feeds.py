@@ -19,10 +19,11 @@ from aiohttp import web
 from bot.accounts.connections import ConnectError
 from bot.accounts.feeds import DISCLOSURE, FeedAccounts, FeedRefused
 from bot.accounts.tokens import Session
-from bot.handlers.dashboard_base import message, page, signed_in
+from bot.handlers.dashboard_base import N_, message, page, signed_in, translator
 from bot.keys import FEEDS, SCHEDULER
 
 MAX_ADDRESS = 4000
+NOT_SET_UP = N_("Calendar feeds are not set up on this server.")
 
 
 def setup(app: web.Application) -> None:
@@ -49,26 +50,29 @@ def _form(request: web.Request, session: Session, *, error: str = "", free_as_bu
 async def form_page(request: web.Request, session: Session) -> web.StreamResponse:
     """The form: the address and the free-as-busy switch."""
     if _service(request) is None:
-        return message(request, "Cannot add a feed", "Calendar feeds are not set up on this server.", 404)
+        _ = translator(request).gettext
+        return message(request, _("Cannot add a feed"), _(NOT_SET_UP), 404)
     return _form(request, session)
 
 
 async def submit(request: web.Request, session: Session) -> web.StreamResponse:
     """Fetch, check and store the feed, or show the form again with the sentence."""
     service = _service(request)
+    _ = translator(request).gettext
     if service is None:
-        return message(request, "Cannot add a feed", "Calendar feeds are not set up on this server.", 404)
+        return message(request, _("Cannot add a feed"), _(NOT_SET_UP), 404)
     data = await request.post()
     address = data.get("url")
     free = data.get("free_as_busy") == "on"
     if not isinstance(address, str) or len(address) > MAX_ADDRESS:
-        return _form(request, session, error="That is not a calendar address.", free_as_busy=free, status=400)
+        return _form(request, session, error=_("That is not a calendar address."), free_as_busy=free,
+                     status=400)
     try:
         connected = await service.add(session.user_id, address, free_as_busy=free)
     except FeedRefused as exc:
         return _form(request, session, error=str(exc), free_as_busy=free, status=400)
     except ConnectError as exc:
-        return message(request, "Nothing was added", str(exc), 400)
+        return message(request, _("Nothing was added"), str(exc), 400)
     request.app[SCHEDULER].forget(session.user_id)
     raise web.HTTPSeeOther(
         "/dashboard?" + urlencode({"notice": "connected", "connection": connected.connection_id})
@@ -84,10 +88,10 @@ async def refresh(request: web.Request, session: Session) -> web.StreamResponse:
     try:
         done = await service.refresh(session.user_id, connection_id)
     except ConnectError as exc:
-        return message(request, "That did not work", str(exc), 400)
+        return message(request, translator(request).gettext("That did not work"), str(exc), 400)
     request.app[SCHEDULER].forget(session.user_id)
     if done.error is not None:
-        return message(request, "The feed did not load", done.error, 502)
+        return message(request, translator(request).gettext("The feed did not load"), done.error, 502)
     query = {"notice": "feed-refreshed", "connection": connection_id}
     raise web.HTTPSeeOther("/dashboard?" + urlencode(query))
 
@@ -102,7 +106,7 @@ async def free_as_busy(request: web.Request, session: Session) -> web.StreamResp
         value = data.get("value") == "on"
         await service.set_free_as_busy(session.user_id, int(request.match_info["id"]), value)
     except ConnectError as exc:
-        return message(request, "That did not work", str(exc), 400)
+        return message(request, translator(request).gettext("That did not work"), str(exc), 400)
     request.app[SCHEDULER].forget(session.user_id)
     raise web.HTTPSeeOther("/dashboard")
 

@@ -17,12 +17,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from babel.dates import format_date
 
 from bot.accounts.tokens import Session
 from bot.contacts.engagements import view_of
 from bot.contacts.scheduling import LENGTHS, MAX_TITLE, FreeTimes, MeetingNotFound, MeetingRefused
 from bot.handlers.contacts import not_found, record_response, zone_of
-from bot.handlers.dashboard_base import page, signed_in
+from bot.handlers.dashboard_base import N_, locale_of, page, signed_in
 from bot.keys import RECORD_MEETINGS, SESSIONS
 from bot.plain_text import one_line
 from storage.models import Contact, MeetingEngagement, User
@@ -60,7 +61,7 @@ def _schedule(fields: dict[str, str], problem: str = "",
 
 def _minutes(value: str) -> int:
     if not value.isdigit() or int(value) not in LENGTHS:
-        raise MeetingRefused("length", "Choose a length from the list.")
+        raise MeetingRefused("length", N_("Choose a length from the list."))
     return int(value)
 
 
@@ -70,9 +71,9 @@ def _day(value: str, zone: ZoneInfo) -> date | None:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise MeetingRefused("day", "Enter the day as a date, like 2026-11-23.") from None
+        raise MeetingRefused("day", N_("Enter the day as a date, like 2026-11-23.")) from None
     if day < datetime.now(zone).date():
-        raise MeetingRefused("day", "That day is over. Pick today or a later day.")
+        raise MeetingRefused("day", N_("That day is over. Pick today or a later day."))
     return day
 
 
@@ -89,16 +90,16 @@ def _start(value: str) -> datetime:
     except ValueError:
         start = None
     if start is None or start.tzinfo is None:
-        raise MeetingRefused("start", "Please pick a time from the list.")
+        raise MeetingRefused("start", N_("Please pick a time from the list."))
     return start
 
 
-def time_days(found: FreeTimes) -> list[dict[str, Any]]:
-    """The free starts grouped by the host's local day, for the buttons."""
+def time_days(found: FreeTimes, locale: str = "en") -> list[dict[str, Any]]:
+    """The free starts grouped by the host's local day (named in ``locale``), for the buttons."""
     zone = ZoneInfo(found.zone)
     local = [(start, start.astimezone(zone)) for start in found.starts]
     return [
-        {"label": f"{day:%A} {day.day} {day:%B}",
+        {"label": format_date(day, "EEEE d MMMM", locale=locale),
          "times": [{"start": start.astimezone(UTC).isoformat(), "label": f"{at:%H:%M}"}
                    for start, at in rows]}
         for day, rows in ((d, list(r)) for d, r in groupby(local, key=lambda pair: pair[1].date()))
@@ -145,7 +146,8 @@ async def times_page(request: web.Request, session: Session) -> web.StreamRespon
         _title(fields["title"])
     except MeetingRefused as refused:
         return await record_response(request, session, extra=_schedule(fields, str(refused)), status=400)
-    return await record_response(request, session, extra=_schedule(fields, days=time_days(found)))
+    days = time_days(found, locale_of(request))
+    return await record_response(request, session, extra=_schedule(fields, days=days))
 
 
 async def schedule(request: web.Request, session: Session) -> web.StreamResponse:
@@ -192,7 +194,7 @@ async def _move_picker(request: web.Request, session: Session, found: MeetingEng
         try:
             times = await request.app[RECORD_MEETINGS].free_times(
                 session.user_id, minutes, day=_day(day, zone), now=datetime.now(UTC))
-            moving["days"], moving["searched"] = time_days(times), True
+            moving["days"], moving["searched"] = time_days(times, locale_of(request)), True
         except MeetingRefused as refused:
             moving["problem"], status = str(refused), 400
     return await record_response(request, session, extra={"moving": moving}, status=status)

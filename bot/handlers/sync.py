@@ -6,9 +6,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from babel.dates import format_time
 
 from bot.accounts.tokens import Session
-from bot.handlers.dashboard_base import signed_in
+from bot.handlers.dashboard_base import locale_of, signed_in, translator
 from bot.keys import SYNC
 from bot.sync.service import SYNCED_KINDS
 
@@ -32,15 +33,21 @@ async def add_views(request: web.Request, connections: list[dict[str, Any]], zon
     calendars = [cal for c in connections if c["provider"] in SYNCED_KINDS for cal in c["calendars"]]
     views = await sync.views([cal.id for cal in calendars])
     place = ZoneInfo(zone)
+    catalog, locale = translator(request), locale_of(request)
+    _, ngettext = catalog.gettext, catalog.ngettext
     for entry in connections:
         entry["sync"] = {}
         for cal in entry["calendars"]:
             view = views.get(cal.id)
             if view is None:
                 continue
-            how = ("updated by push within seconds" if view.mode == "push"
-                   else f"read every {sync.poll_minutes} min")
-            when = (f", last {view.synced_at.astimezone(place):%H:%M}" if view.synced_at is not None
-                    else ", not read yet")
-            problem = f" (last try failed: {view.problem})" if view.problem else ""
-            entry["sync"][cal.id] = f"Synced to contacts: {how}{when}{problem}"
+            minutes = sync.poll_minutes
+            how = (_("updated by push within seconds") if view.mode == "push"
+                   else ngettext("read every {minutes} min", "read every {minutes} min", minutes).format(
+                       minutes=minutes))
+            when = (_(", last {time}").format(time=format_time(view.synced_at.astimezone(place), "short",
+                                                                locale=locale))
+                    if view.synced_at is not None else _(", not read yet"))
+            problem = _(" (last try failed: {problem})").format(problem=view.problem) if view.problem else ""
+            entry["sync"][cal.id] = _("Synced to contacts: {how}{when}{problem}").format(
+                how=how, when=when, problem=problem)

@@ -12,15 +12,16 @@ from aiohttp import web
 
 from bot.accounts.tokens import Session
 from bot.contacts.task_calendar import CALENDAR_NAME, TaskCalendarRefused
-from bot.handlers.dashboard_base import message, page, signed_in
+from bot.handlers.dashboard_base import N_, message, page, signed_in, translator
 from bot.keys import TASK_CALENDAR
 
 BASE = "/dashboard/tasks/calendar"
 NOTICES = {
-    "calendar-on": f"Your open tasks are being added to “{CALENDAR_NAME}”.",
-    "calendar-off": "Your tasks are being taken out of your calendar.",
-    "calendar-deleted": f"Your tasks are being taken out of your calendar, and “{CALENDAR_NAME}” deleted.",
+    "calendar-on": N_("Your open tasks are being added to “{calendar}”."),
+    "calendar-off": N_("Your tasks are being taken out of your calendar."),
+    "calendar-deleted": N_("Your tasks are being taken out of your calendar, and “{calendar}” deleted."),
 }
+"""The Tasks page's notices by code, translated and filled with the calendar's name where shown."""
 
 
 def setup(app: web.Application) -> None:
@@ -35,7 +36,8 @@ async def turn_on(request: web.Request, session: Session) -> web.StreamResponse:
     try:
         await request.app[TASK_CALENDAR].turn_on(session.user_id)
     except TaskCalendarRefused as refused:
-        return message(request, "Tasks cannot go into your calendar", str(refused), 409)
+        _ = translator(request).gettext
+        return message(request, _("Tasks cannot go into your calendar"), str(refused), 409)
     raise web.HTTPSeeOther("/dashboard/tasks?notice=calendar-on#calendar")
 
 

@@ -19,14 +19,16 @@ from multidict import MultiDictProxy
 
 from bot.accounts.tokens import Session
 from bot.contacts.directory import ContactNotFound
+from bot.contacts.task_calendar import CALENDAR_NAME
 from bot.contacts.tasks import TaskDetails, TaskNotFound, TaskRefused, TaskView
-from bot.handlers.dashboard_base import message, page, signed_in
+from bot.handlers.dashboard_base import N_, message, page, signed_in, translator
 from bot.handlers.task_calendar import NOTICES as CALENDAR_NOTICES
 from bot.keys import CONTACTS, TASK_CALENDAR, TASKS
 
 LIST = "/dashboard/tasks"
 _BACK = re.compile(r"^/dashboard/(?:tasks|contacts/\d{1,9})$")
-NOTICES = {"added": "Task added.", "saved": "Task saved.", "deleted": "Task deleted.", **CALENDAR_NOTICES}
+NOTICES = {"added": N_("Task added."), "saved": N_("Task saved."), "deleted": N_("Task deleted."),
+           **CALENDAR_NOTICES}
 
 
 def setup(app: web.Application) -> None:
@@ -51,7 +53,8 @@ def _landing(back: str, notice: str) -> str:
 
 
 def _not_found(request: web.Request) -> web.Response:
-    return message(request, "No such task", "This task does not exist, or it is not one of yours.", 404)
+    _ = translator(request).gettext
+    return message(request, _("No such task"), _("This task does not exist, or it is not one of yours."), 404)
 
 
 def _fields(form: MultiDictProxy[Any] | dict[str, str]) -> dict[str, str]:
@@ -80,7 +83,13 @@ async def tasks_page(request: web.Request, session: Session) -> web.StreamRespon
         "open": [t for t in tasks if not t.done], "done": [t for t in tasks if t.done],
         "form": _fields({"back": LIST}), "problems": {},
         "calendar": await request.app[TASK_CALENDAR].state(session.user_id),
-        "notice": NOTICES.get(request.query.get("notice", ""), "")})
+        "notice": _notice(request)})
+
+
+def _notice(request: web.Request) -> str:
+    """The sentence for the URL's notice code, in the host's language ("" for none or an unknown one)."""
+    code = NOTICES.get(request.query.get("notice", ""))
+    return translator(request).gettext(code).format(calendar=CALENDAR_NAME) if code else ""
 
 
 async def new_page(request: web.Request, session: Session) -> web.StreamResponse:
@@ -91,8 +100,9 @@ async def new_page(request: web.Request, session: Session) -> web.StreamResponse
         try:
             found = await request.app[CONTACTS].get(session.user_id, int(contact))
         except ContactNotFound:
-            return message(request, "No such contact",
-                           "This contact does not exist, or it is not one of yours.", 404)
+            _ = translator(request).gettext
+            return message(request, _("No such contact"),
+                           _("This contact does not exist, or it is not one of yours."), 404)
         fields.update(contact=found.email, back=f"/dashboard/contacts/{found.id}")
     return _form(request, session, fields)
 
@@ -103,8 +113,9 @@ async def _details(request: web.Request, session: Session, fields: dict[str, str
     if fields["contact"].strip():
         found = await request.app[CONTACTS].find(session.user_id, fields["contact"])
         if found is None:
-            raise TaskRefused({"contact": "None of your contacts has this e-mail address. "
-                                          "Add the contact first, or leave this empty."})
+            _ = translator(request).gettext
+            raise TaskRefused({"contact": _("None of your contacts has this e-mail address. "
+                                            "Add the contact first, or leave this empty.")})
         contact_id = found.id
     return TaskDetails(fields["title"], fields["due_date"], fields["due_time"], contact_id)
 

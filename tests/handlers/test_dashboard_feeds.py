@@ -75,7 +75,7 @@ async def test_add_a_feed_read_its_busy_time_switch_free_as_busy_and_refresh(
     assert added.status == 303, await added.text()
     page = await (await client.get(added.headers["Location"])).text()
     pages.append(page)
-    assert re.search(r"Connected 127\.0\.0\.1 #[0-9a-f]{6}: 1 calendars found\.", page), page
+    assert re.search(r"Connected 127\.0\.0\.1 #[0-9a-f]{6}: 1 calendar found\.", page), page
     assert "bookings land in" not in page  # a read-only feed is never the default
     assert "Team rota" in page and "can read" in page and ">Refresh<" in page
     assert "Count events shown as free as busy" in page
@@ -270,7 +270,7 @@ async def test_a_feed_added_next_to_a_writable_calendar_leaves_the_default_alone
     added = await _add(client, csrf, feeds.publish("team", calendar(name="Team rota")))
     assert added.status == 303
     page = await (await client.get(added.headers["Location"])).text()
-    assert "1 calendars found." in page and "Local calendar" in page and "Team rota" in page
+    assert "1 calendar found." in page and "Local calendar" in page and "Team rota" in page
     async with client.app[SESSIONS]() as session:  # type: ignore[union-attr]
         defaults = (await session.execute(select(Calendar).where(Calendar.is_default))).scalars().all()
     assert [(c.name, c.access_role) for c in defaults] == [(defaults[0].name, "owner")]

@@ -41,7 +41,7 @@ async def test_the_connected_notice_names_only_the_hosts_own_connection(
     await sign_in(client, host.user_id)
 
     mine = await (await client.get("/dashboard", params={"notice": "connected", "connection": own})).text()
-    assert "Connected demo.host@example.com: 1 calendars found; bookings land in Demo calendar." in mine
+    assert "Connected demo.host@example.com: 1 calendar found; bookings land in Demo calendar." in mine
     peek = await (await client.get("/dashboard", params={"notice": "connected",
                                                          "connection": theirs.id})).text()
     assert "secret@other.example" not in peek and 'role="status"' not in peek

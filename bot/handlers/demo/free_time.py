@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from bot.availability import merge
 from bot.demo.seed import DEMO_SLUG
+from bot.i18n import translations
 from bot.keys import SCHEDULER, SESSIONS, START_LINKS, TEMPLATES
 from storage.models import User
 
@@ -82,7 +83,8 @@ async def free_page(request: web.Request) -> web.Response:
             "rows": rows,
             "calendars": answer.calendars,
             "problems": answer.problems,
-            "lang": lang,
+            "lang": lang if lang in LOCALES else "en",
             "days": days,
+            "_": translations(locale, "dashboard").gettext,
         },
     )

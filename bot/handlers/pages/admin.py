@@ -21,9 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts.tokens import Session
-from bot.handlers.dashboard_base import signed_in
+from bot.handlers.dashboard_base import page as dashboard_page
+from bot.handlers.dashboard_base import signed_in, translator
 from bot.handlers.pages.page import render_page
-from bot.keys import DOMAINS, LINKS, PUBLIC_PAGES, SESSIONS, TEMPLATES
+from bot.keys import DOMAINS, LINKS, PUBLIC_PAGES, SESSIONS
 from bot.pages.domains import DomainError
 from bot.pages.location import LocationKind
 from bot.pages.page_form import COMMON_LENGTHS, DEFAULT_COLOUR, REMINDER_CHOICES, editor_rows
@@ -68,9 +69,8 @@ async def _start(app: web.Application) -> None:
 
 
 def _render(request: web.Request, name: str, context: dict[str, Any], status: int = 200) -> web.Response:
-    response = request.app[TEMPLATES].response(name, context, status=status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    """A dashboard template in the host's language, never cached (:func:`dashboard_base.page`)."""
+    return dashboard_page(request, name, context, status)
 
 
 async def pages_view(request: web.Request, session: Session, *, notice: str = "",
@@ -78,7 +78,7 @@ async def pages_view(request: web.Request, session: Session, *, notice: str = ""
     """The host's pages, the all-pages switch, the profile and (admins) custom domains."""
     links = request.app[LINKS]
     if not notice and request.query.get("saved"):
-        notice = "Saved. Visitors see the change at once."
+        notice = translator(request).gettext("Saved. Visitors see the change at once.")
     pages = await request.app[SETTINGS_KEY].pages(session.user_id)
     domains = await request.app[DOMAINS].all()
     async with request.app[SESSIONS]() as db:
@@ -104,7 +104,8 @@ async def profile_save(request: web.Request, session: Session) -> web.StreamResp
         )
     except PageSettingsError as exc:
         return await pages_view(request, session, problems=exc.problems, status=400)
-    return await pages_view(request, session, notice="Saved. Every link uses the new address now.")
+    _ = translator(request).gettext
+    return await pages_view(request, session, notice=_("Saved. Every link uses the new address now."))
 
 
 def _confirm(request: web.Request, session: Session, *, title: str, text: str, button: str,
@@ -120,14 +121,15 @@ async def switch(request: web.Request, session: Session) -> web.StreamResponse:
     """Turn all pages on, or (confirmed) off."""
     form = await request.post()
     enabled = form.get("enabled") == "on"
+    _ = translator(request).gettext
     if not enabled and form.get("confirm") != "yes":
-        return _confirm(request, session, title="Turn all your pages off?",
-                        text="Visitors are told you are not taking bookings until you turn them "
-                             "back on. Nothing is deleted and booked meetings stay.",
-                        button="Turn all pages off", fields={"enabled": "off"})
+        return _confirm(request, session, title=_("Turn all your pages off?"),
+                        text=_("Visitors are told you are not taking bookings until you turn them "
+                               "back on. Nothing is deleted and booked meetings stay."),
+                        button=_("Turn all pages off"), fields={"enabled": "off"})
     await request.app[SETTINGS_KEY].set_pages_enabled(session.user_id, enabled)
-    return await pages_view(request, session, notice="Your pages take bookings again." if enabled else
-                            "All your pages are off: visitors are told you are not taking bookings.")
+    return await pages_view(request, session, notice=_("Your pages take bookings again.") if enabled else
+                            _("All your pages are off: visitors are told you are not taking bookings."))
 
 
 async def domain_action(request: web.Request, session: Session) -> web.StreamResponse:
@@ -135,8 +137,9 @@ async def domain_action(request: web.Request, session: Session) -> web.StreamRes
     async with request.app[SESSIONS]() as db:
         user = await db.get(User, session.user_id)
     if user is None or not user.is_admin:
-        return _render(request, "message.html", {"title": "Admins only",
-                                                 "text": "Only an admin can manage custom domains."}, 403)
+        _ = translator(request).gettext
+        return _render(request, "message.html", {"title": _("Admins only"),
+                                                 "text": _("Only an admin can manage custom domains.")}, 403)
     form = await request.post()
     hostname = str(form.get("hostname", ""))
     if form.get("action") == "remove" and form.get("confirm") != "yes":
@@ -215,23 +218,25 @@ async def make_default(request: web.Request, session: Session) -> web.StreamResp
         await request.app[SETTINGS_KEY].make_default(session.user_id, int(request.match_info["id"]))
     except PageSettingsError as exc:
         return await pages_view(request, session, problems=exc.problems, status=404)
-    return await pages_view(request, session, notice="Shared links open this page now.")
+    _ = translator(request).gettext
+    return await pages_view(request, session, notice=_("Shared links open this page now."))
 
 
 async def delete(request: web.Request, session: Session) -> web.StreamResponse:
     """Delete a page, confirmed (its bookings stay)."""
     form = await request.post()
+    _ = translator(request).gettext
     if form.get("confirm") != "yes":
         page = await request.app[SETTINGS_KEY].page(session.user_id, int(request.match_info["id"]))
         if page is None:
-            return await pages_view(request, session, problems=["That page does not exist."],
+            return await pages_view(request, session, problems=[_("That page does not exist.")],
                                     status=404)
-        return _confirm(request, session, title=f"Delete “{page.title}”?",
-                        text="Its link stops working at once. Meetings already booked through it "
-                             "are kept. This cannot be undone.",
-                        button="Delete page", fields={})
+        return _confirm(request, session, title=_("Delete “{page}”?").format(page=page.title),
+                        text=_("Its link stops working at once. Meetings already booked through it "
+                               "are kept. This cannot be undone."),
+                        button=_("Delete page"), fields={})
     try:
         await request.app[SETTINGS_KEY].delete(session.user_id, int(request.match_info["id"]))
     except PageSettingsError as exc:
         return await pages_view(request, session, problems=exc.problems, status=404)
-    return await pages_view(request, session, notice="The page is deleted; its bookings are kept.")
+    return await pages_view(request, session, notice=_("The page is deleted; its bookings are kept."))
