@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 
@@ -40,6 +40,15 @@ def check_window(
     if end == start:
         return {calendar_id: CalendarBusy() for calendar_id in calendar_ids}
     return None
+
+
+def window_pieces(start: datetime, end: datetime, span: timedelta) -> list[tuple[datetime, datetime]]:
+    """``[start, end)`` cut into consecutive pieces of at most ``span`` (a service's longest window)."""
+    pieces, cursor = [], start
+    while cursor < end:
+        pieces.append((cursor, min(end, cursor + span)))
+        cursor += span
+    return pieces
 
 
 class ShowAs(enum.StrEnum):

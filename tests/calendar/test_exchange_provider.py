@@ -8,14 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.calendar.base import AllDaySpan, Attendee, ConnectionContext, NewEvent, TimedSpan
+from bot.calendar.base import AllDaySpan, Attendee, ConnectionContext, NewEvent, TimedSpan, window_pieces
 from bot.calendar.exchange.credentials import ExchangeCredentials, dump_credentials
 from bot.calendar.exchange.provider import (
     FREE_BUSY,
     SHARED,
     ExchangeCalendarProvider,
     exchange_factory,
-    windows,
 )
 from bot.calendar.http import RetryPolicy
 from bot.calendar.ssrf import AddressPolicy, http_adapter_class
@@ -60,11 +59,11 @@ async def _no_sleep(seconds: float) -> None:
 
 def test_windows_are_cut_into_pieces_that_cover_them_exactly() -> None:
     start = datetime(2031, 1, 1, tzinfo=UTC)
-    pieces = windows(start, start + timedelta(days=100), 42)
+    pieces = window_pieces(start, start + timedelta(days=100), timedelta(days=42))
     assert [(b - a).days for a, b in pieces] == [42, 42, 16]
     assert pieces[0][0] == start and pieces[-1][1] == start + timedelta(days=100)
     assert all(pieces[n][1] == pieces[n + 1][0] for n in range(len(pieces) - 1))
-    assert windows(start, start, 42) == []
+    assert window_pieces(start, start, timedelta(days=42)) == []
 
 
 async def test_all_day_items_across_dst_declined_and_cancelled_ones(

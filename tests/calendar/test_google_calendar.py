@@ -635,7 +635,7 @@ async def test_busy_from_freebusy_has_no_titles(
 async def test_events_read_titles_every_page_and_all_day_events(
     google_fake: FakeGoogle, provider: GoogleCalendarProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.calendar.google.provider.EVENTS_PAGE_SIZE", 2)
+    monkeypatch.setattr("bot.calendar.google.agenda.EVENTS_PAGE_SIZE", 2)
     google_fake.add_busy(HOST, T0 + timedelta(hours=13), T0 + timedelta(hours=14), summary="Review")
     google_fake.add_busy(HOST, T0 + timedelta(hours=9), T0 + timedelta(hours=10), summary="Planning")
     google_fake.add_busy(HOST, T0 + timedelta(hours=15), T0 + timedelta(hours=16), summary="Focus time",

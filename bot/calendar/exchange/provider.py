@@ -35,6 +35,7 @@ from bot.calendar.base import (
     ProviderFactory,
     ReauthRequired,
     check_window,
+    window_pieces,
 )
 from bot.calendar.exchange.client import FreeBusyEvent, Mailbox, Mailboxes, prepare_library, protocol_class
 from bot.calendar.exchange.credentials import ExchangeCredentials, load_credentials
@@ -51,15 +52,6 @@ FREE_BUSY_DAYS = 42
 """GetUserAvailability's longest window."""
 VIEW_DAYS = 365
 """The longest window one calendar view asks for."""
-
-
-def windows(start: datetime, end: datetime, days: int) -> list[tuple[datetime, datetime]]:
-    """``[start, end)`` cut into consecutive pieces of at most ``days`` days."""
-    pieces, cursor, step = [], start, timedelta(days=days)
-    while cursor < end:
-        pieces.append((cursor, min(end, cursor + step)))
-        cursor += step
-    return pieces
 
 
 class ExchangeCalendarProvider:
@@ -165,7 +157,7 @@ class ExchangeCalendarProvider:
         email = calendar_id[len(SHARED):] if calendar_id.startswith(SHARED) else None
         blocks: list[BusyBlock] = []
         try:
-            for piece_start, piece_end in windows(start, end, VIEW_DAYS):
+            for piece_start, piece_end in window_pieces(start, end, timedelta(days=VIEW_DAYS)):
                 items = await self._call(
                     functools.partial(_view, calendar_id=calendar_id, start=piece_start, end=piece_end,
                                       email=email),
@@ -193,7 +185,7 @@ class ExchangeCalendarProvider:
         found: dict[str, list[BusyBlock]] = {cid: [] for cid in calendar_ids}
         errors: dict[str, CalendarError] = {}
         try:
-            for piece_start, piece_end in windows(start, end, FREE_BUSY_DAYS):
+            for piece_start, piece_end in window_pieces(start, end, timedelta(days=FREE_BUSY_DAYS)):
                 answers = await self._call(
                     functools.partial(_availability, emails=emails, start=piece_start, end=piece_end),
                     what="read free/busy",

@@ -35,8 +35,10 @@ from bot.calendar.base import (
     ReauthRequired,
     TimedSpan,
     check_window,
+    window_pieces,
 )
 from bot.calendar.changes import ChangeBatch, Channel, PushTarget
+from bot.calendar.google.agenda import read_events
 from bot.calendar.google.calendars import (
     conference_pending,
     create_calendar,
@@ -49,15 +51,12 @@ from bot.calendar.google.changes import read_changes, unwatch, watch
 from bot.calendar.google.client import VOCABULARY, refresh_error, run_blocking, untyped
 from bot.calendar.google.credentials import credentials_json_of, google_credentials, same_credentials
 from bot.calendar.google.failures import Duplicate, failure_of
-from bot.calendar.google.mapping import busy_block_from_event, calendar_info, freebusy_outcome
+from bot.calendar.google.mapping import calendar_info, freebusy_outcome
 from bot.calendar.http import Gone, RetryPolicy
 from bot.calendar.paging import MAX_PAGES, collect_pages
 from bot.calendar.threads import WorkerThreads
 from bot.calendar.tokens import TokenStore
 from bot.settings import GoogleSettings
-
-EVENTS_PAGE_SIZE = 250
-"""Events asked for per ``events.list`` page (Google's default; it allows up to 2500)."""
 
 FREEBUSY_MAX_CALENDARS = 50
 """Google's limit of calendars per ``freeBusy`` request."""
@@ -146,7 +145,7 @@ class GoogleCalendarProvider:
         empty = check_window(start, end, ids)
         if empty is not None or not ids:
             return empty or {}
-        windows = _windows(start.astimezone(UTC), end.astimezone(UTC), FREEBUSY_MAX_SPAN)
+        windows = window_pieces(start.astimezone(UTC), end.astimezone(UTC), FREEBUSY_MAX_SPAN)
         batches = [ids[i : i + FREEBUSY_MAX_CALENDARS] for i in range(0, len(ids), FREEBUSY_MAX_CALENDARS)]
         jobs = [(batch, w0, w1) for batch in batches for w0, w1 in windows]
         try:
@@ -184,50 +183,13 @@ class GoogleCalendarProvider:
     async def events(
         self, *, start: datetime, end: datetime, calendar_ids: Sequence[str]
     ) -> Mapping[str, CalendarBusy]:
-        """Each calendar's events in ``[start, end)`` with their titles, through ``events.list``.
+        """Each calendar's events in ``[start, end)`` with their titles (the host's own agenda
+        only; see :func:`bot.calendar.google.agenda.read_events`)."""
+        return await read_events(self._listing, start=start, end=end, calendar_ids=calendar_ids)
 
-        ``freeBusy`` (what :meth:`busy` reads) gives no titles; this is read only for the host's
-        own agenda. ``singleEvents=true`` expands a series inside the window only; every page is
-        followed. A calendar that cannot be read carries its error, as in :meth:`busy`.
-        """
-        ids = list(dict.fromkeys(calendar_ids))
-        empty = check_window(start, end, ids)
-        if empty is not None or not ids:
-            return empty or {}
-        results = await asyncio.gather(*(self._events(cid, start, end) for cid in ids),
-                                       return_exceptions=True)
-        out: dict[str, CalendarBusy] = {}
-        for cid, result in zip(ids, results, strict=True):
-            if isinstance(result, ReauthRequired):
-                raise result
-            if isinstance(result, CalendarError):
-                out[cid] = CalendarBusy(error=result)
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                out[cid] = CalendarBusy(blocks=tuple(result))  # in start order (orderBy)
-        return out
-
-    async def _events(self, calendar_id: str, start: datetime, end: datetime) -> list[BusyBlock]:
-        base: dict[str, Any] = {
-            "calendarId": calendar_id, "singleEvents": True, "orderBy": "startTime",
-            "timeMin": start.astimezone(UTC).isoformat(), "timeMax": end.astimezone(UTC).isoformat(),
-            "maxResults": EVENTS_PAGE_SIZE,
-        }
-
-        async def page(token: str) -> tuple[list[BusyBlock], str | None]:
-            params = {**base, "pageToken": token} if token else base
-            async with self._semaphore:
-                answer = await self._call(lambda s: s.events().list(**params), what="read events")
-            try:
-                found = [busy_block_from_event(item) for item in answer.get("items", [])
-                         if isinstance(item, Mapping)]
-            except (KeyError, TypeError, ValueError):
-                raise ProviderUnavailable("Google sent an event that cannot be read.") from None
-            following = answer.get("nextPageToken")
-            return [b for b in found if b is not None], str(following) if following else None
-
-        return await collect_pages(page, "", what="Google events", max_pages=MAX_PAGES)
+    async def _listing(self, make: Callable[[Any], Any]) -> Any:
+        async with self._semaphore:
+            return await self._call(make, what="read events")
 
     async def create_event(self, event: NewEvent, *, calendar_id: str) -> CreatedEvent:
         """Insert ``event`` in ``calendar_id`` only (``calendars.py``: a booking's attendees are
@@ -448,16 +410,6 @@ def google_factory(
         )
 
     return make
-
-
-def _windows(start: datetime, end: datetime, span: timedelta) -> list[tuple[datetime, datetime]]:
-    out = []
-    cursor = start
-    while cursor < end:
-        nxt = min(cursor + span, end)
-        out.append((cursor, nxt))
-        cursor = nxt
-    return out
 
 
 def _block_start(block: BusyBlock) -> datetime:
