@@ -47,6 +47,13 @@ def visitor_phone(answers: Mapping[str, str] | None) -> str:
     return ""
 
 
+def callable_number(text: str) -> bool:
+    """Whether ``text`` reads as a phone number someone can call: digits with the usual
+    separators (``+``, spaces, ``-``, ``.``, ``/``, brackets), 6 to 20 digits."""
+    digits = sum(ch.isdigit() for ch in text)
+    return 6 <= digits <= 20 and all(ch.isdigit() or ch in "+-(). /" for ch in text.strip())
+
+
 def booking_place(kind: LocationKind, value: str, answers: Mapping[str, str] | None = None) -> Place:
     """The place a booking of a page with location ``kind``/``value`` has when it is made.
 

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from babel import Locale
 
+from bot.booking.location_text import VISITOR_PHONE_ANSWER, callable_number
 from bot.booking.visitor import (
     BookingBlocked,
     BookingError,
@@ -61,6 +62,7 @@ from bot.handlers.pages.visitor import (
     zone_or,
 )
 from bot.keys import BOOKINGS, LINKS, PUBLIC_PAGES, SCHEDULER, SETTINGS
+from bot.pages.location import LocationKind
 from bot.pages.public import Mode, PublicPage, PublicView, booking_mode
 from bot.pages.slot_cache import SlotCache, SlotData, SlotKey
 from bot.zone_names import zone_choices, zone_label
@@ -140,7 +142,8 @@ async def render_page(request: web.Request, view: PublicView, *, note: str = "",
     base: dict[str, Any] = {
         "host": host, "page": page, "lang": lang, "tz": zone_name, "duration": duration,
         "durations": durations, "message": note, "path": request.path, "preview": preview,
-        "questions": page.questions, "answers": source, "embed": embedded, "listed": listed,
+        "questions": page.questions, "ask_phone": page.location_kind is LocationKind.VISITOR_PHONE,
+        "answers": source, "embed": embedded, "listed": listed,
         "query": _query(request, zone_name, duration, lang, embedded),
     }
     if view.mode is Mode.OFF and not preview:
@@ -306,10 +309,17 @@ async def page_post(request: web.Request) -> web.Response:
         return await render_page(request, view, note=_("Too many attempts. Please wait a minute."),
                                  status=429, form=form, listed=False)
     missing = [q.label for q in page.questions if q.required and not form.get(q.name, "").strip()]
+    answers = {q.label: form.get(q.name, "").strip() for q in page.questions if form.get(q.name, "").strip()}
+    phone = form.get("phone", "").strip()
+    if page.location_kind is LocationKind.VISITOR_PHONE:
+        if not callable_number(phone) and form.get("mode") != "leave_details":
+            problem = _("Please give a phone number the host can call.")
+            return await render_page(request, view, note=problem, status=400, form=form,
+                                     errors={"phone": problem})
+        answers[VISITOR_PHONE_ANSWER] = phone
     visitor = Visitor(name=form.get("name", ""), email=form.get("email", ""),
                       timezone=zone_or(form.get("tz"), host.timezone), note=form.get("note", ""),
-                      answers={q.label: form.get(q.name, "").strip() for q in page.questions
-                               if form.get(q.name, "").strip()}, language=lang)
+                      answers=answers, language=lang)
     bookings = request.app[BOOKINGS]
     if form.get("mode") == "leave_details":
         try:
