@@ -40,7 +40,7 @@ from bot.settings import Settings
 from storage.models import OutboxMessage
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser
+    from playwright.async_api import Browser, ConsoleMessage, Page
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -51,6 +51,18 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
 ]
 Configure = Callable[[web.Application], None]
+
+
+def collect_problems(page: Page, problems: list[str]) -> None:
+    """Append to ``problems`` every script error and console error of ``page`` (CSP refusals
+    included); the favicon, which a browser may ask for at any time, does not count."""
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+            problems.append(f"{message.text} ({message.location.get('url')})")
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: problems.append(str(error)))
 
 
 async def wait_until(

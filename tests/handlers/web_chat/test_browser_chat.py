@@ -13,12 +13,13 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
 from bot.conversation import dates
 from bot.keys import SESSIONS
 from storage.models import Booking
+from tests.support.browser import collect_problems
 from tests.support.chat_calendar import ZONE, free_ranges, known_tomorrow
 from tests.support.widget_visitor import site_serving, widget_books
 
@@ -39,13 +40,7 @@ async def _open(browser: Browser, problems: list[str], locale: str = "en-US") ->
     context = await browser.new_context(locale=locale, timezone_id="Europe/Lisbon")
     context.set_default_timeout(TIMEOUT_MS)
     page = await context.new_page()
-
-    def console(message: ConsoleMessage) -> None:
-        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
-            problems.append(f"{message.text} ({message.location.get('url')})")
-
-    page.on("console", console)
-    page.on("pageerror", lambda error: problems.append(str(error)))
+    collect_problems(page, problems)
     return page
 
 

@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_skeleton, format_time
-from playwright.async_api import Browser, ConsoleMessage, Page, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
 from bot.keys import SESSIONS
 from storage.models import Booking
+from tests.support.browser import collect_problems
 from tests.support.chat_calendar import known_tomorrow
 
 if TYPE_CHECKING:
@@ -45,13 +46,7 @@ async def _open(browser: Browser, problems: list[str], width: int) -> Page:
                                         viewport={"width": width, "height": 844 if width < 500 else 860})
     context.set_default_timeout(TIMEOUT_MS)
     page = await context.new_page()
-
-    def console(message: ConsoleMessage) -> None:
-        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
-            problems.append(f"{message.text} ({message.location.get('url')})")
-
-    page.on("console", console)
-    page.on("pageerror", lambda error: problems.append(str(error)))
+    collect_problems(page, problems)
     return page
 
 
